@@ -1,0 +1,99 @@
+/** `reflow convert`: any readable flow file to mitm at a chosen format version. */
+import { type Command, Option } from "commander";
+import { FlowReadError, WriteUnsupportedError, ExitCode } from "../errors.js";
+import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
+import { MitmEncoder } from "../format/mitm-writer.js";
+import { readFlowRecords } from "../io/flow-source.js";
+import { OutputFile } from "../io/output-file.js";
+import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
+import { expandInputs } from "./inputs.js";
+import { errorLine, info, warn } from "./report.js";
+
+interface ConvertOptions {
+  output: string;
+  to: string;
+  flowVersion?: WritableVersion;
+  quiet?: boolean;
+}
+
+export function registerConvert(program: Command): void {
+  program
+    .command("convert")
+    .summary("convert flow files between formats and mitmproxy format versions")
+    .description(
+      "Reads every IN (paths, quoted globs, or - for stdin) in order and writes all their flows to OUT. " +
+        "The input format is detected from the first bytes. Output is written beside OUT and renamed " +
+        "into place when complete; OUT may be one of the inputs.",
+    )
+    .argument("<IN...>", "input flow files, globs or -")
+    .requiredOption("-o, --output <OUT>", "output file, or - for stdout")
+    .addOption(new Option("--to <format>", "output format").choices(["mitm"]).default("mitm"))
+    .option(
+      "--flow-version <N>",
+      "mitmproxy format version to write: 17 (mitmproxy 8.1), 18 (9.x), 20 (10.x), 21 (11+); default: the inputs' version",
+      parseFlowVersion,
+    )
+    .option("-q, --quiet", "no summary on stderr")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  reflow convert new.mitm -o old.mitm --flow-version 17   # open a mitmproxy 11 capture in mitmproxy 8.1
+  reflow convert 'caps/**/*.mitm' -o all.mitm             # merge captures, in path order
+  cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout`,
+    )
+    .action(async (inputs: string[], opts: ConvertOptions) => {
+      process.exitCode = await convert(inputs, opts);
+    });
+}
+
+async function convert(args: string[], opts: ConvertOptions): Promise<number> {
+  const started = performance.now();
+  const paths = await expandInputs(args);
+  let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
+  const migrations = new MigrationContext();
+  const out = await OutputFile.open(opts.output);
+  let encoder: MitmEncoder | undefined;
+  let flows = 0;
+  let skipped = 0;
+  let damage: FlowReadError | undefined;
+  try {
+    for (const path of paths) {
+      try {
+        for await (const flow of readFlowRecords(path, migrations)) {
+          version ??= writableFor(flow.storedVersion);
+          encoder ??= new MitmEncoder(version);
+          try {
+            await out.write(encoder.encode(flow));
+            flows++;
+          } catch (e) {
+            if (!(e instanceof WriteUnsupportedError)) throw e;
+            warn(`${flow.file}: flow #${flow.raw.index} (${flow.type}) left out: ${e.message}`);
+            skipped++;
+          }
+        }
+      } catch (e) {
+        // Damage ends this input only; the flows before it are kept and the other inputs still read.
+        if (!(e instanceof FlowReadError)) throw e;
+        errorLine(e.message);
+        damage ??= e;
+      }
+    }
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+  if (!opts.quiet) {
+    const secs = ((performance.now() - started) / 1000).toFixed(2);
+    const where = opts.output === "-" ? "stdout" : opts.output;
+    info(
+      `${flows} flows written to ${where} (mitm v${version ?? "-"})${skipped ? `, ${skipped} left out` : ""} in ${secs} s`,
+    );
+  }
+  return damage ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
+}
+
+function writableOrNull(v: Awaited<ReturnType<typeof inputsVersion>>): WritableVersion | undefined {
+  return v === null ? undefined : writableFor(v);
+}

@@ -1,0 +1,42 @@
+/** Choosing the mitm format version to write. */
+import { type StoredVersion } from "../format/flow-record.js";
+import { NEWEST_VERSION, WRITABLE_VERSIONS, type WritableVersion } from "../format/migrations/index.js";
+import { readFlowRecords } from "../io/flow-source.js";
+import { UsageError } from "../errors.js";
+
+/** Parses `--flow-version N`. */
+export function parseFlowVersion(text: string): WritableVersion {
+  const n = Number(text);
+  if (!(WRITABLE_VERSIONS as readonly number[]).includes(n))
+    throw new UsageError(`--flow-version must be one of ${WRITABLE_VERSIONS.join(", ")} (got ${JSON.stringify(text)})`);
+  return n as WritableVersion;
+}
+
+/** The writable version nearest above a stored one: 19 (a dev-only format) → 20, anything before 17 → 21. */
+export function writableFor(v: StoredVersion | null): WritableVersion {
+  if (typeof v !== "number" || v < 17) return NEWEST_VERSION;
+  if (v === 19) return 20;
+  return (WRITABLE_VERSIONS as readonly number[]).includes(v) ? (v as WritableVersion) : NEWEST_VERSION;
+}
+
+/**
+ * The default output version: that of the inputs, the highest if they differ, judged by
+ * the first flow of each file (files rarely mix versions inside). Stdin cannot be read
+ * twice, so it is left out here and judged by its first flow when that arrives.
+ */
+export async function inputsVersion(paths: string[]): Promise<StoredVersion | null> {
+  let best: number | null = null;
+  for (const p of paths) {
+    if (p === "-") continue;
+    try {
+      for await (const rec of readFlowRecords(p)) {
+        const w = writableFor(rec.storedVersion);
+        if (best === null || w > best) best = w;
+        break;
+      }
+    } catch {
+      // a damaged or missing input is reported when it is really read
+    }
+  }
+  return best;
+}

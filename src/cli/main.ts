@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** The `reflow` command: parses arguments and hands each subcommand to its module. */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { ExitCode } from "../errors.js";
+import { registerConvert } from "./convert.js";
+import { reportFailure } from "./report.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command("reflow")
+    .description("Read, rewrite, capture and diff mitmproxy flow files.")
+    .version(pkg.version)
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  program.configureOutput({ outputError: (text, write) => write(text) });
+  registerConvert(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and --version end through here with exit code 0
+      return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    return reportFailure(e);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,33 @@
+/** What the CLI tells people on stderr: one-line errors and warnings, colour only on a TTY. */
+import { ReflowError } from "../errors.js";
+
+/** Colour on when stderr is a TTY, unless NO_COLOR; FORCE_COLOR forces it on. */
+export function useColour(stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== "0") return true;
+  if (process.env.NO_COLOR !== undefined) return false;
+  return Boolean(stream.isTTY);
+}
+
+const paint = (code: string, text: string): string => (useColour() ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+export function warn(message: string): void {
+  process.stderr.write(`${paint("33", "warning:")} ${message}\n`);
+}
+
+export function errorLine(message: string): void {
+  process.stderr.write(`${paint("31", "error:")} ${message}\n`);
+}
+
+export function info(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Prints a failure as one line and returns the exit code it maps to. Unknown errors keep their stack. */
+export function reportFailure(e: unknown): number {
+  if (e instanceof ReflowError) {
+    errorLine(e.message);
+    return e.exitCode;
+  }
+  errorLine(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  return 70; // an internal error: a bug in reflow, not in the input
+}

@@ -1,0 +1,177 @@
+/**
+ * A flow as read from a file: its original bytes, the version and type peeked from them,
+ * and its state (migrated to the newest format) parsed only when something asks for it.
+ */
+import { FlowReadError, FlowStateError } from "../errors.js";
+import { type RawFlow } from "./mitm-stream.js";
+import { type MigrationContext, NEWEST_VERSION, migrateToNewest } from "./migrations/index.js";
+import {
+  RawElement,
+  type TDict,
+  type TValue,
+  TnetstringError,
+  decode,
+  decodeShallowDict,
+  resolveDeep,
+  spanAt,
+} from "./tnetstring.js";
+
+/** A format version as stored: an int from 4 on, a release list (`[0, 11, 3]`) before. */
+export type StoredVersion = number | number[];
+
+const STR_TAG = 0x3b;
+const BYTES_TAG = 0x2c;
+
+/**
+ * Reads the `version` and `type` entries of a top-level flow dict without parsing the
+ * rest: the cheap look that lets an unchanged flow be copied through untouched.
+ */
+export function peekFlowHeader(bytes: Buffer): { version: StoredVersion | null; type: string | null } {
+  const outer = spanAt(bytes, 0, bytes.length);
+  let pos = outer.start;
+  let version: StoredVersion | null = null;
+  let type: string | null = null;
+  while (pos < outer.end && (version === null || type === null)) {
+    const k = spanAt(bytes, pos, outer.end);
+    const v = spanAt(bytes, k.next, outer.end);
+    if (k.tag === STR_TAG || k.tag === BYTES_TAG) {
+      const key = bytes.toString("latin1", k.start, k.end);
+      if (key === "version") {
+        const value = decode(bytes.subarray(k.next, v.next));
+        if (typeof value === "number") version = value;
+        else if (Array.isArray(value) && value.every((x) => typeof x === "number")) version = value as number[];
+      } else if (key === "type") {
+        type = bytes.toString("utf8", v.start, v.end);
+      }
+    }
+    pos = v.next;
+  }
+  return { version, type };
+}
+
+/**
+ * What the model layer holds a flow by: its top-level dict, parsed shallowly (nested
+ * containers stay RawElements until read), in `version`'s shape. Versions 17 to 21 differ
+ * only in the connections (and `backup`), so request, response, websocket, messages, error,
+ * metadata and the scalar entries can be read and changed in the flow's own version; the
+ * connections are only valid after `promote()` has migrated the flow to 21.
+ */
+export interface FlowState {
+  /** the top-level dict (shallow: resolve entries with `resolveEntry`) */
+  top(): TDict;
+  /** the format version `top()` is in right now */
+  readonly version: number;
+  /** migrates the flow to version 21 in place; entries read before keep their identity */
+  promote(): TDict;
+}
+
+/** The versions whose request/response/websocket/messages entries have the v21 shape. */
+const NATIVE_MIN = 17;
+
+/** Entries that are identical in versions 17 to 21 (their objects survive promotion). */
+const VERSION_INVARIANT = ["request", "response", "websocket", "messages", "error", "metadata"];
+
+/** Reads a top-level entry, parsing it in place the first time. */
+export function resolveEntry(top: TDict, key: string): TValue {
+  const v = top.get(key);
+  if (v instanceof RawElement) {
+    const parsed = decode(v.bytes);
+    top.set(key, parsed);
+    return parsed;
+  }
+  return v === undefined ? null : v;
+}
+
+/** Versions with a migration path to 21: [0,11] … [3,0] (release lists), then 4 … 21. */
+export function isReadableVersion(v: StoredVersion | null): boolean {
+  if (typeof v === "number") return Number.isInteger(v) && v >= 4 && v <= NEWEST_VERSION;
+  if (!Array.isArray(v) || v.length < 2) return false;
+  const [major, minor] = v as [number, number];
+  return (major === 0 && minor >= 11 && minor <= 19) || (minor === 0 && major >= 1 && major <= 3);
+}
+
+/** A stored version as people write it: `17`, or `0.11` for a release list. */
+export function formatVersion(v: StoredVersion | null): string {
+  if (v === null) return "(none)";
+  return Array.isArray(v) ? v.slice(0, 2).join(".") : String(v);
+}
+
+/** One flow read from a file. */
+export class FlowRecord implements FlowState {
+  readonly storedVersion: StoredVersion | null;
+  readonly type: string | null;
+  private dict: TDict | undefined;
+  private dictVersion = 0;
+
+  constructor(
+    readonly raw: RawFlow,
+    readonly file: string,
+    private readonly migrations: MigrationContext,
+  ) {
+    try {
+      const head = peekFlowHeader(raw.bytes);
+      this.storedVersion = head.version;
+      this.type = head.type;
+      if (!isReadableVersion(head.version))
+        throw new FlowStateError(
+          "E_FLOW_VERSION",
+          `cannot read files with flow format version ${formatVersion(head.version)}`,
+        );
+    } catch (e) {
+      throw this.error(e);
+    }
+  }
+
+  /** True once anything parsed the flow: then it is written from its state, not its bytes. */
+  get touched(): boolean {
+    return this.dict !== undefined;
+  }
+
+  get version(): number {
+    this.top();
+    return this.dictVersion;
+  }
+
+  top(): TDict {
+    if (this.dict) return this.dict;
+    try {
+      const v = this.storedVersion;
+      if (typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION) {
+        this.dict = decodeShallowDict(this.raw.bytes);
+        this.dictVersion = v;
+      } else {
+        this.dict = migrateToNewest(decode(this.raw.bytes) as TDict, this.migrations);
+        this.dictVersion = NEWEST_VERSION;
+      }
+    } catch (e) {
+      throw this.error(e);
+    }
+    return this.dict;
+  }
+
+  promote(): TDict {
+    const top = this.top();
+    if (this.dictVersion === NEWEST_VERSION) return top;
+    try {
+      const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, top.get(k)!]));
+      const migrated = migrateToNewest(resolveDeep(top) as TDict, this.migrations);
+      // Keep the objects the model may already hold (and unparsed RawElements) in place.
+      for (const [k, v] of kept) if (migrated.has(k)) migrated.set(k, v);
+      this.dict = migrated;
+      this.dictVersion = NEWEST_VERSION;
+    } catch (e) {
+      throw this.error(e);
+    }
+    return this.dict;
+  }
+
+  /** Turns a parse or migration failure into a FlowReadError that names file, offset and flow. */
+  error(e: unknown): Error {
+    if (e instanceof FlowReadError) return e;
+    if (e instanceof TnetstringError)
+      return new FlowReadError("E_FLOW_CORRUPT", this.file, this.raw.offset + e.offset, this.raw.index, e.message);
+    if (e instanceof FlowStateError)
+      return new FlowReadError(e.code, this.file, this.raw.offset, this.raw.index, e.message);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Writes flows as mitm tnetstrings at one target version. Per flow it does the least work
+ * that is still exact: an untouched flow already at the target version is copied from its
+ * original bytes; a flow read at the target version is encoded from its (shallow) state, so
+ * parts nobody read are copied verbatim; anything else is migrated to 21 and converted down.
+ */
+import { type FlowState, FlowRecord } from "./flow-record.js";
+import { type WritableVersion, downgradeTo } from "./migrations/index.js";
+import { TnetEncoder } from "./tnetstring.js";
+
+export class MitmEncoder {
+  private readonly encoder = new TnetEncoder(4 << 20);
+
+  constructor(readonly version: WritableVersion) {}
+
+  /** The flow's bytes at the target version; a view valid until the next call. */
+  encode(flow: FlowState): Buffer {
+    if (flow instanceof FlowRecord && !flow.touched && flow.storedVersion === this.version) return flow.raw.bytes;
+    if (flow.version === this.version) return this.encoder.encode(flow.top());
+    return this.encoder.encode(downgradeTo(flow.promote(), this.version));
+  }
+}

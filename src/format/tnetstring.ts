@@ -1,0 +1,365 @@
+/**
+ * tnetstring codec with mitmproxy's extensions (`;` for text), byte-exact both ways.
+ *
+ * The decoded tree is self-describing, so re-encoding needs no schema:
+ *   `,` bytes  -> Buffer (a view into the input, never a copy)
+ *   `;` str    -> string
+ *   `#` int    -> number (bigint when outside the safe range)
+ *   `^` float  -> number, or PyFloat when the value is integral (1.0, -0.0, 1e+16),
+ *                 because a JS number cannot otherwise tell 1.0 from 1
+ *   `!` bool, `~` null, `]` list -> array, `}` dict -> Map in *insertion* order
+ *
+ * mitmproxy writes dicts back to front (last inserted entry first), so the decoder
+ * reverses entries into insertion order and the encoder, which also writes back to
+ * front, restores the file order. See mitm-format.md §1.
+ */
+import { isUtf8 } from "node:buffer";
+
+/** A float whose value is integral; kept apart so that `1.0^` is not written as `1#`. */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+}
+
+/** An element kept as its original bytes: parsed only when read, written back verbatim. */
+export class RawElement {
+  constructor(readonly bytes: Buffer) {}
+}
+
+export type TKey = string | Buffer | number | bigint | boolean | null;
+export type TValue = null | boolean | number | bigint | PyFloat | string | Buffer | TValue[] | TDict | RawElement;
+export type TDict = Map<TKey, TValue>;
+
+/** A malformed element; `offset` is relative to the buffer handed to the decoder. */
+export class TnetstringError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = "TnetstringError";
+  }
+}
+
+const COLON = 0x3a;
+const TAG_BYTES = 0x2c; // ,
+const TAG_STR = 0x3b; // ;
+const TAG_INT = 0x23; // #
+const TAG_FLOAT = 0x5e; // ^
+const TAG_BOOL = 0x21; // !
+const TAG_NULL = 0x7e; // ~
+const TAG_LIST = 0x5d; // ]
+const TAG_DICT = 0x7d; // }
+
+/** Where one element sits in a buffer. */
+export interface ElementSpan {
+  tag: number;
+  /** first payload byte */
+  start: number;
+  /** one past the last payload byte (the tag's position) */
+  end: number;
+  /** one past the tag: where the next element begins */
+  next: number;
+}
+
+/**
+ * Locates the element starting at `pos` without parsing its payload.
+ * `limit` is the exclusive end of the region the whole element (tag included) must fit in.
+ */
+export function spanAt(buf: Buffer, pos: number, limit: number): ElementSpan {
+  let len = 0;
+  let i = pos;
+  for (; i < limit; i++) {
+    const c = buf[i]!;
+    if (c === COLON) break;
+    if (c < 0x30 || c > 0x39) throw new TnetstringError("not a tnetstring: invalid length prefix", i);
+    len = len * 10 + (c - 0x30);
+    if (i - pos >= 12) throw new TnetstringError("not a tnetstring: absurdly large length prefix", i);
+  }
+  if (i === pos || i >= limit) throw new TnetstringError("not a tnetstring: missing length prefix", pos);
+  const start = i + 1;
+  const end = start + len;
+  if (end >= limit) throw new TnetstringError(`not a tnetstring: length ${len} runs past the end`, pos);
+  return { tag: buf[end]!, start, end, next: end + 1 };
+}
+
+function decodeInt(buf: Buffer, start: number, end: number): number | bigint {
+  const text = buf.toString("latin1", start, end);
+  if (!/^-?[0-9]+$/.test(text)) throw new TnetstringError(`not a tnetstring: bad int ${JSON.stringify(text)}`, start);
+  if (text.length < 16) {
+    const n = Number(text);
+    return n === 0 ? 0 : n; // "-0" is 0 in Python
+  }
+  const big = BigInt(text);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+const FLOAT_RE = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+function decodeFloat(buf: Buffer, start: number, end: number): number | PyFloat {
+  const text = buf.toString("latin1", start, end);
+  let v: number;
+  if (FLOAT_RE.test(text)) v = Number(text);
+  else {
+    const t = text.toLowerCase();
+    if (t === "inf" || t === "+inf" || t === "infinity" || t === "+infinity") v = Infinity;
+    else if (t === "-inf" || t === "-infinity") v = -Infinity;
+    else if (t === "nan" || t === "+nan" || t === "-nan") v = NaN;
+    else throw new TnetstringError(`not a tnetstring: bad float ${JSON.stringify(text)}`, start);
+  }
+  return Number.isInteger(v) ? new PyFloat(v) : v;
+}
+
+function decodeText(buf: Buffer, start: number, end: number): string {
+  const view = buf.subarray(start, end);
+  if (!isUtf8(view)) throw new TnetstringError("not a tnetstring: invalid UTF-8 in text", start);
+  return view.toString("utf8");
+}
+
+/** Decodes a dict payload. With `shallow`, nested lists and dicts stay RawElements. */
+function decodeDict(buf: Buffer, start: number, end: number, shallow: boolean): TDict {
+  const entries: [TKey, TValue][] = [];
+  let pos = start;
+  while (pos < end) {
+    const k = spanAt(buf, pos, end);
+    const key = decodeSpan(buf, k, pos, false);
+    if (key instanceof Map || Array.isArray(key) || key instanceof PyFloat || key instanceof RawElement)
+      throw new TnetstringError("not a tnetstring: unhashable dict key", pos);
+    if (k.next >= end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
+    const v = spanAt(buf, k.next, end);
+    entries.push([key as TKey, decodeSpan(buf, v, k.next, shallow)]);
+    pos = v.next;
+  }
+  // The file holds the last-inserted entry first; a Map keeps insertion order, so fill it back to front.
+  const dict: TDict = new Map();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const [key, value] = entries[i]!;
+    if (dict.has(key)) dict.delete(key); // the entry read last wins, as in Python
+    dict.set(key, value);
+  }
+  return dict;
+}
+
+function decodeSpan(buf: Buffer, s: ElementSpan, elementStart: number, shallow: boolean): TValue {
+  switch (s.tag) {
+    case TAG_BYTES:
+      return buf.subarray(s.start, s.end);
+    case TAG_STR:
+      return decodeText(buf, s.start, s.end);
+    case TAG_INT:
+      return decodeInt(buf, s.start, s.end);
+    case TAG_FLOAT:
+      return decodeFloat(buf, s.start, s.end);
+    case TAG_BOOL: {
+      const t = buf.toString("latin1", s.start, s.end);
+      if (t === "true") return true;
+      if (t === "false") return false;
+      throw new TnetstringError(`not a tnetstring: bad bool ${JSON.stringify(t)}`, s.start);
+    }
+    case TAG_NULL:
+      if (s.end !== s.start) throw new TnetstringError("not a tnetstring: null with a payload", s.start);
+      return null;
+    case TAG_LIST: {
+      if (shallow) return new RawElement(buf.subarray(elementStart, s.next));
+      const out: TValue[] = [];
+      let pos = s.start;
+      while (pos < s.end) {
+        const child = spanAt(buf, pos, s.end);
+        out.push(decodeSpan(buf, child, pos, false));
+        pos = child.next;
+      }
+      return out;
+    }
+    case TAG_DICT:
+      if (shallow) return new RawElement(buf.subarray(elementStart, s.next));
+      return decodeDict(buf, s.start, s.end, false);
+    default:
+      throw new TnetstringError(`not a tnetstring: unknown type tag 0x${s.tag.toString(16)}`, s.end);
+  }
+}
+
+/** Decodes the single element that fills `buf`, fully. */
+export function decode(buf: Buffer): TValue {
+  const s = spanAt(buf, 0, buf.length);
+  if (s.next !== buf.length) throw new TnetstringError("not a tnetstring: trailing bytes after the element", s.next);
+  return decodeSpan(buf, s, 0, false);
+}
+
+/**
+ * Decodes a top-level dict, leaving every nested list or dict as a RawElement.
+ * This is the cheap first look at a flow: scalars are parsed, containers are not.
+ */
+export function decodeShallowDict(buf: Buffer): TDict {
+  const s = spanAt(buf, 0, buf.length);
+  if (s.next !== buf.length) throw new TnetstringError("not a tnetstring: trailing bytes after the element", s.next);
+  if (s.tag !== TAG_DICT) throw new TnetstringError("not a tnetstring dict", s.end);
+  return decodeDict(buf, s.start, s.end, true);
+}
+
+/** Parses a RawElement on demand; any other value is returned as it is. */
+export function resolve(v: TValue): TValue {
+  return v instanceof RawElement ? decode(v.bytes) : v;
+}
+
+/** Fully parses a value, including any RawElements left inside it. */
+export function resolveDeep(v: TValue): TValue {
+  if (v instanceof RawElement) return decode(v.bytes);
+  if (Array.isArray(v)) return v.map(resolveDeep);
+  if (v instanceof Map) {
+    const out: TDict = new Map();
+    for (const [k, x] of v) out.set(k, resolveDeep(x));
+    return out;
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+/** Python's repr() of a float (shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16). */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (x === Infinity) return "inf";
+  if (x === -Infinity) return "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const sign = x < 0 ? "-" : "";
+  const exp = Math.abs(x).toExponential(); // shortest digits that round-trip, e.g. "1.2345e+3"
+  const ePos = exp.indexOf("e");
+  const digits = exp.slice(0, ePos).replace(".", "");
+  const e = Number(exp.slice(ePos + 1));
+  if (e >= -4 && e < 16) {
+    if (e < 0) return `${sign}0.${"0".repeat(-e - 1)}${digits}`;
+    const intPart = digits.length > e + 1 ? digits.slice(0, e + 1) : digits.padEnd(e + 1, "0");
+    const frac = digits.length > e + 1 ? digits.slice(e + 1) : "0";
+    return `${sign}${intPart}.${frac}`;
+  }
+  const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const ee = Math.abs(e).toString().padStart(2, "0");
+  return `${sign}${mant}e${e < 0 ? "-" : "+"}${ee}`;
+}
+
+/**
+ * Writes tnetstrings back to front into one growing buffer, as mitmproxy does; that is
+ * what puts dict entries in reverse insertion order. Reuse one encoder for many flows.
+ */
+export class TnetEncoder {
+  private buf: Buffer;
+  private pos: number;
+
+  constructor(initialSize = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+    this.pos = initialSize;
+  }
+
+  /** Encodes `value`; the result is a view into the encoder's buffer, valid until the next call. */
+  encode(value: TValue): Buffer {
+    this.pos = this.buf.length;
+    this.put(value);
+    return this.buf.subarray(this.pos);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos >= n) return;
+    const used = this.buf.length - this.pos;
+    let size = this.buf.length * 2;
+    while (size - used < n) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, size - used, this.pos);
+    this.buf = bigger;
+    this.pos = size - used;
+  }
+
+  private putByte(b: number): void {
+    this.ensure(1);
+    this.buf[--this.pos] = b;
+  }
+
+  private putAscii(s: string): void {
+    this.ensure(s.length);
+    this.pos -= s.length;
+    this.buf.write(s, this.pos, "latin1");
+  }
+
+  /** How much has been written: a mark that stays valid when the buffer grows. */
+  private get written(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Prefixes the payload written since `mark` with its length and ':'. */
+  private putLength(mark: number): void {
+    const len = this.written - mark;
+    this.putByte(COLON);
+    this.putAscii(String(len));
+  }
+
+  private putScalar(tag: number, payload: string): void {
+    this.putByte(tag);
+    const mark = this.written;
+    this.putAscii(payload);
+    this.putLength(mark);
+  }
+
+  private put(v: TValue): void {
+    if (v === null) return this.putAscii("0:~");
+    switch (typeof v) {
+      case "boolean":
+        return this.putAscii(v ? "4:true!" : "5:false!");
+      case "number":
+        if (Number.isInteger(v) && !Object.is(v, -0))
+          return this.putScalar(TAG_INT, Number.isSafeInteger(v) ? String(v) : BigInt(v).toString());
+        return this.putScalar(TAG_FLOAT, pythonFloatRepr(v));
+      case "bigint":
+        return this.putScalar(TAG_INT, v.toString());
+      case "string": {
+        this.putByte(TAG_STR);
+        const mark = this.written;
+        const n = Buffer.byteLength(v, "utf8");
+        this.ensure(n);
+        this.pos -= n;
+        this.buf.write(v, this.pos, n, "utf8");
+        return this.putLength(mark);
+      }
+    }
+    if (v instanceof Uint8Array) {
+      this.putByte(TAG_BYTES);
+      const mark = this.written;
+      this.ensure(v.length);
+      this.pos -= v.length;
+      this.buf.set(v, this.pos);
+      return this.putLength(mark);
+    }
+    if (v instanceof PyFloat) return this.putScalar(TAG_FLOAT, pythonFloatRepr(v.value));
+    if (v instanceof RawElement) {
+      this.ensure(v.bytes.length);
+      this.pos -= v.bytes.length;
+      this.buf.set(v.bytes, this.pos);
+      return;
+    }
+    if (Array.isArray(v)) {
+      this.putByte(TAG_LIST);
+      const mark = this.written;
+      for (let i = v.length - 1; i >= 0; i--) this.put(v[i]!);
+      return this.putLength(mark);
+    }
+    if (v instanceof Map) {
+      this.putByte(TAG_DICT);
+      const mark = this.written;
+      // Insertion order, written back to front: the last-inserted entry ends up first.
+      for (const [key, value] of v) {
+        this.put(value);
+        this.put(key);
+      }
+      return this.putLength(mark);
+    }
+    throw new TypeError(`cannot encode ${Object.prototype.toString.call(v)} as a tnetstring`);
+  }
+}
+
+const sharedEncoder = new TnetEncoder(1 << 16);
+
+/** Encodes one value into a fresh Buffer. */
+export function encode(value: TValue): Buffer {
+  return Buffer.from(sharedEncoder.encode(value));
+}

@@ -1,0 +1,22 @@
+/**
+ * Flows from files, in order: opens each input, frames it, and hands out FlowRecords.
+ * Damage ends an input with a FlowReadError after every complete flow before it.
+ */
+import { InputError } from "../errors.js";
+import { FlowRecord } from "../format/flow-record.js";
+import { MigrationContext } from "../format/migrations/index.js";
+import { frameFlows } from "../format/mitm-stream.js";
+import { openInput } from "./input.js";
+
+/**
+ * Reads the flows of `path` (`-` for stdin). Pass one MigrationContext to all files of a
+ * run: old formats need state kept across files (see mitm-format.md §3).
+ */
+export async function* readFlowRecords(path: string, migrations = new MigrationContext()): AsyncGenerator<FlowRecord> {
+  const input = await openInput(path);
+  if (input.format !== "mitm")
+    throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
+  for await (const raw of frameFlows(input.chunks, input.name, input.size)) {
+    yield new FlowRecord(raw, input.name, migrations);
+  }
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  PyFloat,
+  RawElement,
+  TnetstringError,
+  decode,
+  decodeShallowDict,
+  encode,
+  pythonFloatRepr,
+  spanAt,
+  type TDict,
+} from "../../src/format/tnetstring.js";
+import { allMitmFiles } from "../helpers.js";
+
+const b = (s: string): Buffer => Buffer.from(s, "latin1");
+
+/** Splits a flow file into the byte ranges of its top-level elements. */
+function elements(file: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < file.length; ) {
+    const s = spanAt(file, pos, file.length);
+    out.push(file.subarray(pos, s.next));
+    pos = s.next;
+  }
+  return out;
+}
+
+describe("tnetstring vectors (mitm-format.md §1.2)", () => {
+  const vectors: [string, unknown][] = [
+    ["0:}", new Map()],
+    ["0:]", []],
+    ["0:,", Buffer.alloc(0)],
+    ["0:;", ""],
+    ["5:12345#", 12345],
+    ["12:this is cool,", b("this is cool")],
+    ["24:5:12345#5:67890#5:xxxxx,]", [12345, 67890, b("xxxxx")]],
+    ["18:3:0.1^3:0.2^3:0.3^]", [0.1, 0.2, 0.3]],
+    ["8:1:1#1:2#]", [1, 2]],
+    ["0:~", null],
+    ["4:true!", true],
+    ["5:false!", false],
+    ["20:18446744073709551616#", 18446744073709551616n],
+  ];
+  for (const [wire, value] of vectors) {
+    it(`decodes and re-encodes ${wire}`, () => {
+      expect(decode(b(wire))).toEqual(value);
+      expect(encode(decode(b(wire))).toString("latin1")).toBe(wire);
+    });
+  }
+
+  it("reads UTF-8 text and writes its byte length", () => {
+    const wire = Buffer.concat([b("19:this is unicode "), Buffer.from("★", "utf8"), b(";")]);
+    expect(decode(wire)).toBe("this is unicode ★");
+    expect(encode("é").equals(Buffer.concat([b("2:"), Buffer.from("é"), b(";")]))).toBe(true);
+  });
+
+  it("writes dicts in reverse insertion order and reads them back in insertion order", () => {
+    const d: TDict = new Map<string, number>([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(encode(d).toString("latin1")).toBe("16:1:b;1:2#1:a;1:1#}");
+    expect([...(decode(b("16:1:b;1:2#1:a;1:1#}")) as TDict).keys()]).toEqual(["a", "b"]);
+  });
+
+  it("keeps bytes dict keys as bytes", () => {
+    const wire = "51:5:hello,39:11:12345678901#4:this,4:true!0:~4:\0\0\0\0,]}";
+    const d = decode(b(wire)) as TDict;
+    const [key] = [...d.keys()];
+    expect(Buffer.isBuffer(key)).toBe(true);
+    expect(encode(d).toString("latin1")).toBe(wire);
+  });
+
+  it("keeps integral floats as floats, and int timestamps as ints", () => {
+    expect(decode(b("6:1700.0^"))).toEqual(new PyFloat(1700));
+    expect(encode(decode(b("6:1700.0^"))).toString()).toBe("6:1700.0^");
+    expect(encode(decode(b("9:946681200#"))).toString()).toBe("9:946681200#");
+    expect(encode(new PyFloat(-0)).toString()).toBe("4:-0.0^");
+  });
+
+  it("refuses malformed elements with a typed error", () => {
+    for (const bad of ["5:true!", "3:abc~", "1:x?", "abc", "5:12", "2:1.#", "1:x#", "4:nope^", "3:1:a]"]) {
+      expect(() => decode(b(bad)), bad).toThrow(TnetstringError);
+    }
+  });
+
+  it("refuses a 13-digit length prefix", () => {
+    expect(() => decode(b("1234567890123:x,"))).toThrow(/absurdly large/);
+  });
+});
+
+describe("Python float repr", () => {
+  const cases: [number, string][] = [
+    [1, "1.0"],
+    [100, "100.0"],
+    [0.0001, "0.0001"],
+    [0.00001, "1e-05"],
+    [1234567890123456, "1234567890123456.0"],
+    [1e16, "1e+16"],
+    [1795234473.6971226, "1795234473.6971226"],
+    [1.5e300, "1.5e+300"],
+    [5e-324, "5e-324"],
+    [-2.5, "-2.5"],
+    [Infinity, "inf"],
+    [-Infinity, "-inf"],
+    [NaN, "nan"],
+    [0, "0.0"],
+    [-0, "-0.0"],
+    [0.1 + 0.2, "0.30000000000000004"],
+    [123456789.123, "123456789.123"],
+  ];
+  for (const [x, repr] of cases) it(`${repr}`, () => expect(pythonFloatRepr(x)).toBe(repr));
+});
+
+describe("every flow in ../shared/testdata round-trips through the codec byte for byte", () => {
+  for (const file of allMitmFiles()) {
+    it(file.split("testdata/")[1]!, () => {
+      const bytes = readFileSync(file);
+      const flows = elements(bytes);
+      expect(flows.length).toBeGreaterThan(0);
+      for (const flow of flows) {
+        expect(encode(decode(flow)).equals(flow)).toBe(true);
+        // shallow decoding keeps nested containers as their original bytes
+        const shallow = decodeShallowDict(flow);
+        expect([...shallow.values()].some((v) => v instanceof RawElement)).toBe(true);
+        expect(encode(shallow).equals(flow)).toBe(true);
+      }
+    });
+  }
+});

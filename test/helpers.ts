@@ -1,0 +1,43 @@
+/** Shared test helpers: where the reference data lives, and running the built CLI. */
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+/** `../shared/testdata` beside the project (read-only reference data). */
+export const testdata = join(projectRoot, "..", "shared", "testdata");
+export const fixtures = join(projectRoot, "fixtures");
+export const cliPath = join(projectRoot, "dist", "cli", "main.js");
+
+/** Every `.mitm` file under ../shared/testdata, sorted. */
+export function allMitmFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith(".mitm")) out.push(p);
+    }
+  };
+  walk(testdata);
+  return out.sort();
+}
+
+/** Runs `reflow ARGS` from the built dist/ and returns its result. */
+export function reflow(args: string[], opts: { input?: Buffer | string; cwd?: string } = {}): SpawnSyncReturns<Buffer> {
+  return spawnSync(process.execPath, [cliPath, ...args], {
+    input: opts.input,
+    cwd: opts.cwd ?? projectRoot,
+    env: { ...process.env, NO_COLOR: "1" },
+    maxBuffer: 1 << 30,
+  });
+}
+
+/** True when Debian's mitmdump is on this machine. In CI it must be (CI installs it). */
+export function hasMitmdump(): boolean {
+  const r = spawnSync("mitmdump", ["--version"], { encoding: "utf8" });
+  const found = r.status === 0;
+  if (!found && process.env.CI) throw new Error("mitmdump is required in CI (.ci/run installs it)");
+  return found;
+}
