@@ -24,7 +24,9 @@ export type ErrorCode =
   | "E_FLOW_VERSION"
   | "E_FLOW_SCHEMA"
   | "E_FORMAT_UNKNOWN"
-  | "E_WRITE_UNSUPPORTED";
+  | "E_WRITE_UNSUPPORTED"
+  | "E_SCRIPT_LOAD"
+  | "E_FILTER_SYNTAX";
 
 export class ReflowError extends Error {
   constructor(
@@ -39,8 +41,8 @@ export class ReflowError extends Error {
 
 /** Bad command-line use. */
 export class UsageError extends ReflowError {
-  constructor(message: string) {
-    super("E_USAGE", message, ExitCode.USAGE);
+  constructor(message: string, code: ErrorCode = "E_USAGE") {
+    super(code, message, ExitCode.USAGE);
   }
 }
 
@@ -62,6 +64,16 @@ export class OutputError extends ReflowError {
     message: string,
   ) {
     super("E_OUTPUT", `${file}: ${message}`, ExitCode.USAGE);
+  }
+}
+
+/** A user script that cannot be found, compiled or started: the run stops before any output. */
+export class ScriptLoadError extends ReflowError {
+  constructor(
+    readonly script: string,
+    message: string,
+  ) {
+    super("E_SCRIPT_LOAD", `${script}: ${message}`, ExitCode.USAGE);
   }
 }
 

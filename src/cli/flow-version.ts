@@ -1,6 +1,9 @@
 /** Choosing the mitm format version to write. */
 import { type StoredVersion } from "../format/flow-record.js";
-import { NEWEST_VERSION, WRITABLE_VERSIONS, type WritableVersion } from "../format/migrations/index.js";
+import { WRITABLE_VERSIONS, type WritableVersion } from "../format/migrations/index.js";
+import { writableFor } from "../format/mitm-writer.js";
+
+export { writableFor };
 import { readFlowRecords } from "../io/flow-source.js";
 import { UsageError } from "../errors.js";
 
@@ -10,13 +13,6 @@ export function parseFlowVersion(text: string): WritableVersion {
   if (!(WRITABLE_VERSIONS as readonly number[]).includes(n))
     throw new UsageError(`--flow-version must be one of ${WRITABLE_VERSIONS.join(", ")} (got ${JSON.stringify(text)})`);
   return n as WritableVersion;
-}
-
-/** The writable version nearest above a stored one: 19 (a dev-only format) → 20, anything before 17 → 21. */
-export function writableFor(v: StoredVersion | null): WritableVersion {
-  if (typeof v !== "number" || v < 17) return NEWEST_VERSION;
-  if (v === 19) return 20;
-  return (WRITABLE_VERSIONS as readonly number[]).includes(v) ? (v as WritableVersion) : NEWEST_VERSION;
 }
 
 /**

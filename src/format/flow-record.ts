@@ -172,6 +172,9 @@ export class FlowRecord implements FlowState {
       return new FlowReadError("E_FLOW_CORRUPT", this.file, this.raw.offset + e.offset, this.raw.index, e.message);
     if (e instanceof FlowStateError)
       return new FlowReadError(e.code, this.file, this.raw.offset, this.raw.index, e.message);
+    // A well-formed tnetstring whose structure is not a flow's trips migrations up this way.
+    if (e instanceof TypeError || e instanceof RangeError)
+      return new FlowReadError("E_FLOW_SCHEMA", this.file, this.raw.offset, this.raw.index, `not a valid flow: ${e.message}`);
     return e instanceof Error ? e : new Error(String(e));
   }
 }

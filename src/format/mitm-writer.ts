@@ -4,9 +4,16 @@
  * original bytes; a flow read at the target version is encoded from its (shallow) state, so
  * parts nobody read are copied verbatim; anything else is migrated to 21 and converted down.
  */
-import { type FlowState, FlowRecord } from "./flow-record.js";
-import { type WritableVersion, downgradeTo } from "./migrations/index.js";
+import { type FlowState, FlowRecord, type StoredVersion } from "./flow-record.js";
+import { NEWEST_VERSION, WRITABLE_VERSIONS, type WritableVersion, downgradeTo } from "./migrations/index.js";
 import { TnetEncoder } from "./tnetstring.js";
+
+/** The writable version nearest above a stored one: 19 (a dev-only format) → 20, anything before 17 → 21. */
+export function writableFor(v: StoredVersion | null): WritableVersion {
+  if (typeof v !== "number" || v < 17) return NEWEST_VERSION;
+  if (v === 19) return 20;
+  return (WRITABLE_VERSIONS as readonly number[]).includes(v) ? (v as WritableVersion) : NEWEST_VERSION;
+}
 
 export class MitmEncoder {
   private readonly encoder = new TnetEncoder(4 << 20);
@@ -16,7 +23,11 @@ export class MitmEncoder {
   /** The flow's bytes at the target version; a view valid until the next call. */
   encode(flow: FlowState): Buffer {
     if (flow instanceof FlowRecord && !flow.touched && flow.storedVersion === this.version) return flow.raw.bytes;
-    if (flow.version === this.version) return this.encoder.encode(flow.top());
-    return this.encoder.encode(downgradeTo(flow.promote(), this.version));
+    try {
+      if (flow.version === this.version) return this.encoder.encode(flow.top());
+      return this.encoder.encode(downgradeTo(flow.promote(), this.version));
+    } catch (e) {
+      throw flow instanceof FlowRecord ? flow.error(e) : e;
+    }
   }
 }

@@ -2,28 +2,33 @@
  * Format migrations: every version mitmproxy reads (0.11 … 21) up to the newest (21),
  * and down from 21 to the versions reflow writes (20, 18, 17).
  */
-import { FlowStateError } from "../../errors.js";
 import type { TDict } from "../tnetstring.js";
+import { downgradeFlow } from "./downgrade.js";
+import { MigrationContext } from "./migration-context.js";
+import { upgradeFlow } from "./upgrade.js";
+
+export { MigrationContext };
 
 export const NEWEST_VERSION = 21;
 export const WRITABLE_VERSIONS = [17, 18, 20, 21] as const;
 export type WritableVersion = (typeof WRITABLE_VERSIONS)[number];
 
 /**
- * State that mitmproxy keeps process-wide while migrating (4→5 connection ids,
- * 11→12 WebSocket handshakes). One per run, shared by all files of the run.
+ * Migrates one decoded flow dict, of any readable version, to version 21: exactly the v21
+ * key set in mitmproxy's v21 insertion order, `backup` migrated as well. The input is not
+ * changed. Throws FlowStateError (E_FLOW_VERSION, E_FLOW_SCHEMA).
  */
-export class MigrationContext {}
-
-/** Migrates one decoded flow dict, of any readable version, to version 21. */
-export function migrateToNewest(flow: TDict, _ctx: MigrationContext): TDict {
-  const v = flow.get("version");
-  if (v === NEWEST_VERSION) return flow;
-  throw new FlowStateError("E_FLOW_VERSION", `cannot read files with flow format version ${String(v)}`);
+export function migrateToNewest(flow: TDict, ctx: MigrationContext): TDict {
+  return upgradeFlow(flow, ctx, false);
 }
 
-/** Converts a version-21 flow dict to `version`, with that version's key set and key order. */
+/**
+ * Converts a version-21 flow dict (as migrateToNewest returns it) to `version`, with that
+ * version's key set and key order. A version-21 target returns the flow itself.
+ * Throws WriteUnsupportedError for a UDP flow at 17.
+ */
 export function downgradeTo(flow: TDict, version: WritableVersion): TDict {
   if (version === NEWEST_VERSION) return flow;
-  throw new Error(`downgrade to ${version} not implemented`);
+  if (version !== 17 && version !== 18 && version !== 20) throw new RangeError(`cannot write flow format version ${String(version)}`);
+  return downgradeFlow(flow, version);
 }

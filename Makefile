@@ -1,0 +1,35 @@
+# reflow — the commands a newcomer needs. Every target installs what it needs first.
+NODE_MODULES := node_modules/.package-lock.json
+
+.PHONY: all install build run test interop bench clean
+
+all: build
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES)
+
+build: install
+	npx tsc -p tsconfig.json
+
+# The main job on the shipped sample: convert mitmdump's v17 capture to v21 and back.
+run: build
+	node dist/cli/main.js convert fixtures/sample.mitm -o /tmp/reflow-sample-v21.mitm --flow-version 21
+	node dist/cli/main.js convert /tmp/reflow-sample-v21.mitm -o /tmp/reflow-sample-v17.mitm --flow-version 17
+	cmp fixtures/sample.mitm /tmp/reflow-sample-v17.mitm && echo "v17 -> v21 -> v17: byte-identical to mitmdump's capture"
+
+# Unit and CLI tests (interop tests against the real mitmdump are `make interop`).
+test: build
+	npx vitest run --exclude 'test/interop/**'
+
+# Interop with Debian's mitmdump 8.1.1 (skipped where it is missing, required when CI is set).
+interop: build
+	npx vitest run test/interop
+
+bench: build
+	node bench/run.mjs
+
+clean:
+	rm -rf dist bench/out

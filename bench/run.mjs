@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * `make bench`: runs reflow and its peers (mitmdump 8.1.1, cat) on the same inputs in the
+ * same run, and prints wall time, peak RSS and the ratios the spec's quality bars name.
+ * Inputs: the 20,000-flow corpus of ../shared/tools/gen_corpus.py (made once, cached in
+ * bench/out/), and a ~1 GB file made of copies of it for the memory bar.
+ *
+ *   node bench/run.mjs [--runs N] [--only NAME,...] [--no-mitmdump] [--json FILE]
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "bench", "out");
+const cli = join(root, "dist", "cli", "main.js");
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i === -1 ? dflt : args[i + 1];
+};
+const RUNS = Number(opt("--runs", 3));
+const ONLY = opt("--only", "")?.split(",").filter(Boolean) ?? [];
+const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
+mkdirSync(out, { recursive: true });
+
+function corpus() {
+  const file = join(out, "corpus.mitm");
+  if (!existsSync(file)) {
+    console.error("making the 20,000-flow corpus with mitmproxy's own writer (once) ...");
+    execFileSync("/usr/bin/python3", [join(root, "..", "shared", "tools", "gen_corpus.py"), file, "20000", "7"], {
+      stdio: "inherit",
+    });
+  }
+  return file;
+}
+
+async function bigCorpus(src) {
+  const file = join(out, "corpus-1g.mitm");
+  const copies = Math.ceil(1e9 / statSync(src).size);
+  if (!existsSync(file) || statSync(file).size !== copies * statSync(src).size) {
+    const data = readFileSync(src);
+    const ws = createWriteStream(file);
+    for (let i = 0; i < copies; i++) if (!ws.write(data)) await new Promise((r) => ws.once("drain", r));
+    await new Promise((r) => ws.end(r));
+  }
+  return file;
+}
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS in MB. */
+function measure(cmd) {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "sh", "-c", cmd], { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
+  const last = r.stderr.trim().split("\n").pop().split(" ");
+  return { secs: Number(last[0]), rssMB: Number(last[1]) / 1024 };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const results = {};
+function bench(name, cmd, runs = RUNS) {
+  if (ONLY.length && !ONLY.some((o) => name.startsWith(o))) return;
+  const ms = Array.from({ length: runs }, () => measure(cmd));
+  results[name] = { secs: median(ms.map((m) => m.secs)), rssMB: Math.max(...ms.map((m) => m.rssMB)), runs };
+  const r = results[name];
+  console.error(`  ${name.padEnd(34)} ${r.secs.toFixed(2).padStart(7)} s  ${r.rssMB.toFixed(0).padStart(5)} MB`);
+}
+
+function ratio(a, b) {
+  return results[a] && results[b] ? results[a].secs / results[b].secs : undefined;
+}
+
+const IN = corpus();
+const size = statSync(IN).size;
+console.error(`corpus: ${IN} (${(size / 1e6).toFixed(0)} MB, 20000 flows); median of ${RUNS} runs, peak RSS`);
+execFileSync("sh", ["-c", `cat '${IN}' > /dev/null`]); // warm the page cache for everyone alike
+
+bench("cat", `cat '${IN}' > '${out}/cat.mitm'`);
+bench("reflow convert (identity, v17)", `node '${cli}' convert '${IN}' -o '${out}/conv.mitm' -q`);
+bench("reflow convert --flow-version 21", `node '${cli}' convert '${IN}' -o '${out}/conv21.mitm' -q --flow-version 21`);
+if (WITH_MITMDUMP) bench("mitmdump -q -nr -w", `mitmdump -q -nr '${IN}' -w '${out}/mitmdump.mitm'`, 1);
+
+const BIG = ONLY.length && !ONLY.some((o) => o.includes("1GB")) ? null : await bigCorpus(IN);
+if (BIG) {
+  console.error(`1 GB input: ${BIG} (${(statSync(BIG).size / 1e9).toFixed(2)} GB)`);
+  bench("cat 1GB", `cat '${BIG}' > '${out}/cat-1g.mitm'`, 1);
+  bench("reflow convert 1GB (identity)", `node '${cli}' convert '${BIG}' -o '${out}/conv-1g.mitm' -q`, 1);
+  bench("reflow convert 1GB --flow-version 21", `node '${cli}' convert '${BIG}' -o '${out}/conv-1g.mitm' -q --flow-version 21`, 1);
+}
+
+const lines = [
+  ["convert identity / cat", ratio("reflow convert (identity, v17)", "cat"), "aim ≤ 2"],
+  ["convert to v21 / cat", ratio("reflow convert --flow-version 21", "cat"), ""],
+  ["mitmdump -nr / convert identity", ratio("mitmdump -q -nr -w", "reflow convert (identity, v17)"), "reflow is N× faster"],
+  ["convert 1GB identity / cat 1GB", ratio("reflow convert 1GB (identity)", "cat 1GB"), "aim ≤ 2"],
+  ["peak RSS, convert 1GB identity (MB)", results["reflow convert 1GB (identity)"]?.rssMB, "aim < 150"],
+  ["peak RSS, convert 1GB to v21 (MB)", results["reflow convert 1GB --flow-version 21"]?.rssMB, "aim < 150"],
+];
+console.log("\nratio                                   value   note");
+for (const [name, v, note] of lines) if (v !== undefined) console.log(`${name.padEnd(38)} ${v.toFixed(2).padStart(7)}   ${note}`);
+const jsonFile = opt("--json", join(out, "results.json"));
+writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), corpusBytes: size, results }, null, 2));

@@ -1,0 +1,120 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { decode, spanAt, type TDict } from "../../src/format/tnetstring.js";
+import { allMitmFiles, reflow, testdata } from "../helpers.js";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "reflow-convert-"));
+});
+
+/** The top-level dicts of a flow file. */
+function flowsOf(bytes: Buffer): TDict[] {
+  const out: TDict[] = [];
+  for (let pos = 0; pos < bytes.length; ) {
+    const s = spanAt(bytes, pos, bytes.length);
+    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
+    pos = s.next;
+  }
+  return out;
+}
+
+const versionOf = (file: string): unknown => flowsOf(readFileSync(file))[0]!.get("version");
+const writable = allMitmFiles().filter((f) => [17, 18, 20, 21].includes(versionOf(f) as number));
+
+describe("reflow convert", () => {
+  it("covers the test files of every writable version", () => {
+    expect(new Set(writable.map(versionOf))).toEqual(new Set([17, 18, 20, 21]));
+  });
+
+  for (const file of writable) {
+    it(`writes ${file.split("testdata/")[1]} at its own version byte for byte`, () => {
+      const out = join(dir, "same.mitm");
+      const r = reflow(["convert", file, "-o", out, "-q"]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(readFileSync(out).equals(readFileSync(file))).toBe(true);
+    });
+  }
+
+  it("reads stdin and writes stdout with -", () => {
+    const input = readFileSync(join(testdata, "captures", "real-v17.mitm"));
+    const r = reflow(["convert", "-", "-o", "-", "-q"], { input });
+    expect(r.status).toBe(0);
+    expect(r.stdout.equals(input)).toBe(true);
+  });
+
+  it("concatenates several inputs and globs in order", () => {
+    const a = join(testdata, "captures", "real-v17.mitm");
+    const b = join(testdata, "captures", "real-v17-chunked.mitm");
+    const out = join(dir, "both.mitm");
+    const r = reflow(["convert", a, join(testdata, "captures", "real-v17-c*.mitm"), "-o", out, "-q"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(readFileSync(out).equals(Buffer.concat([readFileSync(a), readFileSync(b)]))).toBe(true);
+  });
+
+  it("rewrites a file in place safely", () => {
+    const f = join(dir, "inplace.mitm");
+    copyFileSync(join(testdata, "captures", "tflow-v21.mitm"), f);
+    const r = reflow(["convert", f, "-o", f, "-q"]);
+    expect(r.status).toBe(0);
+    expect(readFileSync(f).equals(readFileSync(join(testdata, "captures", "tflow-v21.mitm")))).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("keeps every complete flow of a truncated input, names the damage and exits 3", () => {
+    const whole = readFileSync(join(testdata, "captures", "real-v17.mitm"));
+    const firstThree = flowsOf(whole).slice(0, 3);
+    let cut = 0;
+    for (let i = 0; i < 3; i++) cut = spanAt(whole, cut, whole.length).next;
+    const broken = join(dir, "broken.mitm");
+    writeFileSync(broken, whole.subarray(0, cut + 500));
+    const out = join(dir, "salvaged.mitm");
+    const r = reflow(["convert", broken, "-o", out, "-q"]);
+    expect(r.status).toBe(3);
+    const err = r.stderr.toString();
+    expect(err).toContain(broken);
+    expect(err).toContain(`byte offset ${cut}`);
+    expect(err).toContain("flow #3");
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(readFileSync(out).equals(whole.subarray(0, cut))).toBe(true);
+    expect(flowsOf(readFileSync(out)).map((f) => f.get("id"))).toEqual(firstThree.map((f) => f.get("id")));
+  });
+
+  it("refuses a version it cannot read, naming it (exit 3)", () => {
+    const r = reflow(["convert", join(testdata, "mitmproxy-tests", "dumpfile-010.mitm"), "-o", join(dir, "x.mitm"), "-q"]);
+    expect(r.status).toBe(3);
+    expect(r.stderr.toString()).toMatch(/flow format version 0\.10/);
+  });
+
+  it("exits 2 with one line for a missing input, and writes nothing", () => {
+    const out = join(dir, "never.mitm");
+    const r = reflow(["convert", join(dir, "nope.mitm"), "-o", out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString().trim().split("\n")).toHaveLength(1);
+    expect(r.stderr.toString()).toContain("no such file");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("exits 2 on usage errors", () => {
+    expect(reflow(["convert", "x.mitm"]).status).toBe(2); // no -o
+    const r = reflow(["convert", join(testdata, "captures", "real-v17.mitm"), "-o", "-", "--flow-version", "19"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toContain("--flow-version must be one of 17, 18, 20, 21");
+  });
+
+  it("refuses a file that is not a flow file (exit 2)", () => {
+    const py = join(dir, "script.py");
+    writeFileSync(py, "import os\n");
+    const r = reflow(["convert", py, "-o", "-"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toContain("not a flow file");
+  });
+
+  it("has help with examples", () => {
+    const r = reflow(["convert", "--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toContain("Examples:");
+  });
+});
