@@ -26,7 +26,9 @@ export type ErrorCode =
   | "E_FORMAT_UNKNOWN"
   | "E_WRITE_UNSUPPORTED"
   | "E_SCRIPT_LOAD"
-  | "E_FILTER_SYNTAX";
+  | "E_FILTER_SYNTAX"
+  | "E_CA"
+  | "E_LISTEN";
 
 export class ReflowError extends Error {
   constructor(
@@ -108,5 +110,12 @@ export class FlowStateError extends Error {
   ) {
     super(message);
     this.name = "FlowStateError";
+  }
+}
+
+/** `reflow capture` cannot start: its CA cannot be read or made, or its address cannot be bound. */
+export class CaptureSetupError extends ReflowError {
+  constructor(code: "E_CA" | "E_LISTEN", message: string) {
+    super(code, message, ExitCode.USAGE);
   }
 }

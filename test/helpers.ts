@@ -1,5 +1,5 @@
 /** Shared test helpers: where the reference data lives, and running the built CLI. */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,4 +40,20 @@ export function hasMitmdump(): boolean {
   const found = r.status === 0;
   if (!found && process.env.CI) throw new Error("mitmdump is required in CI (.ci/run installs it)");
   return found;
+}
+
+/**
+ * Runs `reflow ARGS` without blocking this process: needed when the test itself serves
+ * traffic to it (spawnSync would freeze the test's own servers).
+ */
+export function reflowAsync(args: string[]): Promise<{ status: number | null; stdout: Buffer; stderr: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: projectRoot, env: { ...process.env, NO_COLOR: "1" } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.once("error", reject);
+    child.once("close", (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+  });
 }

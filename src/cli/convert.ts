@@ -1,9 +1,11 @@
 /** `reflow convert`: any readable flow file to mitm at a chosen format version. */
 import { type Command, Option } from "commander";
 import { FlowReadError, WriteUnsupportedError, ExitCode } from "../errors.js";
+import { parseFilter } from "../filter/index.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder } from "../format/mitm-writer.js";
 import { readFlowRecords } from "../io/flow-source.js";
+import { flowFromState } from "../model/index.js";
 import { OutputFile } from "../io/output-file.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
@@ -13,6 +15,8 @@ interface ConvertOptions {
   output: string;
   to: string;
   flowVersion?: WritableVersion;
+  filter?: string;
+  caseSensitive?: boolean;
   quiet?: boolean;
 }
 
@@ -33,6 +37,8 @@ export function registerConvert(program: Command): void {
       "mitmproxy format version to write: 17 (mitmproxy 8.1), 18 (9.x), 20 (10.x), 21 (11+); default: the inputs' version",
       parseFlowVersion,
     )
+    .option("-f, --filter <EXPR>", "write only the flows this filter expression matches (see reflow filter --help)")
+    .option("--case-sensitive", "match the filter's regexes case-sensitively")
     .option("-q, --quiet", "no summary on stderr")
     .addHelpText(
       "after",
@@ -40,7 +46,8 @@ export function registerConvert(program: Command): void {
 Examples:
   reflow convert new.mitm -o old.mitm --flow-version 17   # open a mitmproxy 11 capture in mitmproxy 8.1
   reflow convert 'caps/**/*.mitm' -o all.mitm             # merge captures, in path order
-  cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout`,
+  cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout
+  reflow convert cap.mitm -o api.mitm -f '~u /api & !~c 200'   # only the failed API calls`,
     )
     .action(async (inputs: string[], opts: ConvertOptions) => {
       process.exitCode = await convert(inputs, opts);
@@ -49,6 +56,8 @@ Examples:
 
 async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   const started = performance.now();
+  // a bad filter stops before the output is created
+  const filter = opts.filter === undefined ? null : parseFilter(opts.filter, { caseSensitive: opts.caseSensitive });
   const paths = await expandInputs(args);
   let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
   const migrations = new MigrationContext();
@@ -56,11 +65,16 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   let encoder: MitmEncoder | undefined;
   let flows = 0;
   let skipped = 0;
+  let unmatched = 0;
   let damage: FlowReadError | undefined;
   try {
     for (const path of paths) {
       try {
         for await (const flow of readFlowRecords(path, migrations)) {
+          if (filter && !filter.match(flowFromState(flow))) {
+            unmatched++;
+            continue;
+          }
           version ??= writableFor(flow.storedVersion);
           encoder ??= new MitmEncoder(version);
           try {
@@ -88,7 +102,8 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${flows} flows written to ${where} (mitm v${version ?? "-"})${skipped ? `, ${skipped} left out` : ""} in ${secs} s`,
+      `${flows} flows written to ${where} (mitm v${version ?? "-"})${skipped ? `, ${skipped} left out` : ""}` +
+        `${filter ? `, ${unmatched} not matching the filter` : ""} in ${secs} s`,
     );
   }
   return damage ? ExitCode.CORRUPT_INPUT : ExitCode.OK;

@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
 import { registerConvert } from "./convert.js";
+import { registerFilter } from "./filter.js";
+import { registerShow } from "./show.js";
+import { registerRun } from "./run.js";
 import { reportFailure } from "./report.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -15,7 +18,10 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   program.configureOutput({ outputError: (text, write) => write(text) });
+  registerRun(program);
   registerConvert(program);
+  registerShow(program);
+  registerFilter(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

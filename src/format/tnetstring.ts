@@ -113,78 +113,128 @@ function decodeFloat(buf: Buffer, start: number, end: number): number | PyFloat 
 }
 
 function decodeText(buf: Buffer, start: number, end: number): string {
+  // Most text in flows is short ASCII (keys, ids, names): check it here, skip the native calls.
+  if (end - start <= 64) {
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return buf.toString("latin1", start, end);
+  }
   const view = buf.subarray(start, end);
   if (!isUtf8(view)) throw new TnetstringError("not a tnetstring: invalid UTF-8 in text", start);
   return view.toString("utf8");
 }
 
-/** Decodes a dict payload. With `shallow`, nested lists and dicts stay RawElements. */
-function decodeDict(buf: Buffer, start: number, end: number, shallow: boolean): TDict {
-  const entries: [TKey, TValue][] = [];
-  let pos = start;
-  while (pos < end) {
-    const k = spanAt(buf, pos, end);
-    const key = decodeSpan(buf, k, pos, false);
-    if (key instanceof Map || Array.isArray(key) || key instanceof PyFloat || key instanceof RawElement)
-      throw new TnetstringError("not a tnetstring: unhashable dict key", pos);
-    if (k.next >= end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
-    const v = spanAt(buf, k.next, end);
-    entries.push([key as TKey, decodeSpan(buf, v, k.next, shallow)]);
-    pos = v.next;
-  }
-  // The file holds the last-inserted entry first; a Map keeps insertion order, so fill it back to front.
-  const dict: TDict = new Map();
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const [key, value] = entries[i]!;
-    if (dict.has(key)) dict.delete(key); // the entry read last wins, as in Python
-    dict.set(key, value);
-  }
-  return dict;
+/**
+ * The original entries of a dict made by decodeShallowDict: entry `i` (in file order) is
+ * `keys[i]`, read as `values[i]` from bytes `starts[i]` to `starts[i + 1]` of `buf`.
+ */
+interface DictOrigin {
+  buf: Buffer;
+  keys: TKey[];
+  values: TValue[];
+  starts: number[];
 }
 
-function decodeSpan(buf: Buffer, s: ElementSpan, elementStart: number, shallow: boolean): TValue {
-  switch (s.tag) {
-    case TAG_BYTES:
-      return buf.subarray(s.start, s.end);
-    case TAG_STR:
-      return decodeText(buf, s.start, s.end);
-    case TAG_INT:
-      return decodeInt(buf, s.start, s.end);
-    case TAG_FLOAT:
-      return decodeFloat(buf, s.start, s.end);
-    case TAG_BOOL: {
-      const t = buf.toString("latin1", s.start, s.end);
-      if (t === "true") return true;
-      if (t === "false") return false;
-      throw new TnetstringError(`not a tnetstring: bad bool ${JSON.stringify(t)}`, s.start);
-    }
-    case TAG_NULL:
-      if (s.end !== s.start) throw new TnetstringError("not a tnetstring: null with a payload", s.start);
-      return null;
-    case TAG_LIST: {
-      if (shallow) return new RawElement(buf.subarray(elementStart, s.next));
-      const out: TValue[] = [];
-      let pos = s.start;
-      while (pos < s.end) {
-        const child = spanAt(buf, pos, s.end);
-        out.push(decodeSpan(buf, child, pos, false));
-        pos = child.next;
-      }
-      return out;
-    }
-    case TAG_DICT:
-      if (shallow) return new RawElement(buf.subarray(elementStart, s.next));
-      return decodeDict(buf, s.start, s.end, false);
-    default:
-      throw new TnetstringError(`not a tnetstring: unknown type tag 0x${s.tag.toString(16)}`, s.end);
+/**
+ * Origins of shallowly decoded dicts. The encoder copies an entry whose value is still the
+ * one read (`===`) instead of encoding it again: a flow in which a script changed only the
+ * response costs little more than a copy.
+ */
+const dictOrigins = new WeakMap<TDict, DictOrigin>();
+
+/** Set by decodeAt: one past the tag of the element it just read. (A register, not a return object: no allocation per element.) */
+let after = 0;
+
+/** Decodes the element at `pos`, which must end before `limit`. With `shallow`, nested lists and dicts stay RawElements. */
+function decodeAt(buf: Buffer, pos: number, limit: number, shallow: boolean): TValue {
+  let len = 0;
+  let i = pos;
+  for (; i < limit; i++) {
+    const c = buf[i]!;
+    if (c === COLON) break;
+    if (c < 0x30 || c > 0x39) throw new TnetstringError("not a tnetstring: invalid length prefix", i);
+    len = len * 10 + (c - 0x30);
+    if (i - pos >= 12) throw new TnetstringError("not a tnetstring: absurdly large length prefix", i);
   }
+  if (i === pos || i >= limit) throw new TnetstringError("not a tnetstring: missing length prefix", pos);
+  const start = i + 1;
+  const end = start + len;
+  if (end >= limit) throw new TnetstringError(`not a tnetstring: length ${len} runs past the end`, pos);
+  const next = end + 1;
+  let value: TValue;
+  switch (buf[end]) {
+    case TAG_BYTES:
+      value = buf.subarray(start, end);
+      break;
+    case TAG_STR:
+      value = decodeText(buf, start, end);
+      break;
+    case TAG_INT:
+      value = decodeInt(buf, start, end);
+      break;
+    case TAG_FLOAT:
+      value = decodeFloat(buf, start, end);
+      break;
+    case TAG_BOOL:
+      if (len === 4 && buf[start] === 0x74 && buf[start + 1] === 0x72 && buf[start + 2] === 0x75 && buf[start + 3] === 0x65)
+        value = true;
+      else if (len === 5 && buf.toString("latin1", start, end) === "false") value = false;
+      else throw new TnetstringError(`not a tnetstring: bad bool ${JSON.stringify(buf.toString("latin1", start, end))}`, start);
+      break;
+    case TAG_NULL:
+      if (len !== 0) throw new TnetstringError("not a tnetstring: null with a payload", start);
+      value = null;
+      break;
+    case TAG_LIST:
+      if (shallow) value = new RawElement(buf.subarray(pos, next));
+      else {
+        const out: TValue[] = [];
+        for (let p = start; p < end; p = after) out.push(decodeAt(buf, p, end, false));
+        value = out;
+      }
+      break;
+    case TAG_DICT:
+      value = shallow ? new RawElement(buf.subarray(pos, next)) : decodeDict(buf, start, end, false);
+      break;
+    default:
+      throw new TnetstringError(`not a tnetstring: unknown type tag 0x${buf[end]!.toString(16)}`, end);
+  }
+  after = next;
+  return value;
+}
+
+/** Decodes a dict payload. With `shallow`, nested lists and dicts stay RawElements and the dict keeps its origin. */
+function decodeDict(buf: Buffer, start: number, end: number, shallow: boolean): TDict {
+  const keys: TKey[] = [];
+  const values: TValue[] = [];
+  const starts: number[] = [];
+  for (let pos = start; pos < end; pos = after) {
+    const key = decodeAt(buf, pos, end, false);
+    if (key instanceof Map || Array.isArray(key) || key instanceof PyFloat || key instanceof RawElement)
+      throw new TnetstringError("not a tnetstring: unhashable dict key", pos);
+    if (after >= end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
+    keys.push(key as TKey);
+    starts.push(pos);
+    values.push(decodeAt(buf, after, end, shallow));
+  }
+  starts.push(end);
+  // The file holds the last-inserted entry first; a Map keeps insertion order, so fill it back to front.
+  const dict: TDict = new Map();
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i]!;
+    if (dict.has(key)) continue; // a duplicate key: the entry later in the file wins, as in Python
+    dict.set(key, values[i]!);
+  }
+  if (shallow) dictOrigins.set(dict, { buf, keys, values, starts });
+  after = end + 1;
+  return dict;
 }
 
 /** Decodes the single element that fills `buf`, fully. */
 export function decode(buf: Buffer): TValue {
-  const s = spanAt(buf, 0, buf.length);
-  if (s.next !== buf.length) throw new TnetstringError("not a tnetstring: trailing bytes after the element", s.next);
-  return decodeSpan(buf, s, 0, false);
+  const value = decodeAt(buf, 0, buf.length, false);
+  if (after !== buf.length) throw new TnetstringError("not a tnetstring: trailing bytes after the element", after);
+  return value;
 }
 
 /**
@@ -276,6 +326,18 @@ export class TnetEncoder {
     this.buf[--this.pos] = b;
   }
 
+  private putBytes(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.pos -= bytes.length;
+    this.buf.set(bytes, this.pos);
+  }
+
+  private putRange(source: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    this.pos -= end - start;
+    source.copy(this.buf, this.pos, start, end);
+  }
+
   private putAscii(s: string): void {
     this.ensure(s.length);
     this.pos -= s.length;
@@ -331,12 +393,7 @@ export class TnetEncoder {
       return this.putLength(mark);
     }
     if (v instanceof PyFloat) return this.putScalar(TAG_FLOAT, pythonFloatRepr(v.value));
-    if (v instanceof RawElement) {
-      this.ensure(v.bytes.length);
-      this.pos -= v.bytes.length;
-      this.buf.set(v.bytes, this.pos);
-      return;
-    }
+    if (v instanceof RawElement) return this.putBytes(v.bytes);
     if (Array.isArray(v)) {
       this.putByte(TAG_LIST);
       const mark = this.written;
@@ -346,8 +403,19 @@ export class TnetEncoder {
     if (v instanceof Map) {
       this.putByte(TAG_DICT);
       const mark = this.written;
+      const origin = dictOrigins.get(v);
       // Insertion order, written back to front: the last-inserted entry ends up first.
+      let hint = origin ? origin.keys.length - 1 : -1;
       for (const [key, value] of v) {
+        if (origin) {
+          // entries come in reverse file order, so the key is almost always at `hint`
+          const at = origin.keys[hint] === key ? hint : origin.keys.lastIndexOf(key);
+          hint = at - 1;
+          if (at >= 0 && origin.values[at] === value) {
+            this.putRange(origin.buf, origin.starts[at]!, origin.starts[at + 1]!); // unchanged since read
+            continue;
+          }
+        }
         this.put(value);
         this.put(key);
       }

@@ -7,6 +7,7 @@ import { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { frameFlows } from "../format/mitm-stream.js";
 import { openInput } from "./input.js";
+import { type Flow, flowFromState } from "../model/index.js";
 
 /**
  * Reads the flows of `path` (`-` for stdin). Pass one MigrationContext to all files of a
@@ -19,4 +20,12 @@ export async function* readFlowRecords(path: string, migrations = new MigrationC
   for await (const raw of frameFlows(input.chunks, input.name, input.size)) {
     yield new FlowRecord(raw, input.name, migrations);
   }
+}
+
+/**
+ * The flows of a file as model objects, in file order (the library's `readFlows`).
+ * Each flow is parsed only as far as it is read.
+ */
+export async function* readFlows(path: string, migrations = new MigrationContext()): AsyncGenerator<Flow> {
+  for await (const record of readFlowRecords(path, migrations)) yield flowFromState(record);
 }

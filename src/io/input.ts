@@ -2,7 +2,7 @@
  * Opening inputs (a path or `-` for stdin) as chunk streams, and telling their format
  * from the first bytes, never from the file name.
  */
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 
@@ -16,7 +16,26 @@ export interface FlowInput {
   size?: number;
 }
 
-const CHUNK_SIZE = 1 << 20;
+const CHUNK_SIZE = 4 << 20;
+
+/**
+ * Reads a regular file in large chunks with plain read(2) calls. For a batch tool this beats
+ * stream reads through the thread pool by a wide margin: the waiting, not the copying, was
+ * the cost. Each chunk is a fresh Buffer because flows keep views into it.
+ */
+async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+      const n = readSync(fd, buf, 0, CHUNK_SIZE, null);
+      if (n === 0) return;
+      yield n === CHUNK_SIZE ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Magic that opens reflow's own msgpack flow files (see msgpack format). */
 export const MSGPACK_MAGIC = Buffer.from("REFLOW-MSGPACK\n", "latin1");
@@ -61,7 +80,7 @@ export async function openInput(path: string): Promise<FlowInput> {
       if (code === "ENOENT") throw new InputError("E_INPUT_MISSING", path, "no such file");
       throw new InputError("E_INPUT_UNREADABLE", path, (e as Error).message);
     }
-    stream = createReadStream(path, { highWaterMark: CHUNK_SIZE });
+    stream = size !== undefined ? readFileChunks(path) : createReadStream(path, { highWaterMark: CHUNK_SIZE });
   }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let first: Buffer | undefined;

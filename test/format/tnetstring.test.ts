@@ -129,3 +129,24 @@ describe("every flow in ../shared/testdata round-trips through the codec byte fo
     });
   }
 });
+
+describe("duplicate dict keys", () => {
+  it("keep the value later in the file, as Python's reader does", () => {
+    expect((decode(b("16:1:a;1:1#1:a;1:2#}")) as TDict).get("a")).toBe(2);
+  });
+});
+
+describe("encoding a shallowly decoded dict", () => {
+  it("copies unchanged entries and re-encodes changed ones", () => {
+    const state = (a: number, b: number): TDict => new Map<string, unknown>([["c", null], ["a", new Map([["x", a]])], ["b", b]]) as TDict;
+    const wire = encode(state(1, 2));
+    expect(wire.toString("latin1")).toBe("30:1:b;1:2#1:a;8:1:x;1:1#}1:c;0:~}");
+    const d = decodeShallowDict(wire);
+    expect(d.get("a")).toBeInstanceOf(RawElement);
+    expect(encode(d).equals(wire)).toBe(true);
+    d.set("b", 3);
+    expect(encode(d).equals(encode(state(1, 3)))).toBe(true);
+    d.set("a", new Map([["x", 2]]));
+    expect(encode(d).equals(encode(state(2, 3)))).toBe(true);
+  });
+});

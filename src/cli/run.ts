@@ -1,0 +1,163 @@
+/** `reflow run`: user scripts over saved flows, in saved order — the main job. */
+import { mkdirSync, realpathSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { type Command, Option } from "commander";
+import { ExitCode, FlowReadError, UsageError, WriteUnsupportedError } from "../errors.js";
+import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
+import { readFlows } from "../io/flow-source.js";
+import type { Flow } from "../model/index.js";
+import { FlowWriter } from "../pipeline/flow-writer.js";
+import { Pipeline } from "../pipeline/pipeline.js";
+import { runSavedFlows } from "../pipeline/saved-flows.js";
+import type { LogLevel } from "../pipeline/script.js";
+import { inputsVersion, parseFlowVersion } from "./flow-version.js";
+import { expandInputs } from "./inputs.js";
+import { errorLine, info, warn } from "./report.js";
+
+interface RunOptions {
+  rfile: string[];
+  wfile?: string;
+  afile?: string;
+  script: string[];
+  flowVersion?: WritableVersion;
+  concurrency: number;
+  shard?: { k: number; n: number };
+  keepUnmatched?: boolean;
+  quiet?: boolean;
+  verbose: number;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function parseShard(text: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const k = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || n < 1 || k < 1 || k > n) throw new UsageError(`--shard takes K/N with 1 <= K <= N (got ${JSON.stringify(text)})`);
+  return { k, n };
+}
+
+function parsePositive(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of at least 1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .summary("run scripts over saved flows, in saved order, and write the result")
+    .description(
+      "Reads the flows of every IN in order, fires the scripts' events on each (request, responseheaders, " +
+        "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
+        "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
+        "place when complete, so -r X -w X is a safe in-place rewrite.",
+    )
+    .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
+    .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input")
+    .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
+    .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
+    .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
+    .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
+    .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
+    .option("-q, --quiet", "no summary")
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  reflow run -r capture.mitm -s examples/add-header.ts -w out.mitm
+  reflow run -r capture.mitm -s 'examples/replace.ts hello goodbye' -w capture.mitm   # in place
+  reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
+  reflow run -r big.mitm --shard 2/4 -w part2.mitm                                     # a CI matrix share
+  cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
+    )
+    .action(async (opts: RunOptions) => {
+      process.exitCode = await run(opts);
+    });
+}
+
+/** One output per input when -w names a directory (existing, or written with a trailing /). */
+function isDirectoryTarget(path: string): boolean {
+  if (path.endsWith("/")) return true;
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+async function run(opts: RunOptions): Promise<number> {
+  const started = performance.now();
+  if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
+  let paths = await expandInputs(opts.rfile);
+  if (opts.shard) paths = paths.filter((_, i) => i % opts.shard!.n === opts.shard!.k - 1);
+  if (opts.afile && paths.some((p) => p !== "-" && samePath(p, opts.afile!)))
+    throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
+  const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
+  if (perInput && paths.includes("-")) throw new UsageError("stdin has no name to write a per-input output under");
+  if (perInput) mkdirSync(opts.wfile!, { recursive: true }); // `-w out/` may name a directory still to be made
+
+  const pipeline = new Pipeline({ logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)] });
+  await pipeline.loadScripts(opts.script); // a script that fails to load stops the run before any output
+  const migrations = new MigrationContext();
+  const version = opts.flowVersion ?? (opts.afile ? await inputsVersion([opts.afile]) : null) ?? (await inputsVersion(paths));
+
+  let damage: FlowReadError | undefined;
+  let writer: FlowWriter | undefined;
+  const openWriter = (path: string, append = false): Promise<FlowWriter> =>
+    FlowWriter.open(path, { version: (version ?? undefined) as WritableVersion | undefined, append });
+
+  const emit = (flow: Flow): Promise<void> | void => {
+    if (!writer) return;
+    try {
+      const pending = writer.write(flow);
+      pipeline.stats.flowsWritten++;
+      return pending;
+    } catch (e) {
+      if (!(e instanceof WriteUnsupportedError)) throw e;
+      warn(`flow ${flow.id} (${flow.type}) left out: ${e.message}`);
+    }
+  };
+
+  await pipeline.start();
+  try {
+    if (!perInput && (opts.wfile || opts.afile)) writer = await openWriter((opts.wfile ?? opts.afile)!, !!opts.afile);
+    for (const path of paths) {
+      if (perInput) writer = await openWriter(join(opts.wfile!, basename(path)));
+      try {
+        await runSavedFlows(readFlows(path, migrations), pipeline, emit, opts.concurrency);
+      } catch (e) {
+        // Damage ends this input; the flows before it are written and the other inputs still read.
+        if (!(e instanceof FlowReadError)) throw e;
+        errorLine(e.message);
+        damage ??= e;
+      }
+      if (perInput) await writer!.close();
+    }
+    await pipeline.done();
+    if (!perInput) await writer?.close();
+  } catch (e) {
+    await writer?.abort();
+    throw e;
+  }
+
+  const s = pipeline.stats;
+  if (!opts.quiet) {
+    const secs = ((performance.now() - started) / 1000).toFixed(2);
+    info(
+      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${s.killed} killed, ${s.duplicated} duplicated, ` +
+        `${s.scriptErrors} script errors, in ${secs} s`,
+    );
+  }
+  if (damage) return ExitCode.CORRUPT_INPUT;
+  return s.scriptErrors ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
+}

@@ -1,0 +1,28 @@
+/**
+ * A flow state that lives only in memory: a complete version-21 flow dict, as made by
+ * `Flow.copy()` and by code that builds new flows. Already newest, so `promote()` is itself.
+ */
+import type { FlowState } from "../format/flow-record.js";
+import type { TDict } from "../format/tnetstring.js";
+import { NEWEST_VERSION } from "../format/migrations/index.js";
+
+/** A version-21 flow dict held in memory. */
+export class DetachedState implements FlowState {
+  constructor(private readonly dict: TDict) {
+    const v = dict.get("version");
+    if (v !== NEWEST_VERSION)
+      throw new TypeError(`a detached flow state must be version ${NEWEST_VERSION}, not ${String(v)}`);
+  }
+
+  get version(): number {
+    return NEWEST_VERSION;
+  }
+
+  top(): TDict {
+    return this.dict;
+  }
+
+  promote(): TDict {
+    return this.dict;
+  }
+}

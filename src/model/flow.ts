@@ -1,0 +1,179 @@
+/**
+ * The base of every flow object (mitmproxy's `flow.Flow`): the fields all flow types share,
+ * read from and written to a FlowState. Reading touches only what it needs: the top-level
+ * dict is parsed shallowly, nested entries on first use, and the connections (the only part
+ * whose shape differs between versions 17 and 21) promote the state to 21 first.
+ */
+import { randomUUID } from "node:crypto";
+import { type FlowState, resolveEntry } from "../format/flow-record.js";
+import { MigrationContext, NEWEST_VERSION, migrateToNewest } from "../format/migrations/index.js";
+import { type TDict, type TValue, resolveDeep } from "../format/tnetstring.js";
+import { Client, Server } from "./connection.js";
+import { DetachedState } from "./detached-state.js";
+import { FlowError, type FlowErrorInit } from "./flow-error.js";
+import { cloneValue, isDict, strOf, strOrNull, toFloatValue, toNumber, toStateValue } from "./values.js";
+
+/** The flow types mitmproxy records. */
+export type FlowType = "http" | "tcp" | "udp" | "dns";
+
+/** Who replayed a flow: mitmproxy sent the request again, or server replay supplied the response. */
+export type ReplayKind = "request" | "response";
+
+const wrappers = new WeakMap<TDict, object>();
+
+/**
+ * The object over a state dict, made once per dict: wrappers hold nothing but the dict,
+ * so reusing them cannot go stale, and `flow.response === flow.response` holds.
+ */
+export function wrapDict<T extends object>(dict: TDict, cls: new (state: TDict) => T): T {
+  const known = wrappers.get(dict);
+  if (known instanceof cls) return known;
+  const made = new cls(dict);
+  wrappers.set(dict, made);
+  return made;
+}
+
+/** Makes `obj` the object handed out for its dict from now on (for wrappers made outside `wrapDict`). */
+export function adoptWrapper<T extends object & { state: TDict }>(obj: T): T {
+  wrappers.set(obj.state, obj);
+  return obj;
+}
+
+/** Base class of HTTPFlow, TCPFlow, UDPFlow and DNSFlow. */
+export abstract class Flow {
+  /** @param state where the flow's data lives (a record read from a file, or a detached dict) */
+  constructor(readonly state: FlowState) {}
+
+  /** The flow type: `http`, `tcp`, `udp` or `dns`. */
+  abstract get type(): FlowType;
+
+  /** The top-level dict, in the state's current version (re-read each time: promotion replaces it). */
+  protected topDict(): TDict {
+    return this.state.top();
+  }
+
+  /** A top-level entry that must be a dict (or null when `nullable`). */
+  protected dictAt(key: string): TDict | null {
+    const v = resolveEntry(this.topDict(), key);
+    if (v === null || isDict(v)) return v;
+    throw new TypeError(`flow ${key}: expected a dict, found ${typeof v}`);
+  }
+
+  /** A top-level entry that must be a list. */
+  protected listAt(key: string): TValue[] {
+    const v = resolveEntry(this.topDict(), key);
+    if (Array.isArray(v)) return v;
+    throw new TypeError(`flow ${key}: expected a list, found ${v === null ? "null" : typeof v}`);
+  }
+
+  /** The flow's UUID. */
+  get id(): string {
+    return strOf(this.topDict().get("id"));
+  }
+
+  set id(v: string) {
+    this.topDict().set("id", String(v));
+  }
+
+  /** The recorded error (not an HTTP error response), or null. Assign `{msg, timestamp?}` or null. */
+  get error(): FlowError | null {
+    const e = this.dictAt("error");
+    return e ? wrapDict(e, FlowError) : null;
+  }
+
+  set error(e: FlowError | FlowErrorInit | null) {
+    this.topDict().set("error", e === null ? null : e instanceof FlowError ? e.state : FlowError.stateOf(e));
+  }
+
+  /** The client's connection (promotes the state to version 21). */
+  get clientConn(): Client {
+    return wrapDict(this.connection("client_conn"), Client);
+  }
+
+  /** The server connection (promotes the state to version 21); present even if none was made. */
+  get serverConn(): Server {
+    return wrapDict(this.connection("server_conn"), Server);
+  }
+
+  private connection(key: string): TDict {
+    const v = resolveEntry(this.state.promote(), key);
+    if (!isDict(v)) throw new TypeError(`flow ${key}: expected a dict`);
+    return v;
+  }
+
+  /** True when the flow was paused by the proxy. */
+  get intercepted(): boolean {
+    return this.topDict().get("intercepted") === true;
+  }
+
+  set intercepted(v: boolean) {
+    this.topDict().set("intercepted", Boolean(v));
+  }
+
+  /** The marker (`:default:`, an emoji name, one character), or "" when not marked. */
+  get marked(): string {
+    return strOf(this.topDict().get("marked"));
+  }
+
+  set marked(v: string) {
+    this.topDict().set("marked", String(v));
+  }
+
+  /** Free-form data kept with the flow: the state's own dict (live). Assign a Map or a plain object to replace it. */
+  get metadata(): Map<string, TValue> {
+    const m = this.dictAt("metadata");
+    if (m) return m as Map<string, TValue>;
+    const fresh: TDict = new Map();
+    this.topDict().set("metadata", fresh);
+    return fresh as Map<string, TValue>;
+  }
+
+  set metadata(v: Map<string, unknown> | Readonly<Record<string, unknown>>) {
+    this.topDict().set("metadata", toStateValue(v instanceof Map ? v : { ...v }));
+  }
+
+  /** The user's comment, "" for none. */
+  get comment(): string {
+    return strOf(this.topDict().get("comment"));
+  }
+
+  set comment(v: string) {
+    this.topDict().set("comment", String(v));
+  }
+
+  /** `request` or `response` when the flow was replayed, else null. */
+  get isReplay(): ReplayKind | null {
+    return strOrNull(this.topDict().get("is_replay")) as ReplayKind | null;
+  }
+
+  set isReplay(v: ReplayKind | null) {
+    this.topDict().set("is_replay", v);
+  }
+
+  /** When the flow was created (Unix seconds); unlike timestampStart, replay does not change it. */
+  get timestampCreated(): number {
+    return toNumber(this.topDict().get("timestamp_created")) ?? 0;
+  }
+
+  set timestampCreated(t: number) {
+    this.topDict().set("timestamp_created", toFloatValue(t));
+  }
+
+  /** When the flow started: the client connection's start (HTTP flows: the request's). */
+  get timestampStart(): number {
+    return this.clientConn.timestampStart ?? 0;
+  }
+
+  /**
+   * A deep copy with a new id, as a new version-21 flow of the same class held in memory
+   * (connections keep their ids, as in mitmproxy). The original is left untouched.
+   */
+  copy(): this {
+    const state = this.state;
+    let dict = cloneValue(resolveDeep(state.top())) as TDict;
+    if (state.version !== NEWEST_VERSION) dict = migrateToNewest(dict, new MigrationContext());
+    dict.set("id", randomUUID());
+    const cls = this.constructor as new (state: FlowState) => this;
+    return new cls(new DetachedState(dict));
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * HTTP headers as mitmproxy models them (`mitmproxy.http.Headers`): an ordered list of raw
+ * (name, value) byte pairs, looked up case-insensitively, repeated names kept, original case
+ * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
+ */
+import type { TValue } from "../format/tnetstring.js";
+import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
+
+/** One raw header field as stored in a flow: `[name, value]`. */
+export type HeaderField = [Buffer, Buffer];
+
+/** What headers can be built from: pairs (text or bytes), a plain object, or other Headers. */
+export type HeadersInit =
+  | Headers
+  | Iterable<readonly [string | Uint8Array, string | Uint8Array]>
+  | Readonly<Record<string, string | Uint8Array>>;
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Header text or bytes as the bytes to store; CR and LF are refused (they would split the header). */
+function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
+  let b: Buffer;
+  if (typeof v === "string") b = encodeUtf8Escaped(v);
+  else if (v instanceof Uint8Array) b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
+  if (b.includes(CR) || b.includes(LF))
+    throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);
+  return b;
+}
+
+/** ASCII-case-insensitive equality of two header names (Python's `bytes.lower()` only folds ASCII). */
+function sameName(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a[i]!;
+    let y = b[i]!;
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/** The canonical (lower-case ASCII) form of a name, for sets of seen names. */
+function nameKey(b: Buffer): string {
+  return b.toString("latin1").replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+function asField(f: TValue): HeaderField {
+  if (Array.isArray(f) && f.length === 2) {
+    const [n, v] = f;
+    const name = Buffer.isBuffer(n) ? n : typeof n === "string" ? Buffer.from(n, "utf8") : null;
+    const value = Buffer.isBuffer(v) ? v : typeof v === "string" ? Buffer.from(v, "utf8") : null;
+    if (name && value) return [name, value];
+  }
+  throw new TypeError("malformed header field in the flow state (expected [bytes, bytes])");
+}
+
+/**
+ * Ordered, case-insensitive HTTP headers. Over a flow's state it is a live view: every edit
+ * goes straight into the state's list of `[name, value]` pairs.
+ *
+ * Iterating yields every field as `[name, value]` text, repeats included; `keys()` yields
+ * each distinct name once. `size` counts distinct names (as `len(headers)` in mitmproxy),
+ * `length` counts fields.
+ */
+export class Headers implements Iterable<[string, string]> {
+  private readonly list: TValue[];
+
+  /** New headers holding their own fields. */
+  constructor(init?: HeadersInit) {
+    this.list = [];
+    if (init === undefined) return;
+    if (init instanceof Headers) {
+      for (const [n, v] of init.fields) this.list.push([Buffer.from(n), Buffer.from(v)]);
+    } else if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
+      for (const [n, v] of init as Iterable<readonly [string | Uint8Array, string | Uint8Array]>)
+        this.list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
+    } else {
+      for (const [n, v] of Object.entries(init as Record<string, string | Uint8Array>))
+        this.list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
+    }
+  }
+
+  /** A live view over a flow state's list of `[name, value]` byte pairs. */
+  static over(fields: TValue[]): Headers {
+    const h = Object.create(Headers.prototype) as Headers;
+    (h as unknown as { list: TValue[] }).list = fields;
+    return h;
+  }
+
+  /** The raw fields, `[name, value]` byte pairs, live (the state's own list when this is a view). */
+  get fields(): HeaderField[] {
+    return this.list as HeaderField[];
+  }
+
+  /** Number of distinct header names. */
+  get size(): number {
+    const seen = new Set<string>();
+    for (const f of this.list) seen.add(nameKey(asField(f)[0]));
+    return seen.size;
+  }
+
+  /** Number of header fields (repeats counted). */
+  get length(): number {
+    return this.list.length;
+  }
+
+  /** All values of `name` joined with ", " (RFC 9110 folding), or undefined when absent. */
+  get(name: string | Uint8Array): string | undefined {
+    const all = this.getAll(name);
+    return all.length ? all.join(", ") : undefined;
+  }
+
+  /** Every value of `name`, unfolded (use this for Set-Cookie and Cookie). */
+  getAll(name: string | Uint8Array): string[] {
+    const key = headerBytes(name, "name");
+    const out: string[] = [];
+    for (const f of this.list) {
+      const [n, v] = asField(f);
+      if (sameName(n, key)) out.push(decodeUtf8Escaped(v));
+    }
+    return out;
+  }
+
+  /** True when a field named `name` exists. */
+  has(name: string | Uint8Array): boolean {
+    const key = headerBytes(name, "name");
+    return this.list.some((f) => sameName(asField(f)[0], key));
+  }
+
+  /**
+   * Replaces every field named `name` with one field holding `value`. As in mitmproxy, the
+   * first existing field keeps its place and its name's case; without one, the field is appended.
+   */
+  set(name: string | Uint8Array, value: string | Uint8Array): this {
+    return this.setAll(name, [value]);
+  }
+
+  /**
+   * Sets the values of `name`: existing fields take the new values in order (keeping their
+   * place), surplus fields are removed, surplus values appended (mitmproxy's `set_all`).
+   */
+  setAll(name: string | Uint8Array, values: Iterable<string | Uint8Array>): this {
+    const key = headerBytes(name, "name");
+    const vals = [...values].map((v) => headerBytes(v, "value"));
+    let w = 0;
+    for (let r = 0; r < this.list.length; r++) {
+      const f = asField(this.list[r]!);
+      if (sameName(f[0], key)) {
+        if (!vals.length) continue;
+        this.list[w++] = [f[0], vals.shift()!];
+      } else this.list[w++] = this.list[r]!;
+    }
+    this.list.length = w;
+    for (const v of vals) this.list.push([key, v]);
+    return this;
+  }
+
+  /** Appends a field, keeping any existing ones of the same name. */
+  add(name: string | Uint8Array, value: string | Uint8Array): this {
+    this.list.push([headerBytes(name, "name"), headerBytes(value, "value")]);
+    return this;
+  }
+
+  /** Inserts a field at `index` among the fields. */
+  insert(index: number, name: string | Uint8Array, value: string | Uint8Array): this {
+    this.list.splice(index, 0, [headerBytes(name, "name"), headerBytes(value, "value")]);
+    return this;
+  }
+
+  /** Removes every field named `name`; true if there was one. */
+  delete(name: string | Uint8Array): boolean {
+    const key = headerBytes(name, "name");
+    const before = this.list.length;
+    let w = 0;
+    for (let r = 0; r < this.list.length; r++)
+      if (!sameName(asField(this.list[r]!)[0], key)) this.list[w++] = this.list[r]!;
+    this.list.length = w;
+    return w !== before;
+  }
+
+  /** Removes all fields. */
+  clear(): void {
+    this.list.length = 0;
+  }
+
+  /** Each distinct name once, in the case of its first field. */
+  *keys(): IterableIterator<string> {
+    const seen = new Set<string>();
+    for (const f of this.list) {
+      const n = asField(f)[0];
+      const k = nameKey(n);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      yield decodeUtf8Escaped(n);
+    }
+  }
+
+  /** Every field's value, in order. */
+  *values(): IterableIterator<string> {
+    for (const f of this.list) yield decodeUtf8Escaped(asField(f)[1]);
+  }
+
+  /** Every field as `[name, value]`, in order, repeats included. */
+  *entries(): IterableIterator<[string, string]> {
+    for (const f of this.list) {
+      const [n, v] = asField(f);
+      yield [decodeUtf8Escaped(n), decodeUtf8Escaped(v)];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  /** The HTTP/1 header block, `Name: value\r\n` per field (mitmproxy's `bytes(headers)`). */
+  toBytes(): Buffer {
+    const parts: Buffer[] = [];
+    const sep = Buffer.from(": ");
+    const crlf = Buffer.from("\r\n");
+    for (const f of this.list) {
+      const [n, v] = asField(f);
+      parts.push(n, sep, v, crlf);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** The fields as `[name, value]` text pairs (for JSON.stringify). */
+  toJSON(): [string, string][] {
+    return [...this.entries()];
+  }
+
+  /** A copy with its own fields. */
+  copy(): Headers {
+    return new Headers(this);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The one event path: scripts in command-line order, then the stages after them (filter,
+ * writer, display). Saved flows (`run`) and the live proxy (`capture`) both fire their
+ * events here, so a feature written once works both ways.
+ */
+import type { Flow } from "../model/index.js";
+import { type LoadedScript, type LogLevel, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
+import { replayRequest } from "./replay-request.js";
+
+/** reflow's own code, whose stack frames say nothing to a script's author. */
+const OWN_CODE = new URL("..", import.meta.url).href;
+
+/** The error's stack down to the first frame inside reflow: the script's own lines. */
+function scriptStack(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const lines = (e.stack ?? `${e.name}: ${e.message}`).split("\n");
+  const cut = lines.findIndex((l, i) => i > 0 && (l.includes(OWN_CODE) || l.includes("node_modules/jiti/")));
+  return (cut === -1 ? lines : lines.slice(0, cut)).join("\n");
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Counts for the end-of-run summary. */
+export interface PipelineStats {
+  flowsRead: number;
+  flowsWritten: number;
+  killed: number;
+  duplicated: number;
+  scriptErrors: number;
+}
+
+export interface PipelineOptions {
+  /** the lowest script log level shown (default "error") */
+  logLevel?: LogLevel;
+  /** where script logs and script errors go (default stderr) */
+  print?: (text: string) => void;
+}
+
+export class Pipeline implements ScriptHost {
+  readonly scripts: LoadedScript[] = [];
+  readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  private readonly killedFlows = new WeakSet<Flow>();
+  private readonly copies = new WeakMap<Flow, Flow[]>();
+  private readonly logLevel: number;
+  private readonly print: (text: string) => void;
+
+  constructor(opts: PipelineOptions = {}) {
+    this.logLevel = LEVELS[opts.logLevel ?? "error"];
+    this.print = opts.print ?? ((t) => process.stderr.write(t));
+  }
+
+  /** Loads scripts in order; any failure stops here, before a flow is read. */
+  async loadScripts(specs: string[]): Promise<void> {
+    for (const spec of specs) this.scripts.push(await loadScript(spec, this));
+  }
+
+  /** True when some script has a hook for `event`: events nobody listens to are not prepared. */
+  wants(event: ScriptEvent): boolean {
+    return this.scripts.some((s) => s.hooks[event] !== undefined);
+  }
+
+  /** True when any script hook is wrapped in `concurrent()`: only then may flows overlap. */
+  get hasConcurrentHooks(): boolean {
+    return this.scripts.some((s) => Object.values(s.hooks).some(isConcurrent));
+  }
+
+  /**
+   * Calls `event` on every script, in order. Before a hook marked `concurrent` runs,
+   * `onConcurrent` is called so the caller can move on to other flows. A hook that throws is
+   * reported and counted; the others still run. Returns a promise only when some hook did
+   * (awaiting plain functions would cost a turn of the event loop per hook, per flow).
+   */
+  fire(event: ScriptEvent, args: unknown[], flow: Flow | null, onConcurrent?: () => void): Promise<void> | undefined {
+    return this.fireFrom(0, event, args, flow, onConcurrent);
+  }
+
+  private fireFrom(
+    first: number,
+    event: ScriptEvent,
+    args: unknown[],
+    flow: Flow | null,
+    onConcurrent?: () => void,
+  ): Promise<void> | undefined {
+    for (let i = first; i < this.scripts.length; i++) {
+      const script = this.scripts[i]!;
+      const hook = script.hooks[event];
+      if (!hook) continue;
+      if (flow && this.killedFlows.has(flow)) return undefined;
+      if (isConcurrent(hook)) onConcurrent?.();
+      let result: unknown;
+      try {
+        result = hook(script.ctx, ...args);
+      } catch (e) {
+        this.reportScriptError(script, event, flow, e);
+        continue;
+      }
+      if (result instanceof Promise || (result && typeof (result as PromiseLike<unknown>).then === "function")) {
+        return Promise.resolve(result).then(
+          () => this.fireFrom(i + 1, event, args, flow, onConcurrent),
+          (e) => {
+            this.reportScriptError(script, event, flow, e);
+            return this.fireFrom(i + 1, event, args, flow, onConcurrent);
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private reportScriptError(script: LoadedScript, event: string, flow: Flow | null, e: unknown): void {
+    this.stats.scriptErrors++;
+    const where = flow ? ` (flow ${flow.id})` : "";
+    this.print(`script error in ${script.argv[0]}, ${event}${where}:\n${scriptStack(e)}\n`);
+  }
+
+  /** `start(ctx, argv)` for every script. */
+  start(): Promise<void> {
+    return this.fireEach("start", (s) => [s.argv]);
+  }
+
+  /** `done(ctx)` for every script. */
+  done(): Promise<void> {
+    return this.fireEach("done", () => []);
+  }
+
+  private async fireEach(event: "start" | "done", args: (s: LoadedScript) => unknown[]): Promise<void> {
+    for (const script of this.scripts) {
+      const hook = script.hooks[event];
+      if (!hook) continue;
+      try {
+        await hook(script.ctx, ...args(script));
+      } catch (e) {
+        this.reportScriptError(script, event, null, e);
+      }
+    }
+  }
+
+  isKilled(flow: Flow): boolean {
+    return this.killedFlows.has(flow);
+  }
+
+  /** The copies made of `flow` by duplicateFlow, in the order they were made. */
+  copiesOf(flow: Flow): Flow[] {
+    return this.copies.get(flow) ?? [];
+  }
+
+  // ScriptHost
+
+  log(script: LoadedScript, message: string, level: LogLevel): void {
+    if (LEVELS[level] === undefined) level = "info";
+    if (LEVELS[level] >= this.logLevel) this.print(`[${level}] ${script.argv[0]}: ${message}\n`);
+  }
+
+  killFlow(flow: Flow): void {
+    if (this.killedFlows.has(flow)) return;
+    this.killedFlows.add(flow);
+    this.stats.killed++;
+  }
+
+  duplicateFlow(flow: Flow): Flow {
+    const copy = flow.copy();
+    const list = this.copies.get(flow) ?? [];
+    list.push(copy);
+    this.copies.set(flow, list);
+    this.stats.duplicated++;
+    return copy;
+  }
+
+  replayRequest(flow: Flow): Promise<void> {
+    return replayRequest(flow);
+  }
+}

@@ -1,0 +1,271 @@
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
+import { cliPath, fixtures, reflow, reflowAsync, testdata } from "../helpers.js";
+import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "reflow-run-"));
+});
+
+function script(name: string, source: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, source);
+  return p;
+}
+
+/** The top-level dicts of a flow file, raw (no migration, no model). */
+function rawFlows(bytes: Buffer): TDict[] {
+  const out: TDict[] = [];
+  for (let pos = 0; pos < bytes.length; ) {
+    const s = spanAt(bytes, pos, bytes.length);
+    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
+    pos = s.next;
+  }
+  return out;
+}
+
+const get = (d: TValue | undefined, key: string): TValue | undefined => (d instanceof Map ? d.get(key) : undefined);
+const sample = join(fixtures, "sample.mitm");
+
+/** The events spec §3 says a saved flow gets, worked out from its raw state. */
+function expectedEvents(flow: TDict): [string, string][] {
+  const id = String(flow.get("id"));
+  const out: [string, string][] = [];
+  const type = flow.get("type");
+  if (type === "http") {
+    out.push(["request", id]);
+    if (flow.get("response")) out.push(["responseheaders", id], ["response", id]);
+    const ws = flow.get("websocket");
+    for (const _ of (get(ws, "messages") as TValue[] | undefined) ?? []) out.push(["websocket_message", id]);
+  } else if (type === "tcp" || type === "udp") {
+    for (const _ of flow.get("messages") as TValue[]) out.push([`${type}_message`, id]);
+  } else if (type === "dns") {
+    out.push(["dns_request", id]);
+    if (flow.get("response")) out.push(["dns_response", id]);
+  }
+  if (flow.get("error")) out.push(["error", id]);
+  return out;
+}
+
+describe("reflow run: events over saved flows (spec §3)", () => {
+  it("fires the saved-flow sequence for every kind of flow, script by script, in file order", () => {
+    const inputs = [
+      join(testdata, "captures", "tflow-v17.mitm"), // response, error, websocket, tcp, tcp+error, dns, backup
+      join(testdata, "captures", "real-v17-incomplete-body.mitm"), // response and error
+      join(testdata, "mitmproxy-tests", "flows", "incomplete_log.mitm"), // request only
+      join(testdata, "captures", "tflow-v21.mitm"), // udp
+    ];
+    const rec = script("recorder.ts", RECORDER);
+    const log = join(dir, "events.jsonl");
+    const r = reflow(["run", "-r", ...inputs, "-s", `${rec} A ${log}`, "-s", `${rec} B ${log}`, "-w", join(dir, "ev.mitm")]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const got = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const flows = inputs.flatMap((f) => rawFlows(readFileSync(f)));
+    const kinds = new Set(flows.map((f) => String(f.get("type"))));
+    expect(kinds).toEqual(new Set(["http", "tcp", "udp", "dns"]));
+    // every script gets each event before the next event fires
+    const expected = [
+      ["A", "start", null],
+      ["B", "start", null],
+      ...flows.flatMap(expectedEvents).flatMap(([e, id]) => [["A", e, id], ["B", e, id]]),
+      ["A", "done", null],
+      ["B", "done", null],
+    ];
+    expect(got.map((g) => [g.script, g.event, g.id])).toEqual(expected);
+    expect(got[0].extra).toEqual([rec, "A", log]); // argv as split from the spec
+    // the file holds each kind this test promises
+    const events = new Set(got.map((g) => g.event));
+    for (const e of ["request", "responseheaders", "response", "error", "websocket_message", "tcp_message", "udp_message", "dns_request"])
+      expect(events, e).toContain(e);
+  });
+
+  it("writes every flow once, in input order, incomplete ones in place", () => {
+    const inputs = [join(testdata, "mitmproxy-tests", "flows", "incomplete_log.mitm"), sample];
+    const out = join(dir, "order.mitm");
+    const r = reflow(["run", "-r", ...inputs, "-s", script("rec2.ts", RECORDER) + ` A ${join(dir, "e2.jsonl")}`, "-w", out, "--flow-version", "21"]);
+    expect(r.status).toBe(0);
+    const ids = (f: string): string[] => rawFlows(readFileSync(f)).map((d) => String(d.get("id")));
+    expect(ids(out)).toEqual(inputs.flatMap(ids));
+  });
+});
+
+describe("reflow run: the script context", () => {
+  it("killFlow drops a flow; duplicateFlow writes the copy right after the original", () => {
+    const out = join(dir, "kd.mitm");
+    const s = script("kd.ts", KILL_AND_DUPLICATE);
+    const r = reflow(["run", "-r", sample, "-s", `${s} /missing /login`, "-w", out]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString()).toContain("7 flows read, 7 written, 1 killed, 1 duplicated");
+    const before = rawFlows(readFileSync(sample));
+    const after = rawFlows(readFileSync(out));
+    const path = (d: TDict): string => (get(d.get("request"), "path") as Buffer).toString();
+    expect(after.map(path)).toEqual(["/", "/api/items?page=2&token=xyz", "/gzip", "/login", "/login", "/api/items", "/refused"]);
+    const [orig, copy] = [after[3]!, after[4]!];
+    expect(orig.get("id")).toBe(before[3]!.get("id"));
+    expect(copy.get("id")).not.toBe(orig.get("id"));
+    expect(copy.get("comment")).toBe("the copy");
+    // the copy was made in request, before response added a header to the original
+    const hdr = (d: TDict): string[] =>
+      ((get(d.get("response"), "headers") as Buffer[][]) ?? []).map(([n]) => n!.toString()).filter((n) => n === "x-seen");
+    expect(hdr(orig)).toEqual(["x-seen"]);
+    expect(hdr(copy)).toEqual([]);
+  });
+
+  describe("replayRequest", () => {
+    let server: Server;
+    let port = 0;
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        res.setHeader("X-Replayed-Path", req.url ?? "");
+        res.end(`fresh answer to ${req.method} ${req.url}`);
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it("sends the request again and sets the new response", async () => {
+      const out = join(dir, "replay.mitm");
+      const r = await reflowAsync(["run", "-r", sample, "-s", `${script("replay.ts", REPLAY)} 127.0.0.1:${port}`, "-w", out, "--flow-version", "21"]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      for (const flow of rawFlows(readFileSync(out))) {
+        const resp = flow.get("response") as TDict;
+        const path = (get(flow.get("request"), "path") as Buffer).toString();
+        const method = (get(flow.get("request"), "method") as Buffer).toString();
+        expect(flow.get("is_replay")).toBe("request");
+        expect(resp.get("status_code")).toBe(200);
+        expect((resp.get("content") as Buffer).toString()).toBe(`fresh answer to ${method} ${path}`);
+        const headers = (resp.get("headers") as Buffer[][]).map(([n, v]) => `${n}: ${v}`);
+        expect(headers).toContain(`X-Replayed-Path: ${path}`); // header case kept as sent
+      }
+    });
+  });
+
+  it("concurrent hooks overlap, and the output keeps input order", () => {
+    const log = join(dir, "conc.jsonl");
+    const out = join(dir, "conc.mitm");
+    const r = reflow(["run", "-r", sample, sample, "-s", `${script("conc.ts", CONCURRENT)} ${log}`, "-w", out, "--concurrency", "4"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const seen = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(Math.max(...seen.map((s) => s.inFlight))).toBeGreaterThan(1); // observed overlap
+    expect(Math.max(...seen.map((s) => s.inFlight))).toBeLessThanOrEqual(4);
+    const inIds = [...rawFlows(readFileSync(sample)), ...rawFlows(readFileSync(sample))].map((d) => d.get("id"));
+    const outFlows = rawFlows(readFileSync(out));
+    expect(outFlows.map((d) => d.get("id"))).toEqual(inIds);
+    // each flow's own events kept their order: response saw what request wrote
+    for (const f of outFlows) {
+      const resp = f.get("response") as TDict | null;
+      if (!resp) continue;
+      const after = (resp.get("headers") as Buffer[][]).find(([n]) => n!.toString() === "x-after");
+      expect(after?.[1]?.toString()).toBe("looked at");
+    }
+  });
+});
+
+describe("reflow run: output safety", () => {
+  it("with no script, writes the input byte for byte", () => {
+    const out = join(dir, "ident.mitm");
+    expect(reflow(["run", "-r", sample, "-w", out, "-q"]).status).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(sample))).toBe(true);
+  });
+
+  it("rewrites a file in place (-r X -w X)", () => {
+    const f = join(dir, "inplace.mitm");
+    copyFileSync(sample, f);
+    const r = reflow(["run", "-r", f, "-s", join("examples", "add-header.ts"), "-w", f, "-q"]);
+    expect(r.status).toBe(0);
+    const flows = rawFlows(readFileSync(f));
+    expect(flows).toHaveLength(7);
+    expect(flows.filter((d) => d.get("response")).every((d) => (get(d.get("response"), "headers") as Buffer[][]).some(([n]) => n!.toString() === "newheader"))).toBe(true);
+  });
+
+  it("refuses to append to a file that is also an input (-r X -a X)", () => {
+    const f = join(dir, "app.mitm");
+    copyFileSync(sample, f);
+    const r = reflow(["run", "-r", f, "-a", f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toContain("also an input");
+    expect(readFileSync(f).equals(readFileSync(sample))).toBe(true);
+  });
+
+  it("appends with -a", () => {
+    const f = join(dir, "app2.mitm");
+    copyFileSync(sample, f);
+    expect(reflow(["run", "-r", sample, "-a", f, "-q"]).status).toBe(0);
+    expect(readFileSync(f).equals(Buffer.concat([readFileSync(sample), readFileSync(sample)]))).toBe(true);
+  });
+
+  it("leaves the previous output untouched when killed with SIGKILL mid-run", async () => {
+    const out = join(dir, "survivor.mitm");
+    writeFileSync(out, "previous content");
+    const child = spawn(process.execPath, [cliPath, "run", "-r", sample, "-s", script("slow.ts", SLOW), "-w", out], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 1200)); // a few flows in: the temp file exists
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect(readFileSync(out, "utf8")).toBe("previous content");
+  });
+
+  it("writes one output per input into a directory", () => {
+    const outDir = join(dir, "per-input") + "/";
+    const a = join(testdata, "captures", "real-v17.mitm");
+    const r = reflow(["run", "-r", sample, a, "-w", outDir, "-q"]);
+    expect(r.status).toBe(0);
+    expect(readdirSync(outDir).sort()).toEqual(["real-v17.mitm", "sample.mitm"]);
+    expect(readFileSync(join(outDir, "real-v17.mitm")).equals(readFileSync(a))).toBe(true);
+  });
+
+  it("--shard K/N splits the inputs deterministically", () => {
+    const files = [sample, join(testdata, "captures", "real-v17.mitm"), join(testdata, "captures", "tflow-v17.mitm")];
+    const count = (k: string): number => {
+      const r = reflow(["run", "-r", ...files, "--shard", k, "-w", join(dir, `shard-${k.replace("/", "-")}.mitm`)]);
+      expect(r.status).toBe(0);
+      return Number(/(\d+) flows read/.exec(r.stderr.toString())![1]);
+    };
+    expect(count("1/2") + count("2/2")).toBe(7 + 15 + 7);
+    expect(count("1/2")).toBe(7 + 7); // files 0 and 2
+    expect(reflow(["run", "-r", sample, "--shard", "3/2"]).status).toBe(2);
+  });
+});
+
+describe("reflow run: script errors", () => {
+  it("reports a throwing hook with the script's stack and the flow id, keeps going, exits 1", () => {
+    const s = script("throws.ts", THROWS);
+    const out = join(dir, "thrown.mitm");
+    const r = reflow(["run", "-r", sample, "-s", `${s} /missing`, "-w", out]);
+    expect(r.status).toBe(1);
+    const err = r.stderr.toString();
+    const missing = rawFlows(readFileSync(sample)).find((d) => (get(d.get("request"), "path") as Buffer).toString() === "/missing")!;
+    expect(err).toContain(`flow ${missing.get("id")}`);
+    expect(err).toContain("boom on /missing");
+    expect(err).toMatch(new RegExp(`${s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+`)); // file:line of the .ts
+    expect(err).toContain("1 script errors");
+    expect(rawFlows(readFileSync(out))).toHaveLength(7); // the flow is still written
+  });
+
+  it("stops before any output when a script fails to load (exit 2)", () => {
+    const out = join(dir, "never.mitm");
+    for (const spec of [script("broken.ts", BROKEN), join(dir, "missing.ts")]) {
+      const r = reflow(["run", "-r", sample, "-s", spec, "-w", out]);
+      expect(r.status).toBe(2);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it("splits script specs like a shell: a path with spaces in inner quotes", () => {
+    const spaced = join(dir, "my scripts");
+    mkdirSync(spaced, { recursive: true });
+    const rec = join(spaced, "rec.ts");
+    writeFileSync(rec, RECORDER);
+    const log = join(dir, "spaced.jsonl");
+    const r = reflow(["run", "-r", sample, "-s", `'${rec}' "two words" ${log}`]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const first = JSON.parse(readFileSync(log, "utf8").split("\n")[0]!);
+    expect(first.extra).toEqual([rec, "two words", log]);
+  });
+});
