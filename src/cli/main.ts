@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
 import { registerConvert } from "./convert.js";
+import { registerDiff } from "./diff.js";
 import { registerFilter } from "./filter.js";
 import { registerShow } from "./show.js";
 import { registerRun } from "./run.js";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerShow(program);
   registerFilter(program);
+  registerDiff(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
