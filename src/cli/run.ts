@@ -12,10 +12,13 @@ import { runSavedFlows } from "../pipeline/saved-flows.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
+import { splitInputsAndFilter } from "./filter-words.js";
+import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, warn } from "./report.js";
 
 interface RunOptions {
   rfile: string[];
+  caseSensitive?: boolean;
   wfile?: string;
   afile?: string;
   script: string[];
@@ -51,14 +54,19 @@ export function registerRun(program: Command): void {
       "Reads the flows of every IN in order, fires the scripts' events on each (request, responseheaders, " +
         "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
-        "place when complete, so -r X -w X is a safe in-place rewrite.",
+        "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
+        "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
+        "scripts and into the output: the others are dropped, or passed through unchanged with --keep-unmatched.",
     )
+    .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output")
     .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
+    .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
+    .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
@@ -70,10 +78,11 @@ Examples:
   reflow run -r capture.mitm -s 'examples/replace.ts hello goodbye' -w capture.mitm   # in place
   reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
   reflow run -r big.mitm --shard 2/4 -w part2.mitm                                     # a CI matrix share
+  reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
-    .action(async (opts: RunOptions) => {
-      process.exitCode = await run(opts);
+    .action(async (filterArgs: string[], opts: RunOptions) => {
+      process.exitCode = await run(filterArgs, opts);
     });
 }
 
@@ -95,10 +104,13 @@ function samePath(a: string, b: string): boolean {
   }
 }
 
-async function run(opts: RunOptions): Promise<number> {
+async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const started = performance.now();
   if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
-  let paths = await expandInputs(opts.rfile);
+  // -r takes every word up to the next option, so filter words may trail the inputs there
+  const { inputs, filterWords } = splitInputsAndFilter(opts.rfile);
+  const filter = filterFromWords([...filterWords, ...filterArgs], { caseSensitive: opts.caseSensitive });
+  let paths = await expandInputs(inputs);
   if (opts.shard) paths = paths.filter((_, i) => i % opts.shard!.n === opts.shard!.k - 1);
   if (opts.afile && paths.some((p) => p !== "-" && samePath(p, opts.afile!)))
     throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
@@ -134,7 +146,11 @@ async function run(opts: RunOptions): Promise<number> {
     for (const path of paths) {
       if (perInput) writer = await openWriter(join(opts.wfile!, basename(path)));
       try {
-        await runSavedFlows(readFlows(path, migrations), pipeline, emit, opts.concurrency);
+        await runSavedFlows(readFlows(path, migrations), pipeline, emit, {
+          concurrency: opts.concurrency,
+          select: filter ? (flow) => filter.match(flow) : undefined,
+          keepUnselected: opts.keepUnmatched,
+        });
       } catch (e) {
         // Damage ends this input; the flows before it are written and the other inputs still read.
         if (!(e instanceof FlowReadError)) throw e;
@@ -154,7 +170,8 @@ async function run(opts: RunOptions): Promise<number> {
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     info(
-      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${s.killed} killed, ${s.duplicated} duplicated, ` +
+      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${filter ? `${s.filteredOut} filtered out, ` : ""}` +
+        `${s.killed} killed, ${s.duplicated} duplicated, ` +
         `${s.scriptErrors} script errors, in ${secs} s`,
     );
   }

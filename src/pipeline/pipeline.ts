@@ -24,6 +24,8 @@ const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 
 export interface PipelineStats {
   flowsRead: number;
   flowsWritten: number;
+  /** flows the filter did not select (dropped, or passed through without events) */
+  filteredOut: number;
   killed: number;
   duplicated: number;
   scriptErrors: number;
@@ -38,7 +40,7 @@ export interface PipelineOptions {
 
 export class Pipeline implements ScriptHost {
   readonly scripts: LoadedScript[] = [];
-  readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
   private readonly killedFlows = new WeakSet<Flow>();
   private readonly copies = new WeakMap<Flow, Flow[]>();
   private readonly logLevel: number;

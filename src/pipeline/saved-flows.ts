@@ -58,14 +58,26 @@ function* savedFlowEvents(flow: Flow, p: Pipeline): Generator<EventCall, void, v
   if (wantsError && flow.error) yield ["error", [flow]];
 }
 
+/** The positional filter: true when the flow goes through the scripts; counts the others. */
+function isSelected(flow: Flow, pipeline: Pipeline, opts: SavedFlowOptions): boolean {
+  if (!opts.select || opts.select(flow)) return true;
+  pipeline.stats.filteredOut++;
+  return false;
+}
+
 /** The common case, without the bookkeeping of flows in flight: one flow after another. */
 async function runSequentially(
   flows: AsyncIterable<Flow>,
   pipeline: Pipeline,
   emit: (flow: Flow) => Promise<void> | void,
+  opts: SavedFlowOptions,
 ): Promise<void> {
   for await (const flow of flows) {
     pipeline.stats.flowsRead++;
+    if (!isSelected(flow, pipeline, opts)) {
+      if (opts.keepUnselected) await emit(flow);
+      continue;
+    }
     for (const [event, args] of savedFlowEvents(flow, pipeline)) {
       if (pipeline.isKilled(flow)) break;
       const pending = pipeline.fire(event, args, flow);
@@ -91,13 +103,24 @@ interface InFlight {
  * `concurrent` hook (at most `concurrency` flows in flight). `emit` gets each surviving
  * flow and its duplicates in input order.
  */
+/** How runSavedFlows treats the flows. */
+export interface SavedFlowOptions {
+  /** flows in flight at once while `concurrent` hooks run (default 16) */
+  concurrency?: number;
+  /** only flows this returns true for fire events and are emitted (the positional filter) */
+  select?: (flow: Flow) => boolean;
+  /** emit unselected flows unchanged, without events, instead of dropping them */
+  keepUnselected?: boolean;
+}
+
 export async function runSavedFlows(
   flows: AsyncIterable<Flow>,
   pipeline: Pipeline,
   emit: (flow: Flow) => Promise<void> | void,
-  concurrency = 16,
+  opts: SavedFlowOptions = {},
 ): Promise<void> {
-  if (!pipeline.hasConcurrentHooks) return runSequentially(flows, pipeline, emit);
+  if (!pipeline.hasConcurrentHooks) return runSequentially(flows, pipeline, emit, opts);
+  const concurrency = opts.concurrency ?? 16;
   const window: InFlight[] = [];
 
   const drainHead = async (force: boolean): Promise<void> => {
@@ -111,6 +134,12 @@ export async function runSavedFlows(
 
   for await (const flow of flows) {
     pipeline.stats.flowsRead++;
+    if (!isSelected(flow, pipeline, opts)) {
+      // a kept flow waits its turn behind the flows still in flight
+      if (opts.keepUnselected) window.push({ flow, task: Promise.resolve(), settled: true });
+      await drainHead(false);
+      continue;
+    }
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const entry: InFlight = { flow, task: Promise.resolve(), settled: false };

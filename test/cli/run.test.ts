@@ -269,3 +269,41 @@ describe("reflow run: script errors", () => {
     expect(first.extra).toEqual([rec, "two words", log]);
   });
 });
+
+describe("reflow run: the positional filter", () => {
+  const paths = (f: string): string[] => rawFlows(readFileSync(f)).map((d) => (get(d.get("request"), "path") as Buffer).toString());
+
+  it("drops flows it does not match; they fire no events", () => {
+    const out = join(dir, "filtered.mitm");
+    const log = join(dir, "filtered.jsonl");
+    const r = reflow(["run", "-r", sample, "~m POST", "-s", `${script("recf.ts", RECORDER)} A ${log}`, "-w", out]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(paths(out)).toEqual(["/login", "/api/items"]);
+    expect(r.stderr.toString()).toContain("2 written, 5 filtered out");
+    const ids = new Set(rawFlows(readFileSync(out)).map((d) => d.get("id")));
+    const events = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.id !== null).every((e) => ids.has(e.id))).toBe(true);
+  });
+
+  it("with --keep-unmatched passes the others through unchanged, in place, even with concurrent hooks", () => {
+    const out = join(dir, "kept.mitm");
+    const log = join(dir, "kept.jsonl");
+    const r = reflow(["run", "-r", sample, "-s", `${script("conc2.ts", CONCURRENT)} ${log}`, "--keep-unmatched", "-w", out, "~m POST"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(paths(out)).toEqual(paths(sample));
+    const before = rawFlows(readFileSync(sample));
+    const after = rawFlows(readFileSync(out));
+    for (let i = 0; i < before.length; i++) {
+      const post = (get(before[i]!.get("request"), "method") as Buffer).toString() === "POST";
+      expect(after[i]!.get("comment")).toBe(post ? "looked at" : "");
+    }
+  });
+
+  it("reports a malformed filter as a usage error with a caret, before writing anything", () => {
+    const out = join(dir, "badfilter.mitm");
+    const r = reflow(["run", "-r", sample, "-w", out, "~m (POST"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toContain("^");
+    expect(existsSync(out)).toBe(false);
+  });
+});
