@@ -28,8 +28,10 @@ test: build
 interop: build
 	npx vitest run test/interop
 
+# Speed and memory against mitmdump 8.1.1 and cat, measured in one run (see bench/).
 bench: build
 	node bench/run.mjs
+	node bench/diff.mjs
 
 clean:
 	rm -rf dist bench/out

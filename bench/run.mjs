@@ -48,8 +48,14 @@ async function bigCorpus(src) {
   return file;
 }
 
-/** Runs a command under GNU time; returns wall seconds and peak RSS in MB. */
-function measure(cmd) {
+/**
+ * Runs a command under GNU time; returns wall seconds and peak RSS in MB. Outputs from the
+ * previous run are removed and dirty pages flushed first, so no tool pays for another's
+ * writeback (that noise was larger than some of the differences measured here).
+ */
+function measure(cmd, output) {
+  if (output) spawnSync("rm", ["-f", output]);
+  spawnSync("sync");
   const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "sh", "-c", cmd], { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
   const last = r.stderr.trim().split("\n").pop().split(" ");
@@ -62,9 +68,9 @@ function median(xs) {
 }
 
 const results = {};
-function bench(name, cmd, runs = RUNS) {
+function bench(name, cmd, runs = RUNS, output = undefined) {
   if (ONLY.length && !ONLY.some((o) => name.startsWith(o))) return;
-  const ms = Array.from({ length: runs }, () => measure(cmd));
+  const ms = Array.from({ length: runs }, () => measure(cmd, output));
   results[name] = { secs: median(ms.map((m) => m.secs)), rssMB: Math.max(...ms.map((m) => m.rssMB)), runs };
   const r = results[name];
   console.error(`  ${name.padEnd(34)} ${r.secs.toFixed(2).padStart(7)} s  ${r.rssMB.toFixed(0).padStart(5)} MB`);
@@ -79,26 +85,54 @@ const size = statSync(IN).size;
 console.error(`corpus: ${IN} (${(size / 1e6).toFixed(0)} MB, 20000 flows); median of ${RUNS} runs, peak RSS`);
 execFileSync("sh", ["-c", `cat '${IN}' > /dev/null`]); // warm the page cache for everyone alike
 
-bench("cat", `cat '${IN}' > '${out}/cat.mitm'`);
-bench("reflow convert (identity, v17)", `node '${cli}' convert '${IN}' -o '${out}/conv.mitm' -q`);
-bench("reflow convert --flow-version 21", `node '${cli}' convert '${IN}' -o '${out}/conv21.mitm' -q --flow-version 21`);
-if (WITH_MITMDUMP) bench("mitmdump -q -nr -w", `mitmdump -q -nr '${IN}' -w '${out}/mitmdump.mitm'`, 1);
+const o = (name) => join(out, name);
+const ADD_HEADER_TS = join(root, "examples", "add-header.ts");
+const ADD_HEADER_PY = join(root, "examples", "add_header.py");
+const FILTER = "~d api.example.org & ~m POST";
+
+bench("cat", `cat '${IN}' > '${o("cat.mitm")}'`, RUNS, o("cat.mitm"));
+bench("reflow convert (identity, v17)", `node '${cli}' convert '${IN}' -o '${o("conv.mitm")}' -q`, RUNS, o("conv.mitm"));
+bench("reflow convert --flow-version 21", `node '${cli}' convert '${IN}' -o '${o("conv21.mitm")}' -q --flow-version 21`, RUNS, o("conv21.mitm"));
+bench("reflow run add-header", `node '${cli}' run -r '${IN}' -s '${ADD_HEADER_TS}' -w '${o("run.mitm")}' -q`, RUNS, o("run.mitm"));
+bench("reflow show --detail 1", `node '${cli}' show '${IN}' --detail 1 > '${o("show.txt")}'`, RUNS, o("show.txt"));
+bench("reflow show filter pass", `node '${cli}' show '${IN}' --detail 0 '${FILTER}'`, RUNS);
+
+// start-up: a TypeScript script on a one-flow file
+const one = o("one.mitm");
+execFileSync("node", [cli, "convert", join(root, "fixtures", "sample.mitm"), "-o", one, "-q", "--filter", "~c 404"]);
+bench("reflow run startup (1 flow, .ts)", `node '${cli}' run -r '${one}' -s '${ADD_HEADER_TS}' -w '${o("one-out.mitm")}' -q`, 5, o("one-out.mitm"));
+
+if (WITH_MITMDUMP) {
+  bench("mitmdump -q -nr -w", `mitmdump -q -nr '${IN}' -w '${o("mitmdump.mitm")}'`, 1, o("mitmdump.mitm"));
+  bench("mitmdump add_header.py", `mitmdump -q -nr '${IN}' -s '${ADD_HEADER_PY}' -w '${o("mitmdump-ah.mitm")}'`, 1, o("mitmdump-ah.mitm"));
+  bench("mitmdump --flow-detail 1", `mitmdump -nr '${IN}' --flow-detail 1 > '${o("mitmdump-show.txt")}'`, 1, o("mitmdump-show.txt"));
+  bench("mitmdump -q filter pass", `mitmdump -q -nr '${IN}' '${FILTER}'`, 1);
+}
 
 const BIG = ONLY.length && !ONLY.some((o) => o.includes("1GB")) ? null : await bigCorpus(IN);
 if (BIG) {
   console.error(`1 GB input: ${BIG} (${(statSync(BIG).size / 1e9).toFixed(2)} GB)`);
-  bench("cat 1GB", `cat '${BIG}' > '${out}/cat-1g.mitm'`, 1);
-  bench("reflow convert 1GB (identity)", `node '${cli}' convert '${BIG}' -o '${out}/conv-1g.mitm' -q`, 1);
-  bench("reflow convert 1GB --flow-version 21", `node '${cli}' convert '${BIG}' -o '${out}/conv-1g.mitm' -q --flow-version 21`, 1);
+  bench("cat 1GB", `cat '${BIG}' > '${o("cat-1g.mitm")}'`, 1, o("cat-1g.mitm"));
+  bench("reflow convert 1GB (identity)", `node '${cli}' convert '${BIG}' -o '${o("conv-1g.mitm")}' -q`, 1, o("conv-1g.mitm"));
+  bench("reflow convert 1GB --flow-version 21", `node '${cli}' convert '${BIG}' -o '${o("conv-1g.mitm")}' -q --flow-version 21`, 1, o("conv-1g.mitm"));
+  bench("reflow run 1GB add-header", `node '${cli}' run -r '${BIG}' -s '${ADD_HEADER_TS}' -w '${o("run-1g.mitm")}' -q`, 1, o("run-1g.mitm"));
+  for (const f of ["cat-1g.mitm", "conv-1g.mitm", "run-1g.mitm"]) spawnSync("rm", ["-f", o(f)]);
 }
 
 const lines = [
   ["convert identity / cat", ratio("reflow convert (identity, v17)", "cat"), "aim ≤ 2"],
   ["convert to v21 / cat", ratio("reflow convert --flow-version 21", "cat"), ""],
-  ["mitmdump -nr / convert identity", ratio("mitmdump -q -nr -w", "reflow convert (identity, v17)"), "reflow is N× faster"],
+  ["mitmdump -nr -w / convert identity", ratio("mitmdump -q -nr -w", "reflow convert (identity, v17)"), "reflow N× faster"],
+  ["mitmdump add_header / reflow run add-header", ratio("mitmdump add_header.py", "reflow run add-header"), "aim ≥ 15"],
+  ["run add-header / cat", ratio("reflow run add-header", "cat"), "aim ≤ 3"],
+  ["mitmdump show / reflow show (level 1)", ratio("mitmdump --flow-detail 1", "reflow show --detail 1"), "aim ≥ 20"],
+  ["mitmdump filter / reflow filter pass", ratio("mitmdump -q filter pass", "reflow show filter pass"), "aim ≥ 20"],
+  ["start-up, run with a .ts script (s)", results["reflow run startup (1 flow, .ts)"]?.secs, "aim < 0.5"],
   ["convert 1GB identity / cat 1GB", ratio("reflow convert 1GB (identity)", "cat 1GB"), "aim ≤ 2"],
+  ["run add-header 1GB / cat 1GB", ratio("reflow run 1GB add-header", "cat 1GB"), "aim ≤ 3"],
   ["peak RSS, convert 1GB identity (MB)", results["reflow convert 1GB (identity)"]?.rssMB, "aim < 150"],
   ["peak RSS, convert 1GB to v21 (MB)", results["reflow convert 1GB --flow-version 21"]?.rssMB, "aim < 150"],
+  ["peak RSS, run add-header 1GB (MB)", results["reflow run 1GB add-header"]?.rssMB, "aim < 150"],
 ];
 console.log("\nratio                                   value   note");
 for (const [name, v, note] of lines) if (v !== undefined) console.log(`${name.padEnd(38)} ${v.toFixed(2).padStart(7)}   ${note}`);

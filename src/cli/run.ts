@@ -2,14 +2,13 @@
 import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
-import { ExitCode, FlowReadError, UsageError, WriteUnsupportedError } from "../errors.js";
-import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
-import { readFlows } from "../io/flow-source.js";
-import type { Flow } from "../model/index.js";
+import { ExitCode, UsageError } from "../errors.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
-import { Pipeline } from "../pipeline/pipeline.js";
-import { runSavedFlows } from "../pipeline/saved-flows.js";
+import type { PipelineStats } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
+import { runInWorkers } from "./run-jobs.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { splitInputsAndFilter } from "./filter-words.js";
@@ -25,6 +24,7 @@ interface RunOptions {
   flowVersion?: WritableVersion;
   concurrency: number;
   shard?: { k: number; n: number };
+  jobs: number;
   keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
@@ -67,6 +67,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
     .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
+    .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
@@ -109,7 +110,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
   // -r takes every word up to the next option, so filter words may trail the inputs there
   const { inputs, filterWords } = splitInputsAndFilter(opts.rfile);
-  const filter = filterFromWords([...filterWords, ...filterArgs], { caseSensitive: opts.caseSensitive });
+  // parsed now so that a malformed expression stops the run before anything is read
+  filterFromWords([...filterWords, ...filterArgs], { caseSensitive: opts.caseSensitive });
   let paths = await expandInputs(inputs);
   if (opts.shard) paths = paths.filter((_, i) => i % opts.shard!.n === opts.shard!.k - 1);
   if (opts.afile && paths.some((p) => p !== "-" && samePath(p, opts.afile!)))
@@ -118,63 +120,56 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   if (perInput && paths.includes("-")) throw new UsageError("stdin has no name to write a per-input output under");
   if (perInput) mkdirSync(opts.wfile!, { recursive: true }); // `-w out/` may name a directory still to be made
 
-  const pipeline = new Pipeline({ logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)] });
-  await pipeline.loadScripts(opts.script); // a script that fails to load stops the run before any output
-  const migrations = new MigrationContext();
-  const version = opts.flowVersion ?? (opts.afile ? await inputsVersion([opts.afile]) : null) ?? (await inputsVersion(paths));
-
-  let damage: FlowReadError | undefined;
-  let writer: FlowWriter | undefined;
-  const openWriter = (path: string, append = false): Promise<FlowWriter> =>
-    FlowWriter.open(path, { version: (version ?? undefined) as WritableVersion | undefined, append });
-
-  const emit = (flow: Flow): Promise<void> | void => {
-    if (!writer) return;
-    try {
-      const pending = writer.write(flow);
-      pipeline.stats.flowsWritten++;
-      return pending;
-    } catch (e) {
-      if (!(e instanceof WriteUnsupportedError)) throw e;
-      warn(`flow ${flow.id} (${flow.type}) left out: ${e.message}`);
-    }
+  const job: BatchJob = {
+    scripts: opts.script,
+    filterWords: [...filterWords, ...filterArgs],
+    caseSensitive: !!opts.caseSensitive,
+    keepUnmatched: !!opts.keepUnmatched,
+    concurrency: opts.concurrency,
+    logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
   };
+  const version = (opts.flowVersion ??
+    (opts.afile ? await inputsVersion([opts.afile]) : null) ??
+    (await inputsVersion(paths)) ??
+    undefined) as WritableVersion | undefined;
+  const single = !perInput ? (opts.wfile ?? opts.afile) : undefined;
+  const outputFor = (path: string): string | null => (perInput ? join(opts.wfile!, basename(path)) : null);
 
-  await pipeline.start();
-  try {
-    if (!perInput && (opts.wfile || opts.afile)) writer = await openWriter((opts.wfile ?? opts.afile)!, !!opts.afile);
-    for (const path of paths) {
-      if (perInput) writer = await openWriter(join(opts.wfile!, basename(path)));
-      try {
-        await runSavedFlows(readFlows(path, migrations), pipeline, emit, {
-          concurrency: opts.concurrency,
-          select: filter ? (flow) => filter.match(flow) : undefined,
-          keepUnselected: opts.keepUnmatched,
-        });
-      } catch (e) {
-        // Damage ends this input; the flows before it are written and the other inputs still read.
-        if (!(e instanceof FlowReadError)) throw e;
-        errorLine(e.message);
-        damage ??= e;
+  let stats: PipelineStats;
+  let damaged: boolean;
+  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
+    ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
+  } else {
+    const batch = new BatchRun(job, { warn, error: errorLine });
+    await batch.start(); // a script that fails to load stops the run before any output
+    let writer: FlowWriter | undefined;
+    damaged = false;
+    try {
+      if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile });
+      for (const path of paths) {
+        const own = outputFor(path);
+        const w = own ? await FlowWriter.open(own, { version }) : writer;
+        if ((await batch.runFile(path, w)) !== undefined) damaged = true;
+        if (own) await w!.close();
       }
-      if (perInput) await writer!.close();
+      await batch.finish();
+      await writer?.close();
+    } catch (e) {
+      await writer?.abort();
+      throw e;
     }
-    await pipeline.done();
-    if (!perInput) await writer?.close();
-  } catch (e) {
-    await writer?.abort();
-    throw e;
+    stats = batch.stats;
   }
 
-  const s = pipeline.stats;
+  const s = stats;
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     info(
-      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${filter ? `${s.filteredOut} filtered out, ` : ""}` +
+      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} filtered out, ` : ""}` +
         `${s.killed} killed, ${s.duplicated} duplicated, ` +
         `${s.scriptErrors} script errors, in ${secs} s`,
     );
   }
-  if (damage) return ExitCode.CORRUPT_INPUT;
+  if (damaged) return ExitCode.CORRUPT_INPUT;
   return s.scriptErrors ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
 }

@@ -12,7 +12,6 @@ import {
   TnetstringError,
   decode,
   decodeShallowDict,
-  resolveDeep,
   spanAt,
 } from "./tnetstring.js";
 
@@ -154,7 +153,8 @@ export class FlowRecord implements FlowState {
     if (this.dictVersion === NEWEST_VERSION) return top;
     try {
       const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, top.get(k)!]));
-      const migrated = migrateToNewest(resolveDeep(top) as TDict, this.migrations);
+      // migrations copy what they change (parsing it), so the shallow dict goes in as it is
+      const migrated = migrateToNewest(top, this.migrations);
       // Keep the objects the model may already hold (and unparsed RawElements) in place.
       for (const [k, v] of kept) if (migrated.has(k)) migrated.set(k, v);
       this.dict = migrated;

@@ -23,9 +23,26 @@ export class PyFloat {
   }
 }
 
-/** An element kept as its original bytes: parsed only when read, written back verbatim. */
+/**
+ * An element kept as its original bytes: parsed only when read, written back verbatim.
+ * It holds the buffer and offsets, not a view: a view is an object per element, and most
+ * raw elements are never looked at.
+ */
 export class RawElement {
-  constructor(readonly bytes: Buffer) {}
+  constructor(
+    readonly source: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  /** Wraps a whole buffer. */
+  static of(bytes: Buffer): RawElement {
+    return new RawElement(bytes, 0, bytes.length);
+  }
+
+  get bytes(): Buffer {
+    return this.source.subarray(this.start, this.end);
+  }
 }
 
 export type TKey = string | Buffer | number | bigint | boolean | null;
@@ -186,7 +203,7 @@ function decodeAt(buf: Buffer, pos: number, limit: number, shallow: boolean): TV
       value = null;
       break;
     case TAG_LIST:
-      if (shallow) value = new RawElement(buf.subarray(pos, next));
+      if (shallow) value = new RawElement(buf, pos, next);
       else {
         const out: TValue[] = [];
         for (let p = start; p < end; p = after) out.push(decodeAt(buf, p, end, false));
@@ -194,7 +211,7 @@ function decodeAt(buf: Buffer, pos: number, limit: number, shallow: boolean): TV
       }
       break;
     case TAG_DICT:
-      value = shallow ? new RawElement(buf.subarray(pos, next)) : decodeDict(buf, start, end, false);
+      value = shallow ? new RawElement(buf, pos, next) : decodeDict(buf, start, end, false);
       break;
     default:
       throw new TnetstringError(`not a tnetstring: unknown type tag 0x${buf[end]!.toString(16)}`, end);
@@ -393,7 +410,7 @@ export class TnetEncoder {
       return this.putLength(mark);
     }
     if (v instanceof PyFloat) return this.putScalar(TAG_FLOAT, pythonFloatRepr(v.value));
-    if (v instanceof RawElement) return this.putBytes(v.bytes);
+    if (v instanceof RawElement) return this.putRange(v.source, v.start, v.end);
     if (Array.isArray(v)) {
       this.putByte(TAG_LIST);
       const mark = this.written;

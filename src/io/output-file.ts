@@ -8,7 +8,7 @@ import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { OutputError } from "../errors.js";
 
-const BATCH_SIZE = 4 << 20;
+const BATCH_SIZE = 1 << 20;
 
 /** Temp files still open: removed if the process is interrupted, so no debris is left. */
 const liveTempFiles = new Set<string>();

@@ -95,7 +95,7 @@ export function cloneValue<T extends TValue>(v: T): T {
   if (v === null || typeof v !== "object") return v;
   if (Buffer.isBuffer(v)) return Buffer.from(v) as T;
   if (v instanceof PyFloat) return new PyFloat(v.value) as T;
-  if (v instanceof RawElement) return new RawElement(Buffer.from(v.bytes)) as T;
+  if (v instanceof RawElement) return RawElement.of(Buffer.from(v.bytes)) as T;
   if (Array.isArray(v)) return v.map(cloneValue) as T;
   if (v instanceof Map) {
     const out: TDict = new Map();

@@ -307,3 +307,37 @@ describe("reflow run: the positional filter", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("reflow run --jobs", () => {
+  const inputs = [
+    sample,
+    join(testdata, "captures", "real-v17.mitm"),
+    join(testdata, "captures", "tflow-v17.mitm"),
+    join(testdata, "mitmproxy-tests", "flows", "diff_data.mitm"),
+  ];
+
+  it("gives the same single output as one thread, in input order", () => {
+    const one = join(dir, "jobs1.mitm");
+    const two = join(dir, "jobs2.mitm");
+    const addHeader = join("examples", "add-header.ts");
+    expect(reflow(["run", "-r", ...inputs, "-s", addHeader, "-w", one, "-q"]).status).toBe(0);
+    const r = reflow(["run", "-r", ...inputs, "-s", addHeader, "-w", two, "-j", "3"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString()).toContain("36 flows read, 36 written");
+    expect(readFileSync(two).equals(readFileSync(one))).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.startsWith(".reflow-parts-"))).toEqual([]);
+  });
+
+  it("writes per-input outputs from the workers", () => {
+    const outDir = join(dir, "jobs-dir") + "/";
+    expect(reflow(["run", "-r", ...inputs.slice(0, 2), "-w", outDir, "-j", "2", "-q"]).status).toBe(0);
+    expect(readFileSync(join(outDir, "sample.mitm")).equals(readFileSync(sample))).toBe(true);
+  });
+
+  it("stops with exit 2 when a worker cannot load the scripts, leaving no output", () => {
+    const out = join(dir, "jobs-broken.mitm");
+    const r = reflow(["run", "-r", ...inputs, "-s", script("broken2.ts", BROKEN), "-w", out, "-j", "2"]);
+    expect(r.status).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+});

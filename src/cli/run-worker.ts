@@ -1,0 +1,42 @@
+/**
+ * A worker thread of `reflow run --jobs N`: runs the job's scripts over the files the main
+ * thread hands it, one at a time, each into the output file the main thread names.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { WritableVersion } from "../format/migrations/index.js";
+import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
+import { FlowWriter } from "../pipeline/flow-writer.js";
+import { errorLine, warn } from "./report.js";
+
+/** Messages between the main thread and a worker. */
+export type ToWorker = { file: string; output: string | null } | { finish: true };
+export type FromWorker =
+  | { ready: true }
+  | { loadError: string }
+  | { fileDone: string; damaged: boolean }
+  | { finished: BatchRun["stats"] };
+
+const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
+const port = parentPort!;
+const post = (m: FromWorker): void => port.postMessage(m);
+const batch = new BatchRun(job, { warn, error: errorLine });
+
+try {
+  await batch.start();
+  post({ ready: true });
+} catch (e) {
+  post({ loadError: (e as Error).message });
+}
+
+port.on("message", async (m: ToWorker) => {
+  if ("finish" in m) {
+    await batch.finish();
+    post({ finished: batch.stats });
+    port.close();
+    return;
+  }
+  const writer = m.output ? await FlowWriter.open(m.output, { version }) : undefined;
+  const damage = await batch.runFile(m.file, writer);
+  await writer?.close();
+  post({ fileDone: m.file, damaged: damage !== undefined });
+});
