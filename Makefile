@@ -14,11 +14,11 @@ install: $(NODE_MODULES)
 build: install
 	npx tsc -p tsconfig.json
 
-# The main job on the shipped sample: convert mitmdump's v17 capture to v21 and back.
+# The main job on the shipped sample: redact credentials from mitmdump's capture with a
+# script, then show what changed (diff exits 1 when files differ: that is the point here).
 run: build
-	node dist/cli/main.js convert fixtures/sample.mitm -o /tmp/reflow-sample-v21.mitm --flow-version 21
-	node dist/cli/main.js convert /tmp/reflow-sample-v21.mitm -o /tmp/reflow-sample-v17.mitm --flow-version 17
-	cmp fixtures/sample.mitm /tmp/reflow-sample-v17.mitm && echo "v17 -> v21 -> v17: byte-identical to mitmdump's capture"
+	node dist/cli/main.js run -r fixtures/sample.mitm -s examples/redact.ts -w /tmp/reflow-sample-redacted.mitm -v
+	node dist/cli/main.js diff fixtures/sample.mitm /tmp/reflow-sample-redacted.mitm || test $$? -eq 1
 
 # Unit and CLI tests (interop tests against the real mitmdump are `make interop`).
 test: build
