@@ -12,6 +12,7 @@ import {
   TnetstringError,
   decode,
   decodeShallowDict,
+  resolveDeep,
   spanAt,
 } from "./tnetstring.js";
 
@@ -153,7 +154,11 @@ export class FlowRecord implements FlowState {
     if (this.dictVersion === NEWEST_VERSION) return top;
     try {
       const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, top.get(k)!]));
-      // migrations copy what they change (parsing it), so the shallow dict goes in as it is
+      // From 17 on, migrations change only the connections and the backup: parse just those.
+      for (const key of ["client_conn", "server_conn", "backup"]) {
+        const v = top.get(key);
+        if (v instanceof RawElement) top.set(key, resolveDeep(v));
+      }
       const migrated = migrateToNewest(top, this.migrations);
       // Keep the objects the model may already hold (and unparsed RawElements) in place.
       for (const [k, v] of kept) if (migrated.has(k)) migrated.set(k, v);

@@ -136,9 +136,20 @@ function utf8SequenceLength(b: Uint8Array, i: number): number {
   return 0;
 }
 
-/** A deep copy of the containers (Maps, arrays), with every RawElement parsed; leaves are shared. */
+/**
+ * A deep copy of the containers (Maps, arrays); leaves and RawElements are shared (both are
+ * never changed in place). Callers parse the parts their steps change before they copy:
+ * old versions are decoded whole, and 17–20 have only their connections and backup parsed,
+ * which is all the steps from 17 on touch.
+ */
 export function deepCopy<T extends TValue>(v: T): T {
-  return resolveDeep(v) as T;
+  if (Array.isArray(v)) return v.map(deepCopy) as T;
+  if (v instanceof Map) {
+    const out: TDict = new Map();
+    for (const [k, x] of v as TDict) out.set(k, deepCopy(x));
+    return out as T;
+  }
+  return v;
 }
 
 /**
