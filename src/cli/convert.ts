@@ -9,6 +9,7 @@ import { flowFromState } from "../model/index.js";
 import { OutputFile } from "../io/output-file.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
+import { Progress } from "./progress.js";
 import { errorLine, info, warn } from "./report.js";
 
 interface ConvertOptions {
@@ -67,6 +68,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   let skipped = 0;
   let unmatched = 0;
   let damage: FlowReadError | undefined;
+  const progress = new Progress(paths, () => flows, opts.quiet || opts.output === "-");
   try {
     for (const path of paths) {
       try {
@@ -97,6 +99,8 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   } catch (e) {
     await out.abort();
     throw e;
+  } finally {
+    progress.stop();
   }
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);

@@ -8,6 +8,7 @@ import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
+import { Progress } from "./progress.js";
 import { runInWorkers } from "./run-jobs.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
@@ -137,10 +138,13 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
 
   let stats: PipelineStats;
   let damaged: boolean;
+  let counted = (): number => 0;
+  const progress = new Progress(paths, () => counted(), opts.quiet);
   if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
     ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
   } else {
     const batch = new BatchRun(job, { warn, error: errorLine });
+    counted = () => batch.stats.flowsRead;
     await batch.start(); // a script that fails to load stops the run before any output
     let writer: FlowWriter | undefined;
     damaged = false;
@@ -160,6 +164,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     }
     stats = batch.stats;
   }
+  progress.stop();
 
   const s = stats;
   if (!opts.quiet) {

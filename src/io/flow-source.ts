@@ -17,10 +17,23 @@ export async function* readFlowRecords(path: string, migrations = new MigrationC
   const input = await openInput(path);
   if (input.format !== "mitm")
     throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
+  readPosition.file = input.name;
+  readPosition.size = input.size;
   for await (const raw of frameFlows(input.chunks, input.name, input.size)) {
+    readPosition.offset = raw.offset + raw.bytes.length;
     yield new FlowRecord(raw, input.name, migrations);
   }
 }
+
+/**
+ * How far this thread's reading has got, for a progress display to look at now and then
+ * (cheaper than telling it about every flow).
+ */
+export const readPosition: { file: string | null; offset: number; size: number | undefined } = {
+  file: null,
+  offset: 0,
+  size: undefined,
+};
 
 /**
  * The flows of a file as model objects, in file order (the library's `readFlows`).

@@ -31,6 +31,9 @@ async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
       const n = readSync(fd, buf, 0, CHUNK_SIZE, null);
       if (n === 0) return;
       yield n === CHUNK_SIZE ? buf : buf.subarray(0, n);
+      // Give the event loop a turn per chunk: otherwise signals (Ctrl-C), timers and the
+      // progress line would wait for the whole file, as they do in mitmdump.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     closeSync(fd);

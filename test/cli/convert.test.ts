@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict } from "../../src/format/tnetstring.js";
-import { allMitmFiles, reflow, testdata } from "../helpers.js";
+import { allMitmFiles, cliPath, reflow, testdata } from "../helpers.js";
 
 let dir: string;
 beforeAll(() => {
@@ -116,5 +116,22 @@ describe("reflow convert", () => {
     const r = reflow(["convert", "--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain("Examples:");
+  });
+});
+
+describe("reflow convert under a signal", () => {
+  it("stops on SIGINT mid-file with exit 130, leaving neither output nor temp file", async () => {
+    const { spawn } = await import("node:child_process");
+    const big = join(dir, "big.mitm");
+    const one = readFileSync(join(testdata, "captures", "real-v17.mitm"));
+    writeFileSync(big, Buffer.concat(Array.from({ length: 4000 }, () => one))); // ~130 MB
+    const out = join(dir, "interrupted.mitm");
+    const child = spawn(process.execPath, [cliPath, "convert", big, "-o", out, "--flow-version", "21", "-q"], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 700));
+    child.kill("SIGINT");
+    const code = await new Promise((r) => child.once("exit", (c) => r(c)));
+    expect(code).toBe(130); // it was still working, and the signal was handled mid-file
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 });
