@@ -3,6 +3,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { decode, spanAt, type TDict } from "../src/format/tnetstring.js";
 
 export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 /** `../shared/testdata` beside the project (read-only reference data). */
@@ -56,4 +57,15 @@ export function reflowAsync(args: string[]): Promise<{ status: number | null; st
     child.once("error", reject);
     child.once("close", (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
   });
+}
+
+/** The top-level dicts of a flow file, decoded as they stand (no migration, no model). */
+export function flowDicts(bytes: Buffer): TDict[] {
+  const out: TDict[] = [];
+  for (let pos = 0; pos < bytes.length; ) {
+    const s = spanAt(bytes, pos, bytes.length);
+    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
+    pos = s.next;
+  }
+  return out;
 }

@@ -86,6 +86,18 @@ export interface ElementSpan {
  * `limit` is the exclusive end of the region the whole element (tag included) must fit in.
  */
 export function spanAt(buf: Buffer, pos: number, limit: number): ElementSpan {
+  const end = payloadEnd(buf, pos, limit);
+  return { tag: buf[end]!, start: payloadStart, end, next: end + 1 };
+}
+
+/** Set by payloadEnd: where the payload it measured starts. (A register: no object per element.) */
+let payloadStart = 0;
+
+/**
+ * Reads the length prefix of the element at `pos` and returns where its payload ends (the
+ * tag's position), checking that the element fits before `limit`.
+ */
+function payloadEnd(buf: Buffer, pos: number, limit: number): number {
   let len = 0;
   let i = pos;
   for (; i < limit; i++) {
@@ -96,10 +108,10 @@ export function spanAt(buf: Buffer, pos: number, limit: number): ElementSpan {
     if (i - pos >= 12) throw new TnetstringError("not a tnetstring: absurdly large length prefix", i);
   }
   if (i === pos || i >= limit) throw new TnetstringError("not a tnetstring: missing length prefix", pos);
-  const start = i + 1;
-  const end = start + len;
+  payloadStart = i + 1;
+  const end = payloadStart + len;
   if (end >= limit) throw new TnetstringError(`not a tnetstring: length ${len} runs past the end`, pos);
-  return { tag: buf[end]!, start, end, next: end + 1 };
+  return end;
 }
 
 function decodeInt(buf: Buffer, start: number, end: number): number | bigint {
@@ -164,19 +176,9 @@ let after = 0;
 
 /** Decodes the element at `pos`, which must end before `limit`. With `shallow`, nested lists and dicts stay RawElements. */
 function decodeAt(buf: Buffer, pos: number, limit: number, shallow: boolean): TValue {
-  let len = 0;
-  let i = pos;
-  for (; i < limit; i++) {
-    const c = buf[i]!;
-    if (c === COLON) break;
-    if (c < 0x30 || c > 0x39) throw new TnetstringError("not a tnetstring: invalid length prefix", i);
-    len = len * 10 + (c - 0x30);
-    if (i - pos >= 12) throw new TnetstringError("not a tnetstring: absurdly large length prefix", i);
-  }
-  if (i === pos || i >= limit) throw new TnetstringError("not a tnetstring: missing length prefix", pos);
-  const start = i + 1;
-  const end = start + len;
-  if (end >= limit) throw new TnetstringError(`not a tnetstring: length ${len} runs past the end`, pos);
+  const end = payloadEnd(buf, pos, limit);
+  const start = payloadStart;
+  const len = end - start;
   const next = end + 1;
   let value: TValue;
   switch (buf[end]) {

@@ -3,25 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict } from "../../src/format/tnetstring.js";
-import { allMitmFiles, cliPath, reflow, testdata } from "../helpers.js";
+import { allMitmFiles, cliPath, reflow, testdata, flowDicts } from "../helpers.js";
 
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "reflow-convert-"));
 });
 
-/** The top-level dicts of a flow file. */
-function flowsOf(bytes: Buffer): TDict[] {
-  const out: TDict[] = [];
-  for (let pos = 0; pos < bytes.length; ) {
-    const s = spanAt(bytes, pos, bytes.length);
-    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
-    pos = s.next;
-  }
-  return out;
-}
 
-const versionOf = (file: string): unknown => flowsOf(readFileSync(file))[0]!.get("version");
+const versionOf = (file: string): unknown => flowDicts(readFileSync(file))[0]!.get("version");
 const writable = allMitmFiles().filter((f) => [17, 18, 20, 21].includes(versionOf(f) as number));
 
 describe("reflow convert", () => {
@@ -65,7 +55,7 @@ describe("reflow convert", () => {
 
   it("keeps every complete flow of a truncated input, names the damage and exits 3", () => {
     const whole = readFileSync(join(testdata, "captures", "real-v17.mitm"));
-    const firstThree = flowsOf(whole).slice(0, 3);
+    const firstThree = flowDicts(whole).slice(0, 3);
     let cut = 0;
     for (let i = 0; i < 3; i++) cut = spanAt(whole, cut, whole.length).next;
     const broken = join(dir, "broken.mitm");
@@ -79,7 +69,7 @@ describe("reflow convert", () => {
     expect(err).toContain("flow #3");
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(readFileSync(out).equals(whole.subarray(0, cut))).toBe(true);
-    expect(flowsOf(readFileSync(out)).map((f) => f.get("id"))).toEqual(firstThree.map((f) => f.get("id")));
+    expect(flowDicts(readFileSync(out)).map((f) => f.get("id"))).toEqual(firstThree.map((f) => f.get("id")));
   });
 
   it("refuses a version it cannot read, naming it (exit 3)", () => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
-import { cliPath, fixtures, reflow, reflowAsync, testdata } from "../helpers.js";
+import { cliPath, fixtures, reflow, reflowAsync, testdata, flowDicts } from "../helpers.js";
 import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
@@ -19,16 +19,6 @@ function script(name: string, source: string): string {
   return p;
 }
 
-/** The top-level dicts of a flow file, raw (no migration, no model). */
-function rawFlows(bytes: Buffer): TDict[] {
-  const out: TDict[] = [];
-  for (let pos = 0; pos < bytes.length; ) {
-    const s = spanAt(bytes, pos, bytes.length);
-    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
-    pos = s.next;
-  }
-  return out;
-}
 
 const get = (d: TValue | undefined, key: string): TValue | undefined => (d instanceof Map ? d.get(key) : undefined);
 const sample = join(fixtures, "sample.mitm");
@@ -66,7 +56,7 @@ describe("reflow run: events over saved flows (spec §3)", () => {
     const r = reflow(["run", "-r", ...inputs, "-s", `${rec} A ${log}`, "-s", `${rec} B ${log}`, "-w", join(dir, "ev.mitm")]);
     expect(r.status, r.stderr.toString()).toBe(0);
     const got = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const flows = inputs.flatMap((f) => rawFlows(readFileSync(f)));
+    const flows = inputs.flatMap((f) => flowDicts(readFileSync(f)));
     const kinds = new Set(flows.map((f) => String(f.get("type"))));
     expect(kinds).toEqual(new Set(["http", "tcp", "udp", "dns"]));
     // every script gets each event before the next event fires
@@ -90,7 +80,7 @@ describe("reflow run: events over saved flows (spec §3)", () => {
     const out = join(dir, "order.mitm");
     const r = reflow(["run", "-r", ...inputs, "-s", script("rec2.ts", RECORDER) + ` A ${join(dir, "e2.jsonl")}`, "-w", out, "--flow-version", "21"]);
     expect(r.status).toBe(0);
-    const ids = (f: string): string[] => rawFlows(readFileSync(f)).map((d) => String(d.get("id")));
+    const ids = (f: string): string[] => flowDicts(readFileSync(f)).map((d) => String(d.get("id")));
     expect(ids(out)).toEqual(inputs.flatMap(ids));
   });
 });
@@ -102,8 +92,8 @@ describe("reflow run: the script context", () => {
     const r = reflow(["run", "-r", sample, "-s", `${s} /missing /login`, "-w", out]);
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(r.stderr.toString()).toContain("7 flows read, 7 written, 1 killed, 1 duplicated");
-    const before = rawFlows(readFileSync(sample));
-    const after = rawFlows(readFileSync(out));
+    const before = flowDicts(readFileSync(sample));
+    const after = flowDicts(readFileSync(out));
     const path = (d: TDict): string => (get(d.get("request"), "path") as Buffer).toString();
     expect(after.map(path)).toEqual(["/", "/api/items?page=2&token=xyz", "/gzip", "/login", "/login", "/api/items", "/refused"]);
     const [orig, copy] = [after[3]!, after[4]!];
@@ -134,7 +124,7 @@ describe("reflow run: the script context", () => {
       const out = join(dir, "replay.mitm");
       const r = await reflowAsync(["run", "-r", sample, "-s", `${script("replay.ts", REPLAY)} 127.0.0.1:${port}`, "-w", out, "--flow-version", "21"]);
       expect(r.status, r.stderr.toString()).toBe(0);
-      for (const flow of rawFlows(readFileSync(out))) {
+      for (const flow of flowDicts(readFileSync(out))) {
         const resp = flow.get("response") as TDict;
         const path = (get(flow.get("request"), "path") as Buffer).toString();
         const method = (get(flow.get("request"), "method") as Buffer).toString();
@@ -155,8 +145,8 @@ describe("reflow run: the script context", () => {
     const seen = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(Math.max(...seen.map((s) => s.inFlight))).toBeGreaterThan(1); // observed overlap
     expect(Math.max(...seen.map((s) => s.inFlight))).toBeLessThanOrEqual(4);
-    const inIds = [...rawFlows(readFileSync(sample)), ...rawFlows(readFileSync(sample))].map((d) => d.get("id"));
-    const outFlows = rawFlows(readFileSync(out));
+    const inIds = [...flowDicts(readFileSync(sample)), ...flowDicts(readFileSync(sample))].map((d) => d.get("id"));
+    const outFlows = flowDicts(readFileSync(out));
     expect(outFlows.map((d) => d.get("id"))).toEqual(inIds);
     // each flow's own events kept their order: response saw what request wrote
     for (const f of outFlows) {
@@ -180,7 +170,7 @@ describe("reflow run: output safety", () => {
     copyFileSync(sample, f);
     const r = reflow(["run", "-r", f, "-s", join("examples", "add-header.ts"), "-w", f, "-q"]);
     expect(r.status).toBe(0);
-    const flows = rawFlows(readFileSync(f));
+    const flows = flowDicts(readFileSync(f));
     expect(flows).toHaveLength(7);
     expect(flows.filter((d) => d.get("response")).every((d) => (get(d.get("response"), "headers") as Buffer[][]).some(([n]) => n!.toString() === "newheader"))).toBe(true);
   });
@@ -240,12 +230,12 @@ describe("reflow run: script errors", () => {
     const r = reflow(["run", "-r", sample, "-s", `${s} /missing`, "-w", out]);
     expect(r.status).toBe(1);
     const err = r.stderr.toString();
-    const missing = rawFlows(readFileSync(sample)).find((d) => (get(d.get("request"), "path") as Buffer).toString() === "/missing")!;
+    const missing = flowDicts(readFileSync(sample)).find((d) => (get(d.get("request"), "path") as Buffer).toString() === "/missing")!;
     expect(err).toContain(`flow ${missing.get("id")}`);
     expect(err).toContain("boom on /missing");
     expect(err).toMatch(new RegExp(`${s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+`)); // file:line of the .ts
     expect(err).toContain("1 script errors");
-    expect(rawFlows(readFileSync(out))).toHaveLength(7); // the flow is still written
+    expect(flowDicts(readFileSync(out))).toHaveLength(7); // the flow is still written
   });
 
   it("stops before any output when a script fails to load (exit 2)", () => {
@@ -271,7 +261,7 @@ describe("reflow run: script errors", () => {
 });
 
 describe("reflow run: the positional filter", () => {
-  const paths = (f: string): string[] => rawFlows(readFileSync(f)).map((d) => (get(d.get("request"), "path") as Buffer).toString());
+  const paths = (f: string): string[] => flowDicts(readFileSync(f)).map((d) => (get(d.get("request"), "path") as Buffer).toString());
 
   it("drops flows it does not match; they fire no events", () => {
     const out = join(dir, "filtered.mitm");
@@ -280,7 +270,7 @@ describe("reflow run: the positional filter", () => {
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(paths(out)).toEqual(["/login", "/api/items"]);
     expect(r.stderr.toString()).toContain("2 written, 5 filtered out");
-    const ids = new Set(rawFlows(readFileSync(out)).map((d) => d.get("id")));
+    const ids = new Set(flowDicts(readFileSync(out)).map((d) => d.get("id")));
     const events = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(events.filter((e) => e.id !== null).every((e) => ids.has(e.id))).toBe(true);
   });
@@ -291,8 +281,8 @@ describe("reflow run: the positional filter", () => {
     const r = reflow(["run", "-r", sample, "-s", `${script("conc2.ts", CONCURRENT)} ${log}`, "--keep-unmatched", "-w", out, "~m POST"]);
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(paths(out)).toEqual(paths(sample));
-    const before = rawFlows(readFileSync(sample));
-    const after = rawFlows(readFileSync(out));
+    const before = flowDicts(readFileSync(sample));
+    const after = flowDicts(readFileSync(out));
     for (let i = 0; i < before.length; i++) {
       const post = (get(before[i]!.get("request"), "method") as Buffer).toString() === "POST";
       expect(after[i]!.get("comment")).toBe(post ? "looked at" : "");
