@@ -9,12 +9,13 @@ import { flowFromState } from "../model/index.js";
 import { OutputFile } from "../io/output-file.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
+import { flowToJsonLine } from "../format/jsonl.js";
 import { Progress } from "./progress.js";
 import { errorLine, info, warn } from "./report.js";
 
 interface ConvertOptions {
   output: string;
-  to: string;
+  to?: "mitm" | "jsonl";
   flowVersion?: WritableVersion;
   filter?: string;
   caseSensitive?: boolean;
@@ -32,7 +33,9 @@ export function registerConvert(program: Command): void {
     )
     .argument("<IN...>", "input flow files, globs or -")
     .requiredOption("-o, --output <OUT>", "output file, or - for stdout")
-    .addOption(new Option("--to <format>", "output format").choices(["mitm"]).default("mitm"))
+    .addOption(
+      new Option("--to <format>", "output format (default: jsonl for a .jsonl OUT, else mitm)").choices(["mitm", "jsonl"]),
+    )
     .option(
       "--flow-version <N>",
       "mitmproxy format version to write: 17 (mitmproxy 8.1), 18 (9.x), 20 (10.x), 21 (11+); default: the inputs' version",
@@ -48,6 +51,7 @@ Examples:
   reflow convert new.mitm -o old.mitm --flow-version 17   # open a mitmproxy 11 capture in mitmproxy 8.1
   reflow convert 'caps/**/*.mitm' -o all.mitm             # merge captures, in path order
   cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout
+  reflow convert capture.mitm -o capture.jsonl            # JSON Lines for jq (docs/jsonl.md)
   reflow convert cap.mitm -o api.mitm -f '~u /api & !~c 200'   # only the failed API calls`,
     )
     .action(async (inputs: string[], opts: ConvertOptions) => {
@@ -63,6 +67,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
   const migrations = new MigrationContext();
   const out = await OutputFile.open(opts.output);
+  const format = opts.to ?? (opts.output.endsWith(".jsonl") ? "jsonl" : "mitm");
   let encoder: MitmEncoder | undefined;
   let flows = 0;
   let skipped = 0;
@@ -75,6 +80,11 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
         for await (const flow of readFlowRecords(path, migrations)) {
           if (filter && !filter.match(flowFromState(flow))) {
             unmatched++;
+            continue;
+          }
+          if (format === "jsonl") {
+            await out.write(Buffer.from(flowToJsonLine(flowFromState(flow))));
+            flows++;
             continue;
           }
           version ??= writableFor(flow.storedVersion);
@@ -106,7 +116,8 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${flows} flows written to ${where} (mitm v${version ?? "-"})${skipped ? `, ${skipped} left out` : ""}` +
+      `${flows} flows written to ${where} (${format === "jsonl" ? "JSON Lines" : `mitm v${version ?? "-"}`})` +
+        `${skipped ? `, ${skipped} left out` : ""}` +
         `${filter ? `, ${unmatched} not matching the filter` : ""} in ${secs} s`,
     );
   }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict } from "../../src/format/tnetstring.js";
-import { allMitmFiles, cliPath, reflow, testdata, flowDicts } from "../helpers.js";
+import { allMitmFiles, cliPath, flowDicts, projectRoot, reflow, testdata } from "../helpers.js";
 
 let dir: string;
 beforeAll(() => {
@@ -123,5 +123,20 @@ describe("reflow convert under a signal", () => {
     expect(code).toBe(130); // it was still working, and the signal was handled mid-file
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+});
+
+describe("reflow convert to JSON Lines", () => {
+  it("writes one JSON object per flow, the same as show --json, by --to or a .jsonl name", () => {
+    const sample = join(projectRoot, "fixtures", "sample.mitm");
+    const byName = join(dir, "sample.jsonl");
+    const byOption = join(dir, "sample.out");
+    expect(reflow(["convert", sample, "-o", byName, "-q"]).status).toBe(0);
+    expect(reflow(["convert", sample, "-o", byOption, "--to", "jsonl", "-q"]).status).toBe(0);
+    const lines = readFileSync(byName, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(7);
+    expect(lines.map((l) => JSON.parse(l).id)).toEqual(flowDicts(readFileSync(sample)).map((d) => d.get("id")));
+    expect(readFileSync(byOption).equals(readFileSync(byName))).toBe(true);
+    expect(reflow(["show", sample, "--json"]).stdout.equals(readFileSync(byName))).toBe(true);
   });
 });
