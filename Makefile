@@ -32,6 +32,7 @@ interop: build
 bench: build
 	node bench/run.mjs
 	node bench/diff.mjs
+	node bench/capture.mjs
 
 clean:
 	rm -rf dist bench/out

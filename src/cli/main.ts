@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
+import { registerCapture } from "./capture.js";
 import { registerConvert } from "./convert.js";
 import { registerDiff } from "./diff.js";
 import { registerFilter } from "./filter.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerShow(program);
   registerFilter(program);
+  registerCapture(program);
   registerDiff(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

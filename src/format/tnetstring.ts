@@ -309,6 +309,8 @@ export function pythonFloatRepr(x: number): string {
   return `${sign}${mant}e${e < 0 ? "-" : "+"}${ee}`;
 }
 
+const SHORT_ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * Writes tnetstrings back to front into one growing buffer, as mitmproxy does; that is
  * what puts dict entries in reverse insertion order. Reuse one encoder for many flows.
@@ -358,9 +360,17 @@ export class TnetEncoder {
   }
 
   private putAscii(s: string): void {
-    this.ensure(s.length);
-    this.pos -= s.length;
-    this.buf.write(s, this.pos, "latin1");
+    const n = s.length;
+    this.ensure(n);
+    this.pos -= n;
+    if (n > 24) {
+      this.buf.write(s, this.pos, "latin1");
+      return;
+    }
+    // Short strings (lengths, tags, numbers, keys) byte by byte: Buffer#write costs a native call each.
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
   }
 
   /** How much has been written: a mark that stays valid when the buffer grows. */
@@ -396,6 +406,10 @@ export class TnetEncoder {
       case "string": {
         this.putByte(TAG_STR);
         const mark = this.written;
+        if (v.length <= 32 && SHORT_ASCII.test(v)) {
+          this.putAscii(v); // ASCII: its UTF-8 bytes are its char codes
+          return this.putLength(mark);
+        }
         const n = Buffer.byteLength(v, "utf8");
         this.ensure(n);
         this.pos -= n;

@@ -1,0 +1,91 @@
+/**
+ * Where finished live flows go: the positional filter decides, the file gets each flow as
+ * soon as it is finished (flushed in the same event-loop turn, so a killed process leaves
+ * every finished flow and at most one truncated record), the log gets a line.
+ *
+ * The file is written in place, never through a temp file: it must hold the finished
+ * flows while the capture runs, and after a hard kill.
+ */
+import { writeFile } from "node:fs/promises";
+import type { FlowState } from "../format/flow-record.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import type { Filter } from "../filter/index.js";
+import type { Flow } from "../model/index.js";
+import { FlowWriter } from "../pipeline/flow-writer.js";
+import { flowLogLines } from "./flow-log.js";
+
+/** How finished flows are written and shown. */
+export interface CaptureOutputOptions {
+  /** the flow file (`-` for stdout), or null for none */
+  path: string | null;
+  append: boolean;
+  version: WritableVersion;
+  /** only matching flows are written and shown */
+  filter: Filter | null;
+  /** log detail: 0 none, 1 a line per flow, 2 headers, 3 bodies, 4 uncut */
+  detail: number;
+  /** where log lines go */
+  log: (line: string) => void;
+  /** a write that failed (the capture goes on) */
+  onWriteError: (e: Error) => void;
+}
+
+/** The writer and log stage of the capture. */
+export class CaptureOutput {
+  private chain: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  /** flows written to the file */
+  written = 0;
+
+  private constructor(
+    private readonly writer: FlowWriter | null,
+    private readonly opts: CaptureOutputOptions,
+  ) {}
+
+  static async open(opts: CaptureOutputOptions): Promise<CaptureOutput> {
+    let writer: FlowWriter | null = null;
+    if (opts.path !== null) {
+      if (opts.path !== "-") {
+        // Appending to a freshly emptied file writes straight into it (no temp file and rename).
+        if (opts.append) await writeFile(opts.path, "", { flag: "a" });
+        else await writeFile(opts.path, "");
+      }
+      writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
+    }
+    return new CaptureOutput(writer, opts);
+  }
+
+  /** True when something needs model objects of the flows (a filter or the log). */
+  get wantsFlowObjects(): boolean {
+    return this.opts.filter !== null || this.opts.detail > 0;
+  }
+
+  /** Takes a finished flow: filtered, written and flushed at once, logged. `flow` is needed when `wantsFlowObjects`. */
+  add(state: FlowState, flow: Flow | null): void {
+    if (flow && this.opts.filter && !this.opts.filter.match(flow)) return;
+    if (flow && this.opts.detail > 0) for (const line of flowLogLines(flow, this.opts.detail)) this.opts.log(line);
+    const writer = this.writer;
+    if (!writer) return;
+    // One write at a time: the encoder's output is only valid until its next call.
+    this.chain = this.chain
+      .then(async () => {
+        await writer.write(state);
+        this.written++;
+      })
+      .catch((e: Error) => this.opts.onWriteError(e));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // All flows finished in this turn of the event loop go out in one write.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.chain = this.chain.then(() => writer.flush()).catch((e: Error) => this.opts.onWriteError(e));
+      });
+    }
+  }
+
+  /** Writes what is queued and closes the file. */
+  async close(): Promise<void> {
+    await this.chain;
+    await this.writer?.close();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Live traffic as version-21 flow state (mitm-format.md §2): dicts in mitmproxy's key
+ * insertion order, every value of the kind the schema wants (bytes as Buffer, str as
+ * string, int as integral number, float via toFloatValue), and back again: the request
+ * or response a script left in the state, as the proxy sends it.
+ */
+import { randomUUID } from "node:crypto";
+import type { TDict, TValue } from "../format/tnetstring.js";
+import { bytesOf, strOf, toFloatValue, toNumber } from "../model/values.js";
+import type { ClientConnectionInfo, ServerConnectionInfo, TlsInfo } from "../proxy/connection-info.js";
+import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
+import type { WebSocketClose, WebSocketMessageData } from "../proxy/proxy-handler.js";
+
+const floatOrNull = (t: number | null): TValue => (t === null ? null : toFloatValue(t));
+const headersValue = (h: readonly HeaderPair[]): TValue[] => h.map(([n, v]) => [n, v]);
+
+/** The TLS part shared by both connection dicts, in v21 order. */
+function tlsEntries(m: TDict, tls: boolean, info: TlsInfo | null): void {
+  m.set("tls", tls);
+  m.set("certificate_list", info ? [...info.certificateList] : []);
+  m.set("alpn", info?.alpn ?? null);
+  m.set("alpn_offers", info ? [...info.alpnOffers] : []);
+  m.set("cipher", info?.cipher ?? null);
+  m.set("cipher_list", info ? [...info.cipherList] : []);
+  m.set("tls_version", info?.tlsVersion ?? null);
+  m.set("sni", info?.sni ?? null);
+}
+
+/** `client_conn` (v21). */
+export function clientConnState(c: ClientConnectionInfo): TDict {
+  const m: TDict = new Map();
+  m.set("peername", [c.peername[0], c.peername[1]]);
+  m.set("sockname", [c.sockname[0], c.sockname[1]]);
+  m.set("id", c.id);
+  m.set("transport_protocol", "tcp");
+  m.set("error", c.error);
+  tlsEntries(m, c.tls !== null, c.tls);
+  m.set("timestamp_start", toFloatValue(c.timestampStart));
+  m.set("timestamp_end", floatOrNull(c.timestampEnd));
+  m.set("timestamp_tls_setup", floatOrNull(c.tls?.timestampTlsSetup ?? null));
+  m.set("mitmcert", c.mitmcert);
+  m.set("proxy_mode", c.proxyMode);
+  return m;
+}
+
+/** `server_conn` (v21); without a connection, one that never connected to `address`. */
+export function serverConnState(s: ServerConnectionInfo | null, address: [string, number] | null, error: string | null = null): TDict {
+  const m: TDict = new Map();
+  m.set("peername", s?.peername ? [s.peername[0], s.peername[1]] : null);
+  m.set("sockname", s?.sockname ? [s.sockname[0], s.sockname[1]] : null);
+  m.set("id", s?.id ?? randomUUID());
+  m.set("transport_protocol", "tcp");
+  m.set("error", s?.error ?? error);
+  tlsEntries(m, s?.tls ?? false, s?.tlsInfo ?? null);
+  m.set("timestamp_start", floatOrNull(s?.timestampStart ?? null));
+  m.set("timestamp_end", floatOrNull(s?.timestampEnd ?? null));
+  m.set("timestamp_tls_setup", floatOrNull(s?.tlsInfo?.timestampTlsSetup ?? null));
+  const addr = s?.address ?? address;
+  m.set("address", addr ? [addr[0], addr[1]] : null);
+  m.set("timestamp_tcp_setup", floatOrNull(s?.timestampTcpSetup ?? null));
+  m.set("via", s?.via ? [s.via[0], [s.via[1][0], s.via[1][1]]] : null);
+  return m;
+}
+
+/** `request` (the same in every int version). */
+export function requestState(r: HttpRequestData): TDict {
+  return new Map<string, TValue>([
+    ["http_version", Buffer.from(r.httpVersion, "latin1")],
+    ["headers", headersValue(r.headers)],
+    ["content", r.content],
+    ["trailers", r.trailers ? headersValue(r.trailers) : null],
+    ["timestamp_start", toFloatValue(r.timestampStart)],
+    ["timestamp_end", floatOrNull(r.timestampEnd)],
+    ["host", r.host],
+    ["port", r.port],
+    ["method", Buffer.from(r.method, "latin1")],
+    ["scheme", Buffer.from(r.scheme, "latin1")],
+    ["authority", Buffer.from(r.authority, "latin1")],
+    ["path", Buffer.from(r.path, "latin1")],
+  ]);
+}
+
+/** `response`. */
+export function responseState(r: HttpResponseData): TDict {
+  return new Map<string, TValue>([
+    ["http_version", Buffer.from(r.httpVersion, "latin1")],
+    ["headers", headersValue(r.headers)],
+    ["content", r.content],
+    ["trailers", r.trailers ? headersValue(r.trailers) : null],
+    ["timestamp_start", toFloatValue(r.timestampStart)],
+    ["timestamp_end", floatOrNull(r.timestampEnd)],
+    ["status_code", r.statusCode],
+    ["reason", r.reason],
+  ]);
+}
+
+/** `error`. */
+export function errorState(msg: string, timestamp: number): TDict {
+  return new Map<string, TValue>([
+    ["msg", msg],
+    ["timestamp", toFloatValue(timestamp)],
+  ]);
+}
+
+/** An empty `websocket` dict, to which messages are added as they pass. */
+export function websocketState(): TDict {
+  return new Map<string, TValue>([
+    ["messages", []],
+    ["closed_by_client", null],
+    ["close_code", null],
+    ["close_reason", null],
+    ["timestamp_end", null],
+  ]);
+}
+
+/** One `websocket.messages` entry: `[type, from_client, content, timestamp, dropped, injected]`. */
+export function websocketMessageEntry(m: WebSocketMessageData): TValue[] {
+  return [m.opcode, m.fromClient, m.content, toFloatValue(m.timestamp), false, false];
+}
+
+/** Records how the WebSocket ended. */
+export function closeWebsocket(ws: TDict, close: WebSocketClose): void {
+  ws.set("closed_by_client", close.closedByClient);
+  ws.set("close_code", close.code);
+  ws.set("close_reason", close.reason);
+  ws.set("timestamp_end", toFloatValue(close.timestampEnd));
+}
+
+/**
+ * A new flow dict (v21) with its common entries; the type-specific ones follow. The
+ * connections may be left null for now and set later (their place in the order is kept).
+ */
+export function flowState(type: "http" | "tcp", client: TDict | null, server: TDict | null, created: number): TDict {
+  return new Map<string, TValue>([
+    ["version", 21],
+    ["type", type],
+    ["id", randomUUID()],
+    ["error", null],
+    ["client_conn", client],
+    ["server_conn", server],
+    ["intercepted", false],
+    ["is_replay", null],
+    ["marked", ""],
+    ["metadata", new Map()],
+    ["comment", ""],
+    ["timestamp_created", toFloatValue(created)],
+    ["backup", null],
+  ]);
+}
+
+function headerPairsOf(v: TValue | undefined): HeaderPair[] {
+  if (!Array.isArray(v)) return [];
+  return v.map((f) => {
+    const [n, val] = f as TValue[];
+    return [bytesOf(n), bytesOf(val)];
+  });
+}
+
+function contentOf(v: TValue | undefined): Buffer | null {
+  return v === null || v === undefined ? null : bytesOf(v);
+}
+
+/** The request in the state, as it is to be sent. */
+export function requestFromState(m: TDict): HttpRequestData {
+  const scheme = bytesOf(m.get("scheme")).toString("latin1").toLowerCase();
+  const hostValue = m.get("host");
+  return {
+    method: bytesOf(m.get("method")).toString("latin1"),
+    scheme: scheme === "https" ? "https" : "http",
+    host: Buffer.isBuffer(hostValue) ? hostValue.toString("latin1") : strOf(hostValue),
+    port: toNumber(m.get("port")) ?? 0,
+    authority: bytesOf(m.get("authority")).toString("latin1"),
+    path: bytesOf(m.get("path")).toString("latin1") || "/",
+    httpVersion: bytesOf(m.get("http_version")).toString("latin1"),
+    headers: headerPairsOf(m.get("headers")),
+    content: contentOf(m.get("content")),
+    trailers: m.get("trailers") ? headerPairsOf(m.get("trailers")) : null,
+    timestampStart: toNumber(m.get("timestamp_start")) ?? 0,
+    timestampEnd: toNumber(m.get("timestamp_end")),
+  };
+}
+
+/** The response in the state, as it is to be sent. */
+export function responseFromState(m: TDict): HttpResponseData {
+  return {
+    httpVersion: bytesOf(m.get("http_version")).toString("latin1"),
+    statusCode: toNumber(m.get("status_code")) ?? 502,
+    reason: bytesOf(m.get("reason")),
+    headers: headerPairsOf(m.get("headers")),
+    content: contentOf(m.get("content")),
+    trailers: m.get("trailers") ? headerPairsOf(m.get("trailers")) : null,
+    timestampStart: toNumber(m.get("timestamp_start")) ?? 0,
+    timestampEnd: toNumber(m.get("timestamp_end")),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * A whole `reflow capture` run: load scripts, open the CA and the output, start the proxy,
+ * fire `start`; on SIGINT/SIGTERM stop accepting, give in-flight exchanges a moment, write
+ * the unfinished flows, fire `done`, close the file.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { CaptureSetupError, ExitCode } from "../errors.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import type { Filter } from "../filter/index.js";
+import { Pipeline } from "../pipeline/pipeline.js";
+import type { LogLevel } from "../pipeline/script.js";
+import { CertificateAuthority, CertificateAuthorityError } from "../proxy/certificates.js";
+import type { ProxyMode } from "../proxy/proxy-mode.js";
+import { ProxyServer } from "../proxy/proxy-server.js";
+import { CaptureOutput } from "./capture-output.js";
+import { LiveCapture } from "./live-capture.js";
+import { ScriptReloader } from "./script-reloader.js";
+
+/** Everything `reflow capture` was asked for, parsed. */
+export interface CaptureSettings {
+  listenHost: string;
+  listenPort: number;
+  mode: ProxyMode;
+  /** the output file (`-` for stdout), or null */
+  outPath: string | null;
+  append: boolean;
+  scripts: string[];
+  confdir: string | null;
+  insecure: boolean;
+  tcpHosts: RegExp | null;
+  ignoreHosts: RegExp | null;
+  flowVersion: WritableVersion;
+  /** 0 none, 1..4 as mitmdump's --flow-detail */
+  detail: number;
+  filter: Filter | null;
+  timeoutMs: number;
+  graceMs: number;
+  logLevel: LogLevel;
+  /** where status lines go (stderr) */
+  status: (line: string) => void;
+}
+
+/** The default CA directory. */
+export function defaultConfdir(): string {
+  return join(homedir(), ".reflow");
+}
+
+/** Runs the capture until a signal stops it; resolves with the exit code. */
+export async function runCapture(s: CaptureSettings): Promise<number> {
+  const pipeline = new Pipeline({ logLevel: s.logLevel });
+  await pipeline.loadScripts(s.scripts); // a script that fails to load stops here (exit 2)
+
+  let ca: CertificateAuthority;
+  try {
+    ca = await CertificateAuthority.open(s.confdir ?? defaultConfdir());
+  } catch (e) {
+    throw new CaptureSetupError("E_CA", e instanceof CertificateAuthorityError ? e.message : String(e));
+  }
+
+  const logStream = s.outPath === "-" ? process.stderr : process.stdout;
+  const output = await CaptureOutput.open({
+    path: s.outPath,
+    append: s.append,
+    version: s.flowVersion,
+    filter: s.filter,
+    detail: s.detail,
+    log: (line) => logStream.write(line + "\n"),
+    onWriteError: (e) => s.status(`error: writing ${s.outPath}: ${e.message}`),
+  });
+  const capture = new LiveCapture(pipeline, output);
+  const proxy = new ProxyServer(
+    {
+      host: s.listenHost,
+      port: s.listenPort,
+      mode: s.mode,
+      ca,
+      insecure: s.insecure,
+      timeoutMs: s.timeoutMs,
+      tcpHosts: s.tcpHosts,
+      ignoreHosts: s.ignoreHosts,
+      onInternalError: (e) => s.status(`internal error (connection closed; please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+    },
+    capture,
+  );
+
+  // Listening for signals before the listening line is printed: whoever reads it may signal at once.
+  let onSignal: (sig: NodeJS.Signals) => void = () => {};
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (sig) => {
+      stopListening();
+      // A second signal stops at once; what was written so far is complete flows.
+      process.once("SIGINT", () => process.exit(130));
+      process.once("SIGTERM", () => process.exit(143));
+      resolve(sig);
+    };
+  });
+  const stopListening = (): void => {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  await pipeline.start();
+  let address;
+  try {
+    address = await proxy.listen();
+  } catch (e) {
+    await output.close();
+    stopListening();
+    throw new CaptureSetupError("E_LISTEN", `cannot listen on ${s.listenHost}:${s.listenPort}: ${(e as Error).message}`);
+  }
+  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  s.status(`Proxy server listening at http://${shown}:${address.port}`);
+  if (s.filter) s.status(`Only recording flows that match "${s.filter.expression}"`);
+
+  const reloader = new ScriptReloader(pipeline, (t) => process.stderr.write(t), (sc) => s.status(`Reloaded ${sc.argv[0]}`));
+  reloader.start();
+
+  const signal = await stopSignal;
+  s.status(`${signal}: stopping (waiting up to ${s.graceMs / 1000} s for ${proxy.inFlight} exchanges in flight)`);
+  reloader.stop();
+  const stopped = proxy.stopAccepting();
+  await proxy.drain(s.graceMs);
+  capture.stop();
+  proxy.destroyAll();
+  await stopped;
+  await pipeline.done();
+  await output.close();
+  const st = pipeline.stats;
+  s.status(`${st.flowsRead} flows seen, ${output.written} written, ${st.killed} killed, ${st.scriptErrors} script errors`);
+  return st.scriptErrors ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
+}

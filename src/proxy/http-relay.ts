@@ -1,0 +1,280 @@
+/**
+ * One HTTP/1 exchange through the proxy: read the request whole, ask the handler, send it
+ * on over the client's server connection (or answer it, or kill it), read the response,
+ * ask again, send it back. Any failure ends as `exchange.failure`, a handler `error`, and
+ * a 502 to the client while it is still there. Every exchange ends in `exchangeDone` once.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
+import { unixNow } from "./clock.js";
+import type { ClientSession } from "./client-session.js";
+import { HttpExchange, type HttpRequestData, type HttpResponseData } from "./exchange.js";
+import { flatHeaders, headerValue, pairsOf, withHeader, withoutHeader } from "./header-pairs.js";
+import type { ProxyHandler } from "./proxy-handler.js";
+import { ProxyFailure } from "./proxy-failure.js";
+import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
+import { requestTarget } from "./request-target.js";
+import { UpstreamCall, serializeRequest } from "./upstream-call.js";
+
+/** What an exchange needs from the proxy around it. */
+export interface RelayContext {
+  session: ClientSession;
+  mode: ProxyMode;
+  handler: ProxyHandler;
+  timeoutMs: number;
+}
+
+/** Reads a stream to its end; rejects when it errors or closes first. */
+export function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.once("end", () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    stream.once("error", reject);
+    stream.once("close", () => {
+      if (!ended) reject(new Error("closed before the end of the body"));
+    });
+  });
+}
+
+/** `Host` as a reverse proxy sends it: the target, default ports left out. */
+export function hostHeaderFor(t: Endpoint): string {
+  const defaultPort = t.scheme === "https" ? 443 : 80;
+  return t.port === defaultPort ? hostPort(t.host, t.port).replace(/:\d+$/, "") : hostPort(t.host, t.port);
+}
+
+/** The request as the client sent it, with the target worked out; null when it has none. */
+export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestampStart: number): HttpRequestData | null {
+  const target = requestTarget(req.url ?? "/", ctx.mode, ctx.session.tunnel);
+  if (!target) return null;
+  let headers = pairsOf(req.rawHeaders);
+  let wire: readonly string[] | undefined = req.rawHeaders;
+  // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
+  if (headerValue(headers, "expect")?.toLowerCase() === "100-continue") {
+    headers = withoutHeader(headers, "expect");
+    wire = undefined;
+  }
+  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
+    headers = withHeader(headers, "host", hostHeaderFor(ctx.mode.target));
+    wire = undefined;
+  }
+  return {
+    wire,
+    method: req.method ?? "GET",
+    ...target,
+    httpVersion: `HTTP/${req.httpVersion}`,
+    headers,
+    content: null,
+    trailers: null,
+    timestampStart,
+    timestampEnd: null,
+  };
+}
+
+/** Answers a request the proxy cannot route (no flow: there is no target to record). */
+export function refuseRequest(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
+  res.end(text);
+}
+
+/** Runs one exchange from the request that arrived to its end. */
+export class HttpRelay {
+  private call: UpstreamCall | null = null;
+  private clientGone = false;
+
+  constructor(
+    private readonly ctx: RelayContext,
+    private readonly exchange: HttpExchange,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    // Headers go out as the server or a script gave them: no invented Date.
+    res.sendDate = false;
+    res.once("close", () => {
+      if (!res.writableFinished) {
+        this.clientGone = true;
+        this.call?.abort();
+      }
+    });
+  }
+
+  /** Starts an exchange for `req`. */
+  static async handle(ctx: RelayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = recordRequest(req, ctx, unixNow());
+    if (!request) {
+      req.resume();
+      return refuseRequest(res, 400, "reflow: this is a proxy; send absolute-form requests (http://host/path) or CONNECT\n");
+    }
+    const ex = new HttpExchange(ctx.session.info, request);
+    ctx.session.exchanges.add(ex);
+    await new HttpRelay(ctx, ex, req, res).run();
+  }
+
+  private async run(): Promise<void> {
+    const { exchange: ex, ctx } = this;
+    try {
+      try {
+        ex.request.content = await readAll(this.req);
+        if (this.req.rawTrailers.length) ex.request.trailers = pairsOf(this.req.rawTrailers);
+        ex.request.timestampEnd = unixNow();
+      } catch {
+        return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the request was complete"));
+      }
+      const verdict = await ctx.handler.request(ex);
+      if (this.clientGone) return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+      if (verdict.kind === "kill") return await this.kill();
+      if (verdict.kind === "respond") {
+        // Answered by a script: nothing goes upstream.
+        ex.response = verdict.response;
+        return await this.deliver(verdict.response);
+      }
+      await this.forward(verdict.request);
+    } catch (e) {
+      await this.fail(e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message));
+    }
+  }
+
+  /** Sends the request upstream over the client's server connection and relays the response. */
+  private async forward(out: HttpRequestData): Promise<void> {
+    const { ctx, exchange: ex } = this;
+    const servers = ctx.session.servers;
+    const proxy = ctx.mode.kind === "upstream" ? ctx.mode.proxy : null;
+    // Through an upstream proxy plain HTTP goes to the proxy in absolute-form (RFC 9112 §3.2.2).
+    const toProxy = proxy !== null && out.scheme === "http";
+    const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
+    const where = hostPort(out.host, out.port);
+    const conn = await servers.acquire(target, toProxy);
+    ex.server = conn.info;
+    if (this.clientGone) {
+      servers.release(conn, target, toProxy, false);
+      throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+    }
+    const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
+    this.call = call;
+    const request = serializeRequest(
+      out.method,
+      toProxy ? `${out.scheme}://${where}${out.path}` : out.path,
+      out.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
+      out.wire ?? flatHeaders(out.headers),
+      out.content,
+    );
+    const head = await call.start(request).catch((e: ProxyFailure) => {
+      throw this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : e;
+    });
+    const response: HttpResponseData = { ...head, content: null, trailers: null, timestampStart: unixNow(), timestampEnd: null };
+    ex.response = response;
+    const hv = await ctx.handler.responseHeaders(ex);
+    if (this.clientGone) return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    if (hv.kind === "kill") return this.kill();
+
+    if (hv.stream) {
+      // Streamed: the client gets the body as it comes; nothing of it is recorded.
+      this.writeHead(response);
+      try {
+        await call.pipeTo(this.res);
+      } catch (e) {
+        return this.fail(this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : (e as ProxyFailure));
+      }
+      servers.release(conn, target, toProxy, call.reusable);
+      this.res.end();
+      response.timestampEnd = unixNow();
+      const v = await ctx.handler.response(ex);
+      if (v.kind === "kill") return this.kill();
+      return this.awaitDelivery();
+    }
+
+    try {
+      const body = await call.body();
+      response.content = body.content;
+      response.trailers = body.trailers;
+    } catch (e) {
+      return this.fail(this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : (e as ProxyFailure));
+    }
+    servers.release(conn, target, toProxy, call.reusable);
+    response.timestampEnd = unixNow();
+    const verdict = await ctx.handler.response(ex);
+    if (verdict.kind === "kill") return this.kill();
+    await this.deliver(verdict.response);
+  }
+
+  /** Headers as the client should get them: an HTTP/1.0 client cannot read chunked framing. */
+  private clientHeaders(r: HttpResponseData): string[] {
+    let headers = r.headers;
+    if (this.req.httpVersion === "1.0" && headerValue(headers, "transfer-encoding") !== null && r.content !== null) {
+      headers = withHeader(withoutHeader(headers, "transfer-encoding"), "content-length", String(r.content.length));
+    } else if (r.wire) return [...r.wire];
+    return flatHeaders(headers);
+  }
+
+  private writeHead(r: HttpResponseData): void {
+    this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r));
+  }
+
+  /** Sends a whole response to the client and waits until it is out. */
+  private async deliver(r: HttpResponseData): Promise<void> {
+    if (this.clientGone) return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    try {
+      this.writeHead(r);
+      if (r.trailers?.length && /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? ""))
+        this.res.addTrailers(r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]));
+      this.res.end(r.content ?? undefined);
+    } catch (e) {
+      return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
+    }
+    await this.awaitDelivery();
+  }
+
+  private async awaitDelivery(): Promise<void> {
+    const res = this.res;
+    if (!res.writableFinished && !this.clientGone) await new Promise<void>((r) => res.once("close", r).once("finish", r));
+    // Node also says "finish" when the client reset the connection under the write; the socket's error tells.
+    if (!res.writableFinished || this.req.socket.errored)
+      return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the response was delivered"));
+    await this.finish();
+  }
+
+  /** Closes the client connection: a script killed the flow. */
+  private async kill(): Promise<void> {
+    this.call?.abort();
+    this.req.socket.destroy();
+    await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+  }
+
+  /** Records the failure, tells the handler, and gives the client a 502 if it can still take one. */
+  private async fail(failure: ProxyFailure): Promise<void> {
+    const ex = this.exchange;
+    if (ex.done || ex.failure) return;
+    ex.failure = failure;
+    this.call?.abort();
+    try {
+      await this.ctx.handler.error(ex);
+    } finally {
+      const res = this.res;
+      if (!this.clientGone && !res.headersSent && failure.code !== "E_KILLED" && !res.destroyed) {
+        const text = failure.clientText;
+        res.writeHead(502, "Bad Gateway", {
+          "content-type": "text/plain; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        });
+        res.end(text);
+      } else if (res.headersSent && !res.writableFinished) {
+        // Half a response went out: the client must see the connection break, not a short body.
+        this.req.socket.destroy();
+      }
+      await this.finish();
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const ex = this.exchange;
+    if (ex.done) return;
+    ex.done = true;
+    this.ctx.session.exchanges.delete(ex);
+    await this.ctx.handler.exchangeDone(ex);
+  }
+}

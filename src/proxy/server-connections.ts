@@ -1,0 +1,248 @@
+/**
+ * The server connections of one client connection, as in mitmproxy: opened on demand
+ * (TCP, through the upstream proxy's CONNECT when there is one, then TLS for https),
+ * kept alive for the client's next requests, and closed when the client goes.
+ */
+import { type Socket, connect as netConnect, isIP } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { unixNow } from "./clock.js";
+import {
+  type ClientConnectionInfo,
+  type ServerConnectionInfo,
+  type SocketAddress,
+  addressOf,
+  newServerInfo,
+  tlsInfoOf,
+} from "./connection-info.js";
+import { ProxyFailure } from "./proxy-failure.js";
+import { type Endpoint, hostPort } from "./proxy-mode.js";
+
+/** How server connections are made. */
+export interface UpstreamSettings {
+  /** don't verify server certificates (-k) */
+  insecure: boolean;
+  /** connect and inactivity timeout */
+  timeoutMs: number;
+  /** the upstream proxy in upstream mode */
+  upstreamProxy: Endpoint | null;
+}
+
+/** Told when a server connection opens (before it carries anything) and when it closed. */
+export interface ServerConnectionEvents {
+  connected(server: ServerConnectionInfo): Promise<void>;
+  disconnected(server: ServerConnectionInfo): Promise<void>;
+}
+
+/** A socket made by ServerConnections, with its record. */
+export interface ServerSocket {
+  socket: Socket | TLSSocket;
+  info: ServerConnectionInfo;
+}
+
+/** Server connections of one client. */
+export class ServerConnections {
+  /** kept-alive connections between requests, by where they go */
+  private readonly idle = new Map<string, ServerSocket[]>();
+  private readonly live = new Set<Socket>();
+  /** per tracked socket: settles once its serverdisconnect handler is done */
+  private readonly disconnects = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly client: ClientConnectionInfo,
+    private readonly settings: UpstreamSettings,
+    private readonly events: ServerConnectionEvents,
+  ) {}
+
+  /**
+   * A connection for one exchange with `target` (`toProxy`: the upstream proxy itself): a
+   * kept-alive one when there is one, else a new one.
+   */
+  async acquire(target: Endpoint, toProxy = false): Promise<ServerSocket> {
+    const list = this.idle.get(idleKey(target, toProxy));
+    while (list?.length) {
+      const s = list.pop()!;
+      // A server that closed, or said something unasked, while the connection idled is not reused.
+      if (!s.socket.destroyed && s.socket.readableLength === 0 && !s.socket.readableEnded) return s;
+      s.socket.destroy();
+    }
+    return this.open(target, toProxy);
+  }
+
+  /** Takes a connection back after an exchange: kept for the next request when it can carry one. */
+  release(s: ServerSocket, target: Endpoint, toProxy: boolean, reusable: boolean): void {
+    if (!reusable || this.closed || s.socket.destroyed) {
+      s.socket.destroy();
+      return;
+    }
+    s.socket.pause();
+    const key = idleKey(target, toProxy);
+    const list = this.idle.get(key) ?? [];
+    list.push(s);
+    this.idle.set(key, list);
+  }
+
+  /**
+   * Opens a connection to `target` and waits for the serverconnect handler. With
+   * `toProxy`, `target` is the upstream proxy itself (plain HTTP in upstream mode).
+   */
+  async open(target: Endpoint, toProxy = false, alpn: string[] = ["http/1.1"]): Promise<ServerSocket> {
+    if (this.closed) throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+    const proxy = this.settings.upstreamProxy;
+    const via: [string, SocketAddress] | null = proxy ? [proxy.scheme, [proxy.host, proxy.port]] : null;
+    // A connection to the upstream proxy carries requests for many hosts: each flow records its own.
+    const info = newServerInfo(toProxy ? null : [target.host, target.port], target.scheme === "https", via);
+    const where = hostPort(target.host, target.port);
+    let socket: Socket | TLSSocket;
+    try {
+      if (proxy && !toProxy) socket = await this.tunnelThrough(proxy, target);
+      else socket = await this.tcp(toProxy && proxy ? proxy : target);
+      info.timestampTcpSetup = unixNow();
+      info.peername = addressOf(socket.remoteAddress, socket.remotePort);
+      info.sockname = addressOf(socket.localAddress, socket.localPort);
+      if (target.scheme === "https" && !toProxy) {
+        const raw = socket;
+        const tls = await this.tls(raw, target, alpn).catch((e: Error) => {
+          raw.destroy();
+          throw e;
+        });
+        info.tlsInfo = tlsInfoOf(tls, {
+          sni: isIP(target.host) ? null : target.host,
+          alpnOffers: alpn.map((a) => Buffer.from(a)),
+          withPeerCertificates: true,
+        });
+        socket = tls;
+      }
+      // The outermost socket is the one Node's HTTP client uses and closes.
+      this.track(socket, info);
+    } catch (e) {
+      const failure = ProxyFailure.fromUpstream(e, where);
+      info.error = failure.message;
+      throw failure;
+    }
+    await this.events.connected(info);
+    if (this.closed) {
+      socket.destroy();
+      throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+    }
+    return { socket, info };
+  }
+
+  private track(socket: Socket, info: ServerConnectionInfo): void {
+    this.live.add(socket);
+    socket.on("error", () => {}); // an idle connection's reset ends in "close", which cleans up
+    socket.setNoDelay(true);
+    const done = new Promise<void>((resolve) =>
+      socket.once("close", () => {
+        this.live.delete(socket);
+        info.timestampEnd = unixNow();
+        this.events.disconnected(info).catch(() => {}).finally(() => {
+          this.disconnects.delete(done);
+          resolve();
+        });
+      }),
+    );
+    this.disconnects.add(done);
+  }
+
+  /** A TCP connection to `target` (through the upstream proxy if any), unrecorded: for --ignore-hosts. */
+  async rawTunnel(target: Endpoint): Promise<Socket> {
+    const proxy = this.settings.upstreamProxy;
+    return proxy ? this.tunnelThrough(proxy, target) : this.tcp(target);
+  }
+
+  /** A TCP connection, failing after the timeout. */
+  private tcp(to: Endpoint): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: to.host, port: to.port });
+      socket.setNoDelay(true);
+      const fail = (e: Error): void => {
+        socket.destroy();
+        reject(e);
+      };
+      socket.setTimeout(this.settings.timeoutMs, () =>
+        fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `Connecting to ${hostPort(to.host, to.port)} timed out`)),
+      );
+      socket.once("error", fail);
+      socket.once("connect", () => {
+        socket.setTimeout(0);
+        socket.removeListener("error", fail);
+        resolve(socket);
+      });
+    });
+  }
+
+  /** A TCP tunnel to `target` through the upstream proxy's CONNECT (RFC 9110 §9.3.6). */
+  private async tunnelThrough(proxy: Endpoint, target: Endpoint): Promise<Socket> {
+    const socket = await this.tcp(proxy);
+    const authority = hostPort(target.host, target.port);
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+    return new Promise((resolve, reject) => {
+      let head = Buffer.alloc(0);
+      const fail = (e: Error): void => {
+        socket.destroy();
+        reject(e);
+      };
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (head.length > 65536) fail(new ProxyFailure("E_UPSTREAM_PROXY", "Upstream proxy sent an oversized CONNECT response"));
+          return;
+        }
+        socket.removeListener("data", onData);
+        socket.removeListener("error", fail);
+        socket.pause();
+        const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString("latin1"));
+        if (!status || status[1]![0] !== "2") {
+          const line = head.toString("latin1", 0, head.indexOf("\r\n"));
+          return fail(new ProxyFailure("E_UPSTREAM_PROXY", `Upstream proxy refused CONNECT ${authority}: ${line}`));
+        }
+        const rest = head.subarray(end + 4);
+        if (rest.length) socket.unshift(rest);
+        resolve(socket);
+      };
+      socket.on("data", onData);
+      socket.once("error", fail);
+    });
+  }
+
+  /** TLS over `socket`, verifying the server unless --ssl-insecure. */
+  private tls(socket: Socket, target: Endpoint, alpn: string[]): Promise<TLSSocket> {
+    return new Promise((resolve, reject) => {
+      // RFC 6066 §3: no SNI for IP literals; `host` still drives the identity check.
+      const tls = tlsConnect({
+        socket,
+        host: target.host,
+        servername: isIP(target.host) ? undefined : target.host,
+        ALPNProtocols: alpn,
+        rejectUnauthorized: !this.settings.insecure,
+      });
+      const fail = (e: Error): void => {
+        tls.destroy();
+        reject(e);
+      };
+      tls.setTimeout(this.settings.timeoutMs, () =>
+        fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `TLS handshake with ${hostPort(target.host, target.port)} timed out`)),
+      );
+      tls.once("error", fail);
+      tls.once("secureConnect", () => {
+        tls.setTimeout(0);
+        tls.removeListener("error", fail);
+        resolve(tls);
+      });
+    });
+  }
+
+  /** Closes every server connection and waits for their serverdisconnect handlers. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    this.idle.clear();
+    for (const s of this.live) s.destroy();
+    await Promise.all([...this.disconnects]);
+  }
+}
+
+function idleKey(target: Endpoint, toProxy: boolean): string {
+  return `${toProxy ? "proxy" : target.scheme}:${target.host}:${target.port}`;
+}

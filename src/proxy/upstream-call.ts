@@ -1,0 +1,163 @@
+/**
+ * One request/response over a kept-alive server connection: the request written in one go,
+ * the response read with ResponseReader, its body collected or streamed on with
+ * backpressure. Failures reject with a ProxyFailure; afterwards the connection is either
+ * reusable (listeners gone) or destroyed.
+ */
+import type { Socket } from "node:net";
+import type { Writable } from "node:stream";
+import type { HeaderPair } from "./exchange.js";
+import { ProxyFailure } from "./proxy-failure.js";
+import { type ResponseHead, ResponseReader, ResponseSyntaxError } from "./response-reader.js";
+
+/** A request serialized for the wire (RFC 9112 §3): request line, the fields as given, the body framed as they say. */
+export function serializeRequest(method: string, target: string, version: string, headers: readonly string[], body: Buffer | null): Buffer[] {
+  let head = `${method} ${target} ${version}\r\n`;
+  let chunked = false;
+  let hasLength = false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    head += `${name}: ${value}\r\n`;
+    const lower = name.length === 14 || name.length === 17 ? name.toLowerCase() : "";
+    if (lower === "content-length") hasLength = true;
+    else if (lower === "transfer-encoding" && /chunked\s*$/i.test(value)) chunked = true;
+  }
+  const content = body ?? Buffer.alloc(0);
+  // A body with no framing of its own gets a Content-Length, as Node's client would add.
+  if (!chunked && !hasLength && content.length > 0) head += `Content-Length: ${content.length}\r\n`;
+  head += "\r\n";
+  const out: Buffer[] = [Buffer.from(head, "latin1")];
+  if (chunked) {
+    if (content.length) out.push(Buffer.from(`${content.length.toString(16)}\r\n`, "latin1"), content, Buffer.from("\r\n"));
+    out.push(Buffer.from("0\r\n\r\n"));
+  } else if (content.length) out.push(content);
+  return out;
+}
+
+/** A response body and its trailers. */
+export interface ResponseBody {
+  content: Buffer;
+  trailers: HeaderPair[] | null;
+}
+
+/** One exchange on `socket`. */
+export class UpstreamCall {
+  private readonly reader: ResponseReader;
+  private chunks: Buffer[] = [];
+  private sink: Writable | null = null;
+  private trailers: HeaderPair[] | null = null;
+  private failure: ProxyFailure | null = null;
+  private ended = false;
+  private onHead: ((h: ResponseHead) => void) | null = null;
+  private onEnd: (() => void) | null = null;
+  private onFail: ((f: ProxyFailure) => void) | null = null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly listeners: [string, (...a: any[]) => void][];
+
+  constructor(
+    private readonly socket: Socket,
+    method: string,
+    private readonly where: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.reader = new ResponseReader(method, {
+      head: (h) => this.onHead?.(h),
+      body: (c) => {
+        if (!this.sink) this.chunks.push(c);
+        else if (!this.sink.write(c)) {
+          socket.pause();
+          this.sink.once("drain", () => socket.resume());
+        }
+      },
+      end: (t) => {
+        this.trailers = t;
+        this.ended = true;
+        this.detach();
+        this.onEnd?.();
+      },
+    });
+    const onData = (d: Buffer): void => {
+      try {
+        this.reader.push(d);
+      } catch (e) {
+        this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Invalid HTTP from ${where}: ${(e as ResponseSyntaxError).message}`));
+      }
+    };
+    const onClose = (): void => {
+      if (this.reader.close()) return;
+      this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${where} closed the connection before the response was complete`));
+    };
+    const onError = (e: Error): void => this.fail(ProxyFailure.fromUpstream(e, where));
+    const onTimeout = (): void => this.fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `${where} did not answer within ${timeoutMs / 1000} s`));
+    this.listeners = [
+      ["data", onData],
+      ["end", onClose],
+      ["close", onClose],
+      ["error", onError],
+      ["timeout", onTimeout],
+    ];
+    for (const [ev, fn] of this.listeners) socket.on(ev, fn);
+    socket.setTimeout(timeoutMs);
+  }
+
+  /** True when the connection may carry the next request. */
+  get reusable(): boolean {
+    return this.ended && this.reader.reusable && !this.socket.destroyed;
+  }
+
+  /** Writes the request and resolves with the response head. */
+  start(request: Buffer[]): Promise<ResponseHead> {
+    return new Promise((resolve, reject) => {
+      this.onHead = resolve;
+      this.onFail = reject;
+      if (this.failure) return reject(this.failure);
+      this.socket.cork();
+      for (const b of request) this.socket.write(b);
+      this.socket.uncork();
+      this.socket.resume();
+    });
+  }
+
+  /** Reads the rest of the body. */
+  body(): Promise<ResponseBody> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => resolve({ content: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks), trailers: this.trailers });
+      if (this.failure) return reject(this.failure);
+      if (this.ended) return done();
+      this.onEnd = done;
+      this.onFail = reject;
+    });
+  }
+
+  /** Streams the rest of the body into `sink` (which it does not end). */
+  pipeTo(sink: Writable): Promise<void> {
+    return new Promise((resolve, reject) => {
+      for (const c of this.chunks) sink.write(c);
+      this.chunks = [];
+      if (this.failure) return reject(this.failure);
+      if (this.ended) return resolve();
+      this.sink = sink;
+      this.onEnd = resolve;
+      this.onFail = reject;
+    });
+  }
+
+  /** Gives up on the exchange (the client went away, or a script killed it). */
+  abort(): void {
+    if (!this.ended) this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+  }
+
+  private fail(f: ProxyFailure): void {
+    if (this.failure || this.ended) return;
+    this.failure = f;
+    this.detach();
+    this.socket.destroy();
+    this.onFail?.(f);
+  }
+
+  private detach(): void {
+    for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
+    this.socket.setTimeout(0);
+  }
+}
