@@ -16,7 +16,7 @@ export interface FlowInput {
   size?: number;
 }
 
-const CHUNK_SIZE = 1 << 20;
+const CHUNK_SIZE = 512 << 10;
 
 /**
  * Reads a regular file in large chunks with plain read(2) calls. For a batch tool this beats
