@@ -27,6 +27,7 @@ import {
   tempDir,
   tlsOverTunnel,
   viaProxy,
+  waitForFlowOfType,
 } from "../proxy/capture-harness.js";
 import { reflow } from "../helpers.js";
 
@@ -373,11 +374,7 @@ describe("reflow capture: forward proxy", () => {
     s.end();
     await new Promise((r) => s.once("close", r));
     expect(Buffer.concat(got).toString()).toBe("ping one\nping two\n");
-    let tcp: TCPFlow | undefined;
-    for (let i = 0; i < 100 && !tcp; i++) {
-      tcp = (await readCapture(out).catch(() => [])).find((f) => f.type === "tcp") as TCPFlow | undefined;
-      if (!tcp) await sleep(25);
-    }
+    const tcp = (await waitForFlowOfType(out, "tcp")) as TCPFlow | undefined;
     expect(tcp).toBeDefined();
     const msgs = tcp!.messages;
     expect(Buffer.concat(msgs.filter((m) => m.fromClient).map((m) => m.content)).toString()).toBe("ping one\nping two\n");

@@ -92,6 +92,16 @@ export function killStrayCaptures(): void {
 }
 
 /** Every flow of a capture file. */
+/** Waits (briefly polling) until the capture file holds a flow of `type`, and returns it. */
+export async function waitForFlowOfType(path: string, type: Flow["type"]): Promise<Flow | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const flow = (await readCapture(path).catch(() => [] as Flow[])).find((f) => f.type === type);
+    if (flow) return flow;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return undefined;
+}
+
 export async function readCapture(path: string): Promise<Flow[]> {
   const out: Flow[] = [];
   for await (const f of readFlows(path)) out.push(f);

@@ -22,6 +22,7 @@ import {
   tcpEcho,
   tempDir,
   viaProxy,
+  waitForFlowOfType,
 } from "./capture-harness.js";
 
 const dir = tempDir();
@@ -214,11 +215,7 @@ describe("reflow capture: scripts act live", () => {
     s.end();
     await new Promise((r) => s.once("close", r));
     expect(Buffer.concat(got).toString()).toBe("SHOUT THIS");
-    let tcp: TCPFlow | undefined;
-    for (let i = 0; i < 100 && !tcp; i++) {
-      tcp = (await readCapture(out).catch(() => [])).find((f) => f.type === "tcp") as TCPFlow | undefined;
-      if (!tcp) await sleep(25);
-    }
+    const tcp = (await waitForFlowOfType(out, "tcp")) as TCPFlow | undefined;
     expect(tcp!.messages.map((m) => [m.fromClient, m.content.toString()])).toEqual([
       [true, "SHOUT THIS"],
       [false, "SHOUT THIS"],
