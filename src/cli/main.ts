@@ -43,4 +43,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`reflow show big.mitm | head`) closes stdout: that ends the
+// command quietly, as for any Unix tool, instead of with a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.OK);
+  throw e;
+});
+
 process.exitCode = await main(process.argv);
