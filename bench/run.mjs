@@ -9,20 +9,12 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { cli, flag, opt, out, Results, printRatios, root } from "./harness.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "bench", "out");
-const cli = join(root, "dist", "cli", "main.js");
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
 const RUNS = Number(opt("--runs", 3));
 const ONLY = opt("--only", "")?.split(",").filter(Boolean) ?? [];
-const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
+const WITH_MITMDUMP = !flag("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
 mkdirSync(out, { recursive: true });
 
 function corpus() {
@@ -48,37 +40,12 @@ async function bigCorpus(src) {
   return file;
 }
 
-/**
- * Runs a command under GNU time; returns wall seconds and peak RSS in MB. Outputs from the
- * previous run are removed and dirty pages flushed first, so no tool pays for another's
- * writeback (that noise was larger than some of the differences measured here).
- */
-function measure(cmd, output) {
-  if (output) spawnSync("rm", ["-f", output]);
-  spawnSync("sync");
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "sh", "-c", cmd], { encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const last = r.stderr.trim().split("\n").pop().split(" ");
-  return { secs: Number(last[0]), rssMB: Number(last[1]) / 1024 };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-const results = {};
+const results = new Results();
 function bench(name, cmd, runs = RUNS, output = undefined) {
   if (ONLY.length && !ONLY.some((o) => name.startsWith(o))) return;
-  const ms = Array.from({ length: runs }, () => measure(cmd, output));
-  results[name] = { secs: median(ms.map((m) => m.secs)), rssMB: Math.max(...ms.map((m) => m.rssMB)), runs };
-  const r = results[name];
-  console.error(`  ${name.padEnd(34)} ${r.secs.toFixed(2).padStart(7)} s  ${r.rssMB.toFixed(0).padStart(5)} MB`);
+  results.bench(name, cmd, { runs, output });
 }
-
-function ratio(a, b) {
-  return results[a] && results[b] ? results[a].secs / results[b].secs : undefined;
-}
+const ratio = (a, b) => results.ratio(a, b);
 
 const IN = corpus();
 const size = statSync(IN).size;
@@ -127,14 +94,13 @@ const lines = [
   ["run add-header / cat", ratio("reflow run add-header", "cat"), "aim ≤ 3"],
   ["mitmdump show / reflow show (level 1)", ratio("mitmdump --flow-detail 1", "reflow show --detail 1"), "aim ≥ 20"],
   ["mitmdump filter / reflow filter pass", ratio("mitmdump -q filter pass", "reflow show filter pass"), "aim ≥ 20"],
-  ["start-up, run with a .ts script (s)", results["reflow run startup (1 flow, .ts)"]?.secs, "aim < 0.5"],
+  ["start-up, run with a .ts script (s)", results.get("reflow run startup (1 flow, .ts)")?.secs, "aim < 0.5"],
   ["convert 1GB identity / cat 1GB", ratio("reflow convert 1GB (identity)", "cat 1GB"), "aim ≤ 2"],
   ["run add-header 1GB / cat 1GB", ratio("reflow run 1GB add-header", "cat 1GB"), "aim ≤ 3"],
-  ["peak RSS, convert 1GB identity (MB)", results["reflow convert 1GB (identity)"]?.rssMB, "aim < 150"],
-  ["peak RSS, convert 1GB to v21 (MB)", results["reflow convert 1GB --flow-version 21"]?.rssMB, "aim < 150"],
-  ["peak RSS, run add-header 1GB (MB)", results["reflow run 1GB add-header"]?.rssMB, "aim < 150"],
+  ["peak RSS, convert 1GB identity (MB)", results.get("reflow convert 1GB (identity)")?.rssMB, "aim < 150"],
+  ["peak RSS, convert 1GB to v21 (MB)", results.get("reflow convert 1GB --flow-version 21")?.rssMB, "aim < 150"],
+  ["peak RSS, run add-header 1GB (MB)", results.get("reflow run 1GB add-header")?.rssMB, "aim < 150"],
 ];
-console.log("\nratio                                   value   note");
-for (const [name, v, note] of lines) if (v !== undefined) console.log(`${name.padEnd(38)} ${v.toFixed(2).padStart(7)}   ${note}`);
+printRatios(lines);
 const jsonFile = opt("--json", join(out, "results.json"));
-writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), corpusBytes: size, results }, null, 2));
+writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), corpusBytes: size, results: results.all }, null, 2));
