@@ -115,12 +115,21 @@ function payloadEnd(buf: Buffer, pos: number, limit: number): number {
 }
 
 function decodeInt(buf: Buffer, start: number, end: number): number | bigint {
+  // Most ints are short (ports, status codes, sizes): read their digits here, no string made.
+  const negative = buf[start] === 0x2d;
+  const first = negative ? start + 1 : start;
+  if (end - first >= 1 && end - first <= 15) {
+    let n = 0;
+    let i = first;
+    for (; i < end; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === end) return negative && n !== 0 ? -n : n; // "-0" is 0 in Python
+  }
   const text = buf.toString("latin1", start, end);
   if (!/^-?[0-9]+$/.test(text)) throw new TnetstringError(`not a tnetstring: bad int ${JSON.stringify(text)}`, start);
-  if (text.length < 16) {
-    const n = Number(text);
-    return n === 0 ? 0 : n; // "-0" is 0 in Python
-  }
   const big = BigInt(text);
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
@@ -141,12 +150,33 @@ function decodeFloat(buf: Buffer, start: number, end: number): number | PyFloat 
   return Number.isInteger(v) ? new PyFloat(v) : v;
 }
 
+/** Slots of the table of short ASCII texts seen before (a power of two). */
+const INTERN_SLOTS = 2048;
+const internedTexts: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS);
+
+/** True when `text` (ASCII) spells the bytes from `start`. */
+function spells(text: string, buf: Buffer, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
 function decodeText(buf: Buffer, start: number, end: number): string {
-  // Most text in flows is short ASCII (keys, ids, names): check it here, skip the native calls.
-  if (end - start <= 64) {
+  // Most text in flows is short ASCII, and the same few dict keys come back in every flow:
+  // hand out the string made last time for the same bytes instead of one string per flow.
+  if (end - start <= 32) {
+    let hash = end - start;
     let i = start;
-    while (i < end && buf[i]! < 0x80) i++;
-    if (i === end) return buf.toString("latin1", start, end);
+    for (; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+    }
+    if (i === end) {
+      const slot = hash & (INTERN_SLOTS - 1);
+      const known = internedTexts[slot];
+      if (known !== undefined && known.length === end - start && spells(known, buf, start)) return known;
+      return (internedTexts[slot] = buf.toString("latin1", start, end));
+    }
   }
   const view = buf.subarray(start, end);
   if (!isUtf8(view)) throw new TnetstringError("not a tnetstring: invalid UTF-8 in text", start);
@@ -165,11 +195,15 @@ interface DictOrigin {
 }
 
 /**
- * Origins of shallowly decoded dicts. The encoder copies an entry whose value is still the
- * one read (`===`) instead of encoding it again: a flow in which a script changed only the
- * response costs little more than a copy.
+ * Where a shallowly decoded dict keeps its origin. The encoder copies an entry whose value
+ * is still the one read (`===`) instead of encoding it again: a flow in which a script
+ * changed only the response costs little more than a copy. A property on the dict, not a
+ * WeakMap: a WeakMap entry per flow made the garbage collector's work double.
  */
-const dictOrigins = new WeakMap<TDict, DictOrigin>();
+const ORIGIN = Symbol("tnetstring origin");
+
+/** A dict that may carry its origin (only dicts made by decodeShallowDict do). */
+type OriginDict = TDict & { [ORIGIN]?: DictOrigin };
 
 /** Set by decodeAt: one past the tag of the element it just read. (A register, not a return object: no allocation per element.) */
 let after = 0;
@@ -244,7 +278,7 @@ function decodeDict(buf: Buffer, start: number, end: number, shallow: boolean): 
     if (dict.has(key)) continue; // a duplicate key: the entry later in the file wins, as in Python
     dict.set(key, values[i]!);
   }
-  if (shallow) dictOrigins.set(dict, { buf, keys, values, starts });
+  if (shallow) (dict as OriginDict)[ORIGIN] = { buf, keys, values, starts };
   after = end + 1;
   return dict;
 }
@@ -436,7 +470,7 @@ export class TnetEncoder {
     if (v instanceof Map) {
       this.putByte(TAG_DICT);
       const mark = this.written;
-      const origin = dictOrigins.get(v);
+      const origin = (v as OriginDict)[ORIGIN];
       // Insertion order, written back to front: the last-inserted entry ends up first.
       let hint = origin ? origin.keys.length - 1 : -1;
       for (const [key, value] of v) {

@@ -19,23 +19,25 @@ export type FlowType = "http" | "tcp" | "udp" | "dns";
 /** Who replayed a flow: mitmproxy sent the request again, or server replay supplied the response. */
 export type ReplayKind = "request" | "response";
 
-const wrappers = new WeakMap<TDict, object>();
+/** Where a state dict keeps its wrapper (a property, not a WeakMap: cheaper for the GC). */
+const WRAPPER = Symbol("model wrapper");
+type WrappedDict = TDict & { [WRAPPER]?: object };
 
 /**
  * The object over a state dict, made once per dict: wrappers hold nothing but the dict,
  * so reusing them cannot go stale, and `flow.response === flow.response` holds.
  */
 export function wrapDict<T extends object>(dict: TDict, cls: new (state: TDict) => T): T {
-  const known = wrappers.get(dict);
+  const known = (dict as WrappedDict)[WRAPPER];
   if (known instanceof cls) return known;
   const made = new cls(dict);
-  wrappers.set(dict, made);
+  (dict as WrappedDict)[WRAPPER] = made;
   return made;
 }
 
 /** Makes `obj` the object handed out for its dict from now on (for wrappers made outside `wrapDict`). */
 export function adoptWrapper<T extends object & { state: TDict }>(obj: T): T {
-  wrappers.set(obj.state, obj);
+  (obj.state as WrappedDict)[WRAPPER] = obj;
   return obj;
 }
 
