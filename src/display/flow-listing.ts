@@ -91,7 +91,7 @@ export class FlowListing {
 
   private client(flow: Flow): string {
     if (flow.isReplay === "request") return this.style("[replay]", "yellow", "bold");
-    const peer = flow.clientConn.peername;
+    const peer = flow.clientPeername;
     return peer ? escapeControl(formatAddress(peer)) : "";
   }
 
@@ -113,12 +113,12 @@ export class FlowListing {
     if (error) out.push(this.style(` << ${escapeControl(error.msg)}`, "red", "bold"));
     const ws = flow.websocket;
     if (!ws) return;
-    const where = `${formatAddress(flow.serverConn.address)}${request.path}`;
+    const where = `${formatAddress(flow.serverAddress)}${request.path}`;
     for (const message of ws.messages) {
       const dir = message.fromClient ? "->" : "<-";
       const kind = message.isText ? "text" : "binary";
       out.push(
-        `${formatAddress(flow.clientConn.peername)} ${dir} WebSocket ${kind} message ${dir} ${escapeControl(where)}`,
+        `${formatAddress(flow.clientPeername)} ${dir} WebSocket ${kind} message ${dir} ${escapeControl(where)}`,
       );
       if (detail >= 3) this.messageContent(message, out);
     }
@@ -131,7 +131,7 @@ export class FlowListing {
       if (ws.closeReason) why += ` (reason: ${escapeControl(ws.closeReason)})`;
       out.push(
         this.style(
-          `Error in WebSocket connection to ${formatAddress(flow.serverConn.address)}: WebSocket Error: ${why}`,
+          `Error in WebSocket connection to ${formatAddress(flow.serverAddress)}: WebSocket Error: ${why}`,
           "red",
         ),
       );
@@ -176,7 +176,7 @@ export class FlowListing {
     let arrows = this.style(" <<", "bold");
     if (this.options.detail === 1) {
       // lines the status code up under the method: "127.0.0.1:59519: GET …" / "              << 200 …"
-      const pad = Math.max(0, formatAddress(flow.clientConn.peername).length - (2 + version.length + replay.length));
+      const pad = Math.max(0, formatAddress(flow.clientPeername).length - (2 + version.length + replay.length));
       arrows = " ".repeat(pad) + arrows;
     }
     const shownReplay = replay ? this.style(replay, "yellow", "bold") : "";
@@ -238,8 +238,8 @@ export class FlowListing {
   }
 
   private messages(flow: TCPFlow | UDPFlow, out: string[]): void {
-    const client = formatAddress(flow.clientConn.peername);
-    const server = formatAddress(flow.serverConn.address);
+    const client = formatAddress(flow.clientPeername);
+    const server = formatAddress(flow.serverAddress);
     for (const message of flow.messages) {
       const dir = message.fromClient ? "->" : "<-";
       out.push(`${client} ${dir} ${flow.type} ${dir} ${server}`);

@@ -121,12 +121,12 @@ function compileOperator(term: OperatorTerm): FlowPredicate {
       };
     case "src":
       return (f) => {
-        const peer = f.clientConn.peername;
+        const peer = f.clientPeername;
         return peer !== null && test(addressText(peer));
       };
     case "dst":
       return (f) => {
-        const address = f.serverConn.address;
+        const address = f.serverAddress;
         return address !== null && test(addressText(address));
       };
     case "meta":

@@ -9,7 +9,7 @@ import { bytesOf, strOf, strOrNull, toFloatValue, toNumber } from "./values.js";
 /** A socket address: `[host, port]`, IPv6 possibly `[host, port, flowinfo, scopeId]`. */
 export type Address = [host: string, port: number, ...rest: number[]];
 
-function addressOf(v: TValue | undefined): Address | null {
+export function addressOf(v: TValue | undefined): Address | null {
   if (!Array.isArray(v) || v.length < 2) return null;
   const [host, port, ...rest] = v;
   return [strOf(host), toNumber(port) ?? 0, ...rest.map((x) => toNumber(x) ?? 0)];

@@ -7,8 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { type FlowState, resolveEntry } from "../format/flow-record.js";
 import { MigrationContext, NEWEST_VERSION, migrateToNewest } from "../format/migrations/index.js";
+import { decodeBackslashReplace } from "../format/migrations/values.js";
 import { type TDict, type TValue, resolveDeep } from "../format/tnetstring.js";
-import { Client, Server } from "./connection.js";
+import { type Address, Client, Server, addressOf } from "./connection.js";
 import { DetachedState } from "./detached-state.js";
 import { FlowError, type FlowErrorInit } from "./flow-error.js";
 import { cloneValue, isDict, strOf, strOrNull, toFloatValue, toNumber, toStateValue } from "./values.js";
@@ -95,6 +96,28 @@ export abstract class Flow {
   /** The server connection (promotes the state to version 21); present even if none was made. */
   get serverConn(): Server {
     return wrapDict(this.connection("server_conn"), Server);
+  }
+
+  /**
+   * The client's address (`clientConn.peername`), read without promoting the state: listings
+   * and `~src` read it for every flow, and versions 17 and 18 only call it `address`.
+   */
+  get clientPeername(): Address | null {
+    return this.storedAddress("client_conn", this.state.version >= 19 ? "peername" : "address");
+  }
+
+  /** The server address the flow was for (`serverConn.address`), read without promoting the state. */
+  get serverAddress(): Address | null {
+    return this.storedAddress("server_conn", "address");
+  }
+
+  /** An address entry of a connection in the state's own version (17 to 21), its host as 19 on decodes it. */
+  private storedAddress(connection: string, key: string): Address | null {
+    const conn = resolveEntry(this.topDict(), connection);
+    if (!isDict(conn)) throw new TypeError(`flow ${connection}: expected a dict`);
+    const v = conn.get(key);
+    if (Array.isArray(v) && v[0] instanceof Uint8Array) return addressOf([decodeBackslashReplace(v[0]), ...v.slice(1)]);
+    return addressOf(v);
   }
 
   private connection(key: string): TDict {

@@ -9,7 +9,10 @@ import { FlowError } from "../../src/model/flow-error.js";
 import { HTTPFlow } from "../../src/model/http-flow.js";
 import { Response } from "../../src/model/response.js";
 import { TCPFlow, UDPFlow } from "../../src/model/tcp-flow.js";
-import { readRecords } from "./flow-files.js";
+import { relative } from "node:path";
+import { isReadableVersion } from "../../src/format/flow-record.js";
+import { allMitmFiles } from "../helpers.js";
+import { readRecords, testdata } from "./flow-files.js";
 
 const REAL_V17 = "captures/real-v17.mitm";
 const TFLOW_V21 = "captures/tflow-v21.mitm";
@@ -201,6 +204,31 @@ describe("flow fields", () => {
     expect(records[9]!.version).toBe(21);
   });
 });
+
+  it("clientPeername and serverAddress read the stored version and agree with the promoted connections", async () => {
+    let compared = 0;
+    for (const file of allMitmFiles()) {
+      const rel = relative(testdata(""), file);
+      let records: Awaited<ReturnType<typeof readRecords>>;
+      try {
+        records = await readRecords(rel);
+      } catch {
+        continue; // files of unreadable versions are tested elsewhere
+      }
+      for (const record of records) {
+        if (!isReadableVersion(record.storedVersion)) continue;
+        const flow = flowFromState(record);
+        const stored = record.version;
+        const peer = flow.clientPeername;
+        const address = flow.serverAddress;
+        expect(record.version, `${rel}: read without promotion`).toBe(stored);
+        expect(peer, rel).toEqual(flow.clientConn.peername);
+        expect(address, rel).toEqual(flow.serverConn.address);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(50);
+  });
 
 describe("HTTP flows", () => {
   it("response can be replaced by a made one, or removed", async () => {
