@@ -21,6 +21,7 @@ export type StoredVersion = number | number[];
 
 const STR_TAG = 0x3b;
 const BYTES_TAG = 0x2c;
+const DICT_TAG = 0x7d;
 
 /**
  * Reads the `version` and `type` entries of a top-level flow dict without parsing the
@@ -71,15 +72,28 @@ const NATIVE_MIN = 17;
 /** Entries that are identical in versions 17 to 21 (their objects survive promotion). */
 const VERSION_INVARIANT = ["request", "response", "websocket", "messages", "error", "metadata"];
 
+/**
+ * The parts the model reads entry by entry (through `entryOf`), so they are parsed one level
+ * deep: a listing reads a request's method and path and never parses its headers. Metadata,
+ * error and message lists are handed out whole, so they are parsed whole.
+ */
+const PARSED_SHALLOW = new Set(["request", "response", "websocket", "client_conn", "server_conn"]);
+
 /** Reads a top-level entry, parsing it in place the first time. */
 export function resolveEntry(top: TDict, key: string): TValue {
   const v = top.get(key);
   if (v instanceof RawElement) {
-    const parsed = decode(v.bytes);
+    const bytes = v.bytes;
+    const parsed = PARSED_SHALLOW.has(key) && bytes[bytes.length - 1] === DICT_TAG ? decodeShallowDict(bytes) : decode(bytes);
     top.set(key, parsed);
     return parsed;
   }
   return v === undefined ? null : v;
+}
+
+/** Parses whatever a shallowly parsed dict still holds raw (migrations need whole values). */
+function parseRest(dict: TDict): void {
+  for (const [k, v] of dict) if (v instanceof RawElement) dict.set(k, resolveDeep(v));
 }
 
 /** Versions with a migration path to 21: [0,11] … [3,0] (release lists), then 4 … 21. */
@@ -158,6 +172,7 @@ export class FlowRecord implements FlowState {
       for (const key of ["client_conn", "server_conn", "backup"]) {
         const v = top.get(key);
         if (v instanceof RawElement) top.set(key, resolveDeep(v));
+        else if (v instanceof Map) parseRest(v); // read before (an address), one level deep
       }
       const migrated = migrateToNewest(top, this.migrations);
       // Keep the objects the model may already hold (and unparsed RawElements) in place.

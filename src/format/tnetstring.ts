@@ -134,13 +134,21 @@ function decodeInt(buf: Buffer, start: number, end: number): number | bigint {
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
-const FLOAT_RE = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+/** True when every byte could belong to a decimal float (digits, sign, point, exponent). */
+function floatLike(buf: Buffer, start: number, end: number): boolean {
+  if (start === end) return false;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    // 0-9 . + - e E; Number() then rejects the malformed arrangements ("1.2.3", "e5", "-")
+    if (!((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2b || c === 0x2d || c === 0x65 || c === 0x45)) return false;
+  }
+  return true;
+}
 
 function decodeFloat(buf: Buffer, start: number, end: number): number | PyFloat {
   const text = buf.toString("latin1", start, end);
-  let v: number;
-  if (FLOAT_RE.test(text)) v = Number(text);
-  else {
+  let v = floatLike(buf, start, end) ? Number(text) : NaN;
+  if (Number.isNaN(v)) {
     const t = text.toLowerCase();
     if (t === "inf" || t === "+inf" || t === "infinity" || t === "+infinity") v = Infinity;
     else if (t === "-inf" || t === "-infinity") v = -Infinity;

@@ -4,7 +4,7 @@
  * only after promoting their state to version 21, since older versions name fields differently.
  */
 import type { TDict, TValue } from "../format/tnetstring.js";
-import { bytesOf, strOf, strOrNull, toFloatValue, toNumber } from "./values.js";
+import { bytesOf, entryOf, strOf, strOrNull, toFloatValue, toNumber } from "./values.js";
 
 /** A socket address: `[host, port]`, IPv6 possibly `[host, port, flowinfo, scopeId]`. */
 export type Address = [host: string, port: number, ...rest: number[]];
@@ -53,7 +53,7 @@ export abstract class Connection {
 
   /** The remote address of the socket, or null when not connected. */
   get peername(): Address | null {
-    return addressOf(this.state.get("peername"));
+    return addressOf(entryOf(this.state, "peername"));
   }
 
   set peername(a: Address | null) {
@@ -62,7 +62,7 @@ export abstract class Connection {
 
   /** The local address of the socket, or null. */
   get sockname(): Address | null {
-    return addressOf(this.state.get("sockname"));
+    return addressOf(entryOf(this.state, "sockname"));
   }
 
   set sockname(a: Address | null) {
@@ -103,7 +103,7 @@ export abstract class Connection {
 
   /** The peer's certificates as PEM, end-entity first. */
   get certificateList(): Buffer[] {
-    return buffersOf(this.state.get("certificate_list"));
+    return buffersOf(entryOf(this.state, "certificate_list"));
   }
 
   set certificateList(certs: Uint8Array[]) {
@@ -122,7 +122,7 @@ export abstract class Connection {
 
   /** The ALPN protocols offered. */
   get alpnOffers(): Buffer[] {
-    return buffersOf(this.state.get("alpn_offers"));
+    return buffersOf(entryOf(this.state, "alpn_offers"));
   }
 
   set alpnOffers(v: (Uint8Array | string)[]) {
@@ -143,7 +143,7 @@ export abstract class Connection {
 
   /** The ciphers offered. */
   get cipherList(): string[] {
-    return stringsOf(this.state.get("cipher_list"));
+    return stringsOf(entryOf(this.state, "cipher_list"));
   }
 
   set cipherList(v: string[]) {
@@ -227,7 +227,7 @@ export class Client extends Connection {
 export class Server extends Connection {
   /** Where the proxy was told to connect (a host name or IP and port), or null. */
   get address(): Address | null {
-    return addressOf(this.state.get("address"));
+    return addressOf(entryOf(this.state, "address"));
   }
 
   set address(a: Address | null) {
@@ -245,7 +245,7 @@ export class Server extends Connection {
 
   /** The upstream proxy, `[scheme, [host, port]]`, or null. */
   get via(): [scheme: string, address: Address] | null {
-    const v = this.state.get("via");
+    const v = entryOf(this.state, "via");
     if (!Array.isArray(v) || v.length < 2) return null;
     const addr = addressOf(v[1]);
     return addr ? [strOf(v[0]), addr] : null;

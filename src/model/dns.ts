@@ -3,7 +3,7 @@
  * dicts in the flow state (mitm-format.md §2.4).
  */
 import type { TDict, TValue } from "../format/tnetstring.js";
-import { bytesOf, isDict, strOf, toNumber } from "./values.js";
+import { bytesOf, entryOf, isDict, strOf, toNumber } from "./values.js";
 
 /** A question: name, record type and class. */
 export interface DNSQuestion {
@@ -29,7 +29,7 @@ function record(v: TValue): DNSResourceRecord {
 }
 
 function list(state: TDict, key: string): TValue[] {
-  const v = state.get(key);
+  const v = entryOf(state, key);
   return Array.isArray(v) ? v : [];
 }
 

@@ -12,7 +12,7 @@ import { type TDict, type TValue, resolveDeep } from "../format/tnetstring.js";
 import { type Address, Client, Server, addressOf } from "./connection.js";
 import { DetachedState } from "./detached-state.js";
 import { FlowError, type FlowErrorInit } from "./flow-error.js";
-import { cloneValue, isDict, strOf, strOrNull, toFloatValue, toNumber, toStateValue } from "./values.js";
+import { cloneValue, entryOf, isDict, strOf, strOrNull, toFloatValue, toNumber, toStateValue } from "./values.js";
 
 /** The flow types mitmproxy records. */
 export type FlowType = "http" | "tcp" | "udp" | "dns";
@@ -115,7 +115,7 @@ export abstract class Flow {
   private storedAddress(connection: string, key: string): Address | null {
     const conn = resolveEntry(this.topDict(), connection);
     if (!isDict(conn)) throw new TypeError(`flow ${connection}: expected a dict`);
-    const v = conn.get(key);
+    const v = entryOf(conn, key);
     if (Array.isArray(v) && v[0] instanceof Uint8Array) return addressOf([decodeBackslashReplace(v[0]), ...v.slice(1)]);
     return addressOf(v);
   }

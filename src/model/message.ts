@@ -9,7 +9,7 @@ import { formatContentType, parseContentType } from "./content-type.js";
 import { ContentEncodingError, decodeContent, encodeContent } from "./encoding.js";
 import { Headers, type HeadersInit } from "./headers.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
-import { listEntry, textOf, toFloatValue, toNumber } from "./values.js";
+import { entryOf, listEntry, textOf, toFloatValue, toNumber } from "./values.js";
 
 /** A request or response body as accepted by setters. */
 export type Body = Uint8Array | null;
@@ -65,7 +65,7 @@ export abstract class Message {
 
   /** The trailers (HTTP/2 and chunked HTTP/1), or null when there are none. */
   get trailers(): Headers | null {
-    const t = this.state.get("trailers");
+    const t = entryOf(this.state, "trailers");
     return Array.isArray(t) ? Headers.over(t) : null;
   }
 

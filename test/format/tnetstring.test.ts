@@ -79,8 +79,24 @@ describe("tnetstring vectors (mitm-format.md §1.2)", () => {
     expect(encode(new PyFloat(-0)).toString()).toBe("4:-0.0^");
   });
 
+  it("reads numbers as Python writes and reads them", () => {
+    expect(decode(b("3:1.5^"))).toBe(1.5);
+    expect(decode(b("2:5.^"))).toEqual(new PyFloat(5));
+    expect(decode(b("4:-1e5^"))).toEqual(new PyFloat(-100000));
+    expect(decode(b("4:+.25^"))).toBe(0.25);
+    expect(decode(b("3:inf^"))).toBe(Infinity);
+    expect(decode(b("4:-inf^"))).toBe(-Infinity);
+    expect(Number.isNaN(decode(b("3:nan^")))).toBe(true);
+    expect(decode(b("2:-0#"))).toBe(0);
+    expect(decode(b("3:007#"))).toBe(7);
+    expect(decode(b("5:-1234#"))).toBe(-1234);
+    expect(decode(b("16:9007199254740993#"))).toBe(9007199254740993n);
+    expect(decode(b("17:-9007199254740991#"))).toBe(-9007199254740991);
+  });
+
   it("refuses malformed elements with a typed error", () => {
-    for (const bad of ["5:true!", "3:abc~", "1:x?", "abc", "5:12", "2:1.#", "1:x#", "4:nope^", "3:1:a]"]) {
+    const badNumbers = ["0:^", "5:1.2.3^", "2:e5^", "1:-^", "3:1e+^", "4:0x10^", "0:#", "1:-#", "2:+5#", "3:1.0#", "3:1 2#"];
+    for (const bad of ["5:true!", "3:abc~", "1:x?", "abc", "5:12", "2:1.#", "1:x#", "4:nope^", "3:1:a]", ...badNumbers]) {
       expect(() => decode(b(bad)), bad).toThrow(TnetstringError);
     }
   });
