@@ -12,6 +12,7 @@ import {
   TnetstringError,
   decode,
   decodeShallowDict,
+  findInDict,
   resolveDeep,
   spanAt,
 } from "./tnetstring.js";
@@ -60,6 +61,8 @@ export function peekFlowHeader(bytes: Buffer): { version: StoredVersion | null; 
 export interface FlowState {
   /** the top-level dict (shallow: resolve entries with `resolveEntry`) */
   top(): TDict;
+  /** a top-level entry for reading, parsed as `resolveEntry` parses it (null when absent) */
+  entry(key: string): TValue;
   /** the format version `top()` is in right now */
   readonly version: number;
   /** migrates the flow to version 21 in place; entries read before keep their identity */
@@ -79,12 +82,17 @@ const VERSION_INVARIANT = ["request", "response", "websocket", "messages", "erro
  */
 const PARSED_SHALLOW = new Set(["request", "response", "websocket", "client_conn", "server_conn"]);
 
+/** A top-level entry's value as read: dicts the model reads entry by entry one level deep, the rest whole. */
+function parseEntry(key: string, raw: RawElement): TValue {
+  const bytes = raw.bytes;
+  return PARSED_SHALLOW.has(key) && bytes[bytes.length - 1] === DICT_TAG ? decodeShallowDict(bytes) : decode(bytes);
+}
+
 /** Reads a top-level entry, parsing it in place the first time. */
 export function resolveEntry(top: TDict, key: string): TValue {
   const v = top.get(key);
   if (v instanceof RawElement) {
-    const bytes = v.bytes;
-    const parsed = PARSED_SHALLOW.has(key) && bytes[bytes.length - 1] === DICT_TAG ? decodeShallowDict(bytes) : decode(bytes);
+    const parsed = parseEntry(key, v);
     top.set(key, parsed);
     return parsed;
   }
@@ -116,6 +124,12 @@ export class FlowRecord implements FlowState {
   readonly type: string | null;
   private dict: TDict | undefined;
   private dictVersion = 0;
+  /**
+   * Entries read before the dict was built (by `entry`, straight from the bytes): a filter
+   * or a listing reads a few entries of every flow and never needs the rest. `top()` puts
+   * these very objects into the dict, so what was read (and maybe changed) stays.
+   */
+  private early: Map<string, TValue> | undefined;
 
   constructor(
     readonly raw: RawFlow,
@@ -138,21 +152,45 @@ export class FlowRecord implements FlowState {
 
   /** True once anything parsed the flow: then it is written from its state, not its bytes. */
   get touched(): boolean {
-    return this.dict !== undefined;
+    return this.dict !== undefined || this.early !== undefined;
   }
 
   get version(): number {
+    if (this.dict === undefined && this.isNative) return this.storedVersion as number;
     this.top();
     return this.dictVersion;
+  }
+
+  /** Stored in a version whose top-level dict the model reads as it is (17 to 21). */
+  private get isNative(): boolean {
+    const v = this.storedVersion;
+    return typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION;
+  }
+
+  entry(key: string): TValue {
+    if (this.dict !== undefined || !this.isNative) return resolveEntry(this.top(), key);
+    const known = this.early?.get(key);
+    if (known !== undefined) return known;
+    let v: TValue;
+    try {
+      const found = findInDict(this.raw.bytes, key);
+      v = found instanceof RawElement ? parseEntry(key, found) : (found ?? null);
+    } catch (e) {
+      throw this.error(e);
+    }
+    (this.early ??= new Map()).set(key, v);
+    return v;
   }
 
   top(): TDict {
     if (this.dict) return this.dict;
     try {
-      const v = this.storedVersion;
-      if (typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION) {
-        this.dict = decodeShallowDict(this.raw.bytes);
-        this.dictVersion = v;
+      if (this.isNative) {
+        const dict = decodeShallowDict(this.raw.bytes);
+        for (const [k, v] of this.early ?? []) if (dict.has(k)) dict.set(k, v);
+        this.early = undefined;
+        this.dict = dict;
+        this.dictVersion = this.storedVersion as number;
       } else {
         this.dict = migrateToNewest(decode(this.raw.bytes) as TDict, this.migrations);
         this.dictVersion = NEWEST_VERSION;

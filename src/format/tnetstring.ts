@@ -309,6 +309,27 @@ export function decodeShallowDict(buf: Buffer): TDict {
   return decodeDict(buf, s.start, s.end, true);
 }
 
+/**
+ * Reads one entry of the dict that fills `buf` without parsing the others: their length
+ * prefixes are followed, nothing else is made. Nested lists and dicts come back as
+ * RawElements; undefined when the dict has no such (text) key. A key written twice reads as
+ * its later entry, as decodeDict reads it.
+ */
+export function findInDict(buf: Buffer, key: string): TValue | undefined {
+  const end = payloadEnd(buf, 0, buf.length);
+  if (buf[end] !== TAG_DICT || end + 1 !== buf.length) throw new TnetstringError("not a tnetstring dict", end);
+  let found = -1;
+  for (let pos = payloadStart; pos < end; ) {
+    const keyEnd = payloadEnd(buf, pos, end);
+    const keyStart = payloadStart;
+    const valuePos = keyEnd + 1;
+    if (valuePos >= end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
+    if (buf[keyEnd] === TAG_STR && keyEnd - keyStart === key.length && spells(key, buf, keyStart)) found = valuePos;
+    pos = payloadEnd(buf, valuePos, end) + 1;
+  }
+  return found < 0 ? undefined : decodeAt(buf, found, end, true);
+}
+
 /** Parses a RawElement on demand; any other value is returned as it is. */
 export function resolve(v: TValue): TValue {
   return v instanceof RawElement ? decode(v.bytes) : v;

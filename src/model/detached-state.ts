@@ -2,8 +2,8 @@
  * A flow state that lives only in memory: a complete version-21 flow dict, as made by
  * `Flow.copy()` and by code that builds new flows. Already newest, so `promote()` is itself.
  */
-import type { FlowState } from "../format/flow-record.js";
-import type { TDict } from "../format/tnetstring.js";
+import { type FlowState, resolveEntry } from "../format/flow-record.js";
+import type { TDict, TValue } from "../format/tnetstring.js";
 import { NEWEST_VERSION } from "../format/migrations/index.js";
 
 /** A version-21 flow dict held in memory. */
@@ -20,6 +20,10 @@ export class DetachedState implements FlowState {
 
   top(): TDict {
     return this.dict;
+  }
+
+  entry(key: string): TValue {
+    return resolveEntry(this.dict, key);
   }
 
   promote(): TDict {

@@ -57,21 +57,21 @@ export abstract class Flow {
 
   /** A top-level entry that must be a dict (or null when `nullable`). */
   protected dictAt(key: string): TDict | null {
-    const v = resolveEntry(this.topDict(), key);
+    const v = this.state.entry(key);
     if (v === null || isDict(v)) return v;
     throw new TypeError(`flow ${key}: expected a dict, found ${typeof v}`);
   }
 
   /** A top-level entry that must be a list. */
   protected listAt(key: string): TValue[] {
-    const v = resolveEntry(this.topDict(), key);
+    const v = this.state.entry(key);
     if (Array.isArray(v)) return v;
     throw new TypeError(`flow ${key}: expected a list, found ${v === null ? "null" : typeof v}`);
   }
 
   /** The flow's UUID. */
   get id(): string {
-    return strOf(this.topDict().get("id"));
+    return strOf(this.state.entry("id"));
   }
 
   set id(v: string) {
@@ -113,7 +113,7 @@ export abstract class Flow {
 
   /** An address entry of a connection in the state's own version (17 to 21), its host as 19 on decodes it. */
   private storedAddress(connection: string, key: string): Address | null {
-    const conn = resolveEntry(this.topDict(), connection);
+    const conn = this.state.entry(connection);
     if (!isDict(conn)) throw new TypeError(`flow ${connection}: expected a dict`);
     const v = entryOf(conn, key);
     if (Array.isArray(v) && v[0] instanceof Uint8Array) return addressOf([decodeBackslashReplace(v[0]), ...v.slice(1)]);
@@ -128,7 +128,7 @@ export abstract class Flow {
 
   /** True when the flow was paused by the proxy. */
   get intercepted(): boolean {
-    return this.topDict().get("intercepted") === true;
+    return this.state.entry("intercepted") === true;
   }
 
   set intercepted(v: boolean) {
@@ -137,7 +137,7 @@ export abstract class Flow {
 
   /** The marker (`:default:`, an emoji name, one character), or "" when not marked. */
   get marked(): string {
-    return strOf(this.topDict().get("marked"));
+    return strOf(this.state.entry("marked"));
   }
 
   set marked(v: string) {
@@ -159,7 +159,7 @@ export abstract class Flow {
 
   /** The user's comment, "" for none. */
   get comment(): string {
-    return strOf(this.topDict().get("comment"));
+    return strOf(this.state.entry("comment"));
   }
 
   set comment(v: string) {
@@ -168,7 +168,7 @@ export abstract class Flow {
 
   /** `request` or `response` when the flow was replayed, else null. */
   get isReplay(): ReplayKind | null {
-    return strOrNull(this.topDict().get("is_replay")) as ReplayKind | null;
+    return strOrNull(this.state.entry("is_replay")) as ReplayKind | null;
   }
 
   set isReplay(v: ReplayKind | null) {
@@ -177,7 +177,7 @@ export abstract class Flow {
 
   /** When the flow was created (Unix seconds); unlike timestampStart, replay does not change it. */
   get timestampCreated(): number {
-    return toNumber(this.topDict().get("timestamp_created")) ?? 0;
+    return toNumber(this.state.entry("timestamp_created")) ?? 0;
   }
 
   set timestampCreated(t: number) {

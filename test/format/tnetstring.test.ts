@@ -6,6 +6,7 @@ import {
   TnetstringError,
   decode,
   decodeShallowDict,
+  findInDict,
   encode,
   pythonFloatRepr,
   spanAt,
@@ -99,6 +100,16 @@ describe("tnetstring vectors (mitm-format.md §1.2)", () => {
     for (const bad of ["5:true!", "3:abc~", "1:x?", "abc", "5:12", "2:1.#", "1:x#", "4:nope^", "3:1:a]", ...badNumbers]) {
       expect(() => decode(b(bad)), bad).toThrow(TnetstringError);
     }
+  });
+
+  it("findInDict reads one entry without the others, the later of a repeated key", () => {
+    const d = b("35:1:a;1:1#1:b;4:3:x;]1:a;1:2#1:c,1:z,}");
+    expect(findInDict(d, "a")).toBe(2);
+    expect(findInDict(d, "b")).toBeInstanceOf(RawElement);
+    expect(findInDict(d, "c")).toBeUndefined(); // a bytes key is not the text key
+    expect(findInDict(d, "zz")).toBeUndefined();
+    expect(() => findInDict(b("5:1:a;1}"), "a")).toThrow(TnetstringError);
+    expect(() => findInDict(b("4:1:a,]"), "a")).toThrow(TnetstringError);
   });
 
   it("refuses a 13-digit length prefix", () => {

@@ -82,6 +82,30 @@ describe("laziness", () => {
     }
   });
 
+  it("reading entries builds no top-level dict; the dict built later holds the very objects read", async () => {
+    for (const file of [REAL_V17, TFLOW_V21]) {
+      const [record] = await readRecords(file);
+      const flow = flowFromState(record!) as HTTPFlow;
+      const request = flow.request;
+      const id = flow.id;
+      expect(record!.entry("no_such_entry")).toBeNull();
+      expect(record!.version).toBe(record!.storedVersion); // read without parsing the whole flow
+      expect((record as unknown as { dict: unknown }).dict).toBeUndefined();
+      expect(record!.touched).toBe(true);
+      request.headers.set("x-early", "1"); // changed before the dict exists
+      const top = record!.top();
+      expect(top.get("request")).toBe(request.state);
+      expect(top.get("id")).toBe(id);
+      expect(top.get("response")).toBeInstanceOf(RawElement);
+      expect([...top.keys()]).toEqual([...decodeShallowDict(record!.raw.bytes).keys()]); // order kept
+      const back = decode(encode(top)) as TDict;
+      expect(((back.get("request") as TDict).get("headers") as Buffer[][]).at(-1)).toEqual([
+        Buffer.from("x-early"),
+        Buffer.from("1"),
+      ]);
+    }
+  });
+
   it("reading the request leaves the response unparsed", async () => {
     const [, record] = await readRecords(REAL_V17);
     const flow = flowFromState(record!) as HTTPFlow;
