@@ -29,6 +29,20 @@ function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
   return b;
 }
 
+/** Names looked up as text, encoded once: every flow asks for the same few (Host, Content-Type). */
+const lookupNames = new Map<string, Buffer>();
+
+/** A name to compare with, never stored (stored names are always fresh Buffers). */
+function lookupName(name: string | Uint8Array): Buffer {
+  if (typeof name !== "string") return headerBytes(name, "name");
+  let b = lookupNames.get(name);
+  if (b === undefined) {
+    b = headerBytes(name, "name");
+    if (lookupNames.size < 256) lookupNames.set(name, b);
+  }
+  return b;
+}
+
 /** ASCII-case-insensitive equality of two header names (Python's `bytes.lower()` only folds ASCII). */
 function sameName(a: Buffer, b: Buffer): boolean {
   if (a.length !== b.length) return false;
@@ -48,9 +62,11 @@ function nameKey(b: Buffer): string {
   return b.toString("latin1").replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
+/** A stored field as a pair of Buffers: the stored pair itself when it is one (no copy per lookup). */
 function asField(f: TValue): HeaderField {
   if (Array.isArray(f) && f.length === 2) {
     const [n, v] = f;
+    if (Buffer.isBuffer(n) && Buffer.isBuffer(v)) return f as HeaderField;
     const name = Buffer.isBuffer(n) ? n : typeof n === "string" ? Buffer.from(n, "utf8") : null;
     const value = Buffer.isBuffer(v) ? v : typeof v === "string" ? Buffer.from(v, "utf8") : null;
     if (name && value) return [name, value];
@@ -116,7 +132,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Every value of `name`, unfolded (use this for Set-Cookie and Cookie). */
   getAll(name: string | Uint8Array): string[] {
-    const key = headerBytes(name, "name");
+    const key = lookupName(name);
     const out: string[] = [];
     for (const f of this.list) {
       const [n, v] = asField(f);
@@ -127,7 +143,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** True when a field named `name` exists. */
   has(name: string | Uint8Array): boolean {
-    const key = headerBytes(name, "name");
+    const key = lookupName(name);
     return this.list.some((f) => sameName(asField(f)[0], key));
   }
 
@@ -173,7 +189,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Removes every field named `name`; true if there was one. */
   delete(name: string | Uint8Array): boolean {
-    const key = headerBytes(name, "name");
+    const key = lookupName(name);
     const before = this.list.length;
     let w = 0;
     for (let r = 0; r < this.list.length; r++)
