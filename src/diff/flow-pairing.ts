@@ -41,6 +41,8 @@ export async function* pairFlows(
   const keyOf = mode === "order" ? null : KEYS[mode];
   const waiting = { a: new Map<string, Waiting[]>(), b: new Map<string, Waiting[]>() };
   let arrivals = 0;
+  /** Flows that began to wait this round, not yet retained: most are paired within the round. */
+  const fresh: { waiting: Waiting; side: Side }[] = [];
 
   /** Pairs `flow` with a waiting partner from the other side, or makes it wait. */
   const offer = (flow: Flow, side: Side): FlowPair | null => {
@@ -48,12 +50,14 @@ export async function* pairFlows(
     const other = side === "a" ? waiting.b : waiting.a;
     const queue = other.get(key);
     if (queue) {
-      const partner = queue.shift()!.flow;
+      const found = queue.shift()!;
+      found.paired = true;
       if (queue.length === 0) other.delete(key);
-      return side === "a" ? { a: flow, b: partner } : { a: partner, b: flow };
+      return side === "a" ? { a: flow, b: found.flow } : { a: found.flow, b: flow };
     }
     const mine = side === "a" ? waiting.a : waiting.b;
-    const kept = { flow: retain(flow, side), arrival: arrivals++ };
+    const kept: Waiting = { flow, arrival: arrivals++, paired: false };
+    fresh.push({ waiting: kept, side });
     const own = mine.get(key);
     if (own) own.push(kept);
     else mine.set(key, [kept]);
@@ -77,8 +81,12 @@ export async function* pairFlows(
         continue;
       }
       const pa = fa && offer(fa, "a");
-      if (pa) yield pa;
       const pb = fb && offer(fb, "b");
+      // Only a flow still waiting after its round is copied out of the read buffer: files in
+      // the same order pair every flow within its round, and copy nothing.
+      for (const { waiting: w, side } of fresh) if (!w.paired) w.flow = retain(w.flow, side);
+      fresh.length = 0;
+      if (pa) yield pa;
       if (pb) yield pb;
     }
   } finally {
@@ -93,6 +101,8 @@ export async function* pairFlows(
 interface Waiting {
   flow: Flow;
   arrival: number;
+  /** set when the partner came */
+  paired: boolean;
 }
 
 function* leftovers(waiting: Map<string, Waiting[]>, side: Side): Generator<FlowPair> {
