@@ -6,13 +6,13 @@ import { FlowReadError, FlowStateError } from "../errors.js";
 import { type RawFlow } from "./mitm-stream.js";
 import { type MigrationContext, NEWEST_VERSION, migrateToNewest } from "./migrations/index.js";
 import {
+  DictIndex,
   RawElement,
   type TDict,
   type TValue,
   TnetstringError,
   decode,
   decodeShallowDict,
-  findInDict,
   resolveDeep,
   spanAt,
 } from "./tnetstring.js";
@@ -130,6 +130,8 @@ export class FlowRecord implements FlowState {
    * these very objects into the dict, so what was read (and maybe changed) stays.
    */
   private early: Map<string, TValue> | undefined;
+  /** where the entries are in the bytes, once `entry` has looked */
+  private index: DictIndex | undefined;
 
   constructor(
     readonly raw: RawFlow,
@@ -173,7 +175,7 @@ export class FlowRecord implements FlowState {
     if (known !== undefined) return known;
     let v: TValue;
     try {
-      const found = findInDict(this.raw.bytes, key);
+      const found = (this.index ??= new DictIndex(this.raw.bytes)).get(key);
       v = found instanceof RawElement ? parseEntry(key, found) : (found ?? null);
     } catch (e) {
       throw this.error(e);
@@ -189,6 +191,7 @@ export class FlowRecord implements FlowState {
         const dict = decodeShallowDict(this.raw.bytes);
         for (const [k, v] of this.early ?? []) if (dict.has(k)) dict.set(k, v);
         this.early = undefined;
+        this.index = undefined;
         this.dict = dict;
         this.dictVersion = this.storedVersion as number;
       } else {

@@ -310,24 +310,38 @@ export function decodeShallowDict(buf: Buffer): TDict {
 }
 
 /**
- * Reads one entry of the dict that fills `buf` without parsing the others: their length
- * prefixes are followed, nothing else is made. Nested lists and dicts come back as
- * RawElements; undefined when the dict has no such (text) key. A key written twice reads as
- * its later entry, as decodeDict reads it.
+ * The entries of the dict that fills `buf`, located once: keys read (short ones interned,
+ * so nothing is made for them), values not. Any entry can then be read without parsing
+ * the others: a filter or a listing reads a few entries of every flow, never the rest.
  */
-export function findInDict(buf: Buffer, key: string): TValue | undefined {
-  const end = payloadEnd(buf, 0, buf.length);
-  if (buf[end] !== TAG_DICT || end + 1 !== buf.length) throw new TnetstringError("not a tnetstring dict", end);
-  let found = -1;
-  for (let pos = payloadStart; pos < end; ) {
-    const keyEnd = payloadEnd(buf, pos, end);
-    const keyStart = payloadStart;
-    const valuePos = keyEnd + 1;
-    if (valuePos >= end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
-    if (buf[keyEnd] === TAG_STR && keyEnd - keyStart === key.length && spells(key, buf, keyStart)) found = valuePos;
-    pos = payloadEnd(buf, valuePos, end) + 1;
+export class DictIndex {
+  private readonly keys: TKey[] = [];
+  /** where each entry's value starts */
+  private readonly values: number[] = [];
+  private readonly end: number;
+
+  constructor(readonly buf: Buffer) {
+    this.end = payloadEnd(buf, 0, buf.length);
+    if (buf[this.end] !== TAG_DICT || this.end + 1 !== buf.length)
+      throw new TnetstringError("not a tnetstring dict", this.end);
+    for (let pos = payloadStart; pos < this.end; ) {
+      const key = decodeAt(buf, pos, this.end, true);
+      if (after >= this.end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
+      this.keys.push(key as TKey);
+      this.values.push(after);
+      pos = payloadEnd(buf, after, this.end) + 1;
+    }
   }
-  return found < 0 ? undefined : decodeAt(buf, found, end, true);
+
+  /**
+   * The value of text key `key` (nested lists and dicts as RawElements), or undefined when
+   * there is none. A key written twice reads as its later entry, as decodeDict reads it.
+   */
+  get(key: string): TValue | undefined {
+    for (let i = this.keys.length - 1; i >= 0; i--)
+      if (this.keys[i] === key) return decodeAt(this.buf, this.values[i]!, this.end, true);
+    return undefined;
+  }
 }
 
 /** Parses a RawElement on demand; any other value is returned as it is. */

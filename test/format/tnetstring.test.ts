@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  DictIndex,
   PyFloat,
   RawElement,
   TnetstringError,
   decode,
   decodeShallowDict,
-  findInDict,
   encode,
   pythonFloatRepr,
   spanAt,
@@ -102,14 +102,15 @@ describe("tnetstring vectors (mitm-format.md §1.2)", () => {
     }
   });
 
-  it("findInDict reads one entry without the others, the later of a repeated key", () => {
-    const d = b("35:1:a;1:1#1:b;4:3:x;]1:a;1:2#1:c,1:z,}");
-    expect(findInDict(d, "a")).toBe(2);
-    expect(findInDict(d, "b")).toBeInstanceOf(RawElement);
-    expect(findInDict(d, "c")).toBeUndefined(); // a bytes key is not the text key
-    expect(findInDict(d, "zz")).toBeUndefined();
-    expect(() => findInDict(b("5:1:a;1}"), "a")).toThrow(TnetstringError);
-    expect(() => findInDict(b("4:1:a,]"), "a")).toThrow(TnetstringError);
+  it("DictIndex reads one entry without the others, the later of a repeated key", () => {
+    const d = new DictIndex(b("35:1:a;1:1#1:b;4:3:x;]1:a;1:2#1:c,1:z,}"));
+    expect(d.get("a")).toBe(2);
+    expect(d.get("b")).toBeInstanceOf(RawElement);
+    expect(d.get("c")).toBeUndefined(); // a bytes key is not the text key
+    expect(d.get("zz")).toBeUndefined();
+    expect(() => new DictIndex(b("5:1:a;1}"))).toThrow(TnetstringError);
+    expect(() => new DictIndex(b("4:1:a,]"))).toThrow(TnetstringError);
+    expect(() => new DictIndex(b("9:1:a;1:1#}x"))).toThrow(TnetstringError);
   });
 
   it("refuses a 13-digit length prefix", () => {
