@@ -2,7 +2,7 @@
  * Opening inputs (a path or `-` for stdin) as chunk streams, and telling their format
  * from the first bytes, never from the file name.
  */
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, openSync, read } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 
@@ -19,25 +19,42 @@ export interface FlowInput {
 const CHUNK_SIZE = 512 << 10;
 
 /**
- * Reads a regular file in large chunks with plain read(2) calls. For a batch tool this beats
- * stream reads through the thread pool by a wide margin: the waiting, not the copying, was
- * the cost. Each chunk is a fresh Buffer because flows keep views into it.
+ * Reads a regular file in large chunks, one read always ahead: while the caller works on a
+ * chunk, the next is read by libuv's thread pool on another core, so the copying (and the
+ * page faults of fresh memory) cost no time on this thread. Each chunk is a fresh Buffer
+ * because flows keep views into it. Waiting for a chunk also gives the event loop its turn,
+ * so signals (Ctrl-C), timers and the progress line are served between chunks.
  */
 async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
+  // a plain descriptor, not a FileHandle: an input left unfinished (sniffed, then skipped)
+  // must not end in garbage-collection warnings
   const fd = openSync(path, "r");
+  let position = 0;
+  const readNext = async (): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+    const bytesRead = await readAt(fd, buf, position);
+    position += bytesRead;
+    return bytesRead === CHUNK_SIZE ? buf : buf.subarray(0, bytesRead);
+  };
+  let ahead = readNext();
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-      const n = readSync(fd, buf, 0, CHUNK_SIZE, null);
-      if (n === 0) return;
-      yield n === CHUNK_SIZE ? buf : buf.subarray(0, n);
-      // Give the event loop a turn per chunk: otherwise signals (Ctrl-C), timers and the
-      // progress line would wait for the whole file, as they do in mitmdump.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      const chunk = await ahead;
+      if (chunk.length === 0) return;
+      ahead = readNext();
+      yield chunk;
     }
   } finally {
+    await ahead.catch(() => undefined); // never close the descriptor under a running read
     closeSync(fd);
   }
+}
+
+/** read(2) at `position` into the whole of `buf`, in libuv's thread pool. */
+function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 /** Magic that opens reflow's own msgpack flow files (see msgpack format). */
