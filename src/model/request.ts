@@ -2,6 +2,7 @@
  * An HTTP request (mitmproxy's `http.Request`) over its dict in the flow state: the request
  * line parts, the host/port/Host-header coupling, URLs, and the query, cookie and form views.
  */
+import { REQUEST } from "../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { formatCookieHeader, parseCookieHeaders } from "./cookies.js";
 import { Headers, type HeadersInit } from "./headers.js";
@@ -22,7 +23,7 @@ import {
   unparseUrl,
   unquote,
 } from "./url.js";
-import { bytesOf, nowFloat, strOf, textOf, toIntValue, toNumber } from "./values.js";
+import { bytesOf, inKeyOrder, nowFloat, strOf, textOf, toIntValue, toNumber } from "./values.js";
 
 /** Pairs for the query, cookie and form setters. */
 export type PairsInit = Iterable<readonly [string, string]> | Readonly<Record<string, string>>;
@@ -51,20 +52,20 @@ export class Request extends Message {
    */
   static make(method: string, url: string, content: string | Uint8Array = "", headers: HeadersInit = []): Request {
     const now = nowFloat();
-    const state: TDict = new Map<string, TValue>([
-      ["http_version", Buffer.from("HTTP/1.1")],
-      ["headers", new Headers(headers).fields as TValue[]],
-      ["content", Buffer.alloc(0)],
-      ["trailers", null],
-      ["timestamp_start", now],
-      ["timestamp_end", now],
-      ["host", ""],
-      ["port", 0],
-      ["method", encodeUtf8Escaped(method)],
-      ["scheme", Buffer.alloc(0)],
-      ["authority", Buffer.alloc(0)],
-      ["path", Buffer.alloc(0)],
-    ]);
+    const state = inKeyOrder(REQUEST, {
+      http_version: Buffer.from("HTTP/1.1"),
+      headers: new Headers(headers).fields as TValue[],
+      content: Buffer.alloc(0),
+      trailers: null,
+      timestamp_start: now,
+      timestamp_end: now,
+      host: "",
+      port: 0,
+      method: encodeUtf8Escaped(method),
+      scheme: Buffer.alloc(0),
+      authority: Buffer.alloc(0),
+      path: Buffer.alloc(0),
+    });
     const req = new Request(state);
     req.url = url;
     if (typeof content === "string") req.text = content;

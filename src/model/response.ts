@@ -1,13 +1,14 @@
 /**
  * An HTTP response (mitmproxy's `http.Response`) over its dict in the flow state.
  */
+import { RESPONSE } from "../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { CookieAttrs, formatSetCookieHeader, parseSetCookieHeaders } from "./cookies.js";
 import { Headers, type HeadersInit } from "./headers.js";
 import { Message } from "./message.js";
 import { type MultiDictField, MultiDictView } from "./multidict.js";
 import { reasonPhrase } from "./status-codes.js";
-import { bytesOf, nowFloat, toIntValue, toNumber } from "./values.js";
+import { bytesOf, inKeyOrder, nowFloat, toIntValue, toNumber } from "./values.js";
 
 /** A response cookie's value (null when the cookie had no `=`) and attributes. */
 export type ResponseCookie = [value: string | null, attrs: CookieAttrs];
@@ -41,16 +42,16 @@ export class Response extends Message {
    */
   static make(statusCode = 200, content: string | Uint8Array = Buffer.alloc(0), headers: HeadersInit = []): Response {
     const now = nowFloat();
-    const state: TDict = new Map<string, TValue>([
-      ["http_version", Buffer.from("HTTP/1.1")],
-      ["headers", new Headers(headers).fields as TValue[]],
-      ["content", null],
-      ["trailers", null],
-      ["timestamp_start", now],
-      ["timestamp_end", now],
-      ["status_code", toIntValue(statusCode)],
-      ["reason", Buffer.from(reasonPhrase(statusCode), "latin1")],
-    ]);
+    const state = inKeyOrder(RESPONSE, {
+      http_version: Buffer.from("HTTP/1.1"),
+      headers: new Headers(headers).fields as TValue[],
+      content: null,
+      trailers: null,
+      timestamp_start: now,
+      timestamp_end: now,
+      status_code: toIntValue(statusCode),
+      reason: Buffer.from(reasonPhrase(statusCode), "latin1"),
+    });
     const resp = new Response(state);
     if (typeof content === "string") resp.text = content;
     else resp.content = content;
