@@ -13,6 +13,7 @@ import {
   headerBlockText,
   metadataText,
 } from "./flow-text.js";
+import { READ_DEPTHS } from "./operators.js";
 import type { FilterTerm, OperatorTerm } from "./syntax-tree.js";
 
 /** A compiled filter: true when the flow matches. */
@@ -26,15 +27,39 @@ const hasMessages = (f: Flow): f is TCPFlow | UDPFlow => f.type === "tcp" || f.t
 const ASSET_TYPE =
   /text\/javascript|application\/x-javascript|application\/javascript|text\/css|image\/|font\/|application\/font/;
 
+/** How deep a term reads at most: the index of its deepest operator's READ_DEPTHS entry. */
+function depthOf(term: FilterTerm): number {
+  switch (term.kind) {
+    case "operator":
+      return READ_DEPTHS.indexOf(term.operator.reads);
+    case "not":
+      return depthOf(term.term);
+    default:
+      return Math.max(...term.terms.map(depthOf));
+  }
+}
+
+/**
+ * The operands of an and/or, cheapest first. Operators only read, so the order cannot
+ * change the result, only how much is parsed before it is known: in `~d x & ~m POST` the
+ * method decides most flows before any header block is parsed.
+ */
+function cheapestFirst(terms: readonly FilterTerm[]): FilterTerm[] {
+  return terms
+    .map((term, i) => ({ term, i, depth: depthOf(term) }))
+    .sort((x, y) => x.depth - y.depth || x.i - y.i)
+    .map((x) => x.term);
+}
+
 /** Compiles the tree into one predicate. */
 export function compileTerm(term: FilterTerm): FlowPredicate {
   switch (term.kind) {
     case "and": {
-      const parts = term.terms.map(compileTerm);
+      const parts = cheapestFirst(term.terms).map(compileTerm);
       return (f) => parts.every((p) => p(f));
     }
     case "or": {
-      const parts = term.terms.map(compileTerm);
+      const parts = cheapestFirst(term.terms).map(compileTerm);
       return (f) => parts.some((p) => p(f));
     }
     case "not": {

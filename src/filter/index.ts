@@ -36,7 +36,7 @@ export function parseFilter(expression: string, opts: ParseOptions = {}): Filter
   const predicate: FlowPredicate = compileTerm(tree);
   let needsBodies = false;
   forEachOperator(tree, (t) => {
-    if (t.operator.readsBodies) needsBodies = true;
+    if (t.operator.reads === "bodies") needsBodies = true;
   });
   return {
     expression,

@@ -98,4 +98,25 @@ describe("bodies", () => {
     expect(getContent).not.toHaveBeenCalled();
     expect(rawContent).not.toHaveBeenCalled();
   });
+
+  it("tries the cheaper operands of & and | first, with the same result", () => {
+    const headers = vi.spyOn(Message.prototype, "headers", "get");
+    const getContent = vi.spyOn(Message.prototype, "getContent");
+    // the method and the status decide every flow here: no header block, no body is read
+    expect(matched(real, "~h . & ~b . & ~m PUT")).toEqual([]);
+    expect(matched(real, "~b . | ~h . | ~all")).toEqual(real.map((_, i) => i));
+    expect(headers).not.toHaveBeenCalled();
+    expect(getContent).not.toHaveBeenCalled();
+    headers.mockRestore();
+    getContent.mockRestore();
+    // and each order gives mitmproxy's left-to-right answer
+    for (const [x, y] of [
+      ["~d 127.0.0.1", "~m POST"],
+      ["~b gzip", "~c 200"],
+      ["~h content-type", "!~websocket"],
+    ]) {
+      expect(matched(real, `${x} & ${y}`)).toEqual(matched(real, `${y} & ${x}`));
+      expect(matched(real, `${x} | ${y}`)).toEqual(matched(real, `${y} | ${x}`));
+    }
+  });
 });
