@@ -9,6 +9,7 @@
  * Each proxy gets an unmeasured wrk warm-up run first (--warmup S), the same for both.
  *
  *   node bench/capture.mjs [--duration S] [--warmup S] [--connections N] [--no-mitmdump] [--json FILE]
+ *                          [--only reverse,forward,tunnel,handshake]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -30,6 +31,8 @@ const DURATION = Number(opt("--duration", 10));
 const WARMUP = Number(opt("--warmup", 2));
 const CONNECTIONS = Number(opt("--connections", 50));
 const JSON_OUT = opt("--json", null);
+/** The rows to run (default all): reverse, forward, tunnel, handshake. */
+const ONLY = new Set(opt("--only", "reverse,forward,tunnel,handshake").split(","));
 const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
 if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
@@ -243,15 +246,19 @@ console.log(
   `capture bench: wrk -t2 -c${CONNECTIONS} -d${DURATION}s (after a ${WARMUP}s warm-up each), 1 KB responses; ${WITH_MITMDUMP ? "with" : "WITHOUT"} mitmdump 8.1.1\n`,
 );
 
-if (WARMUP) wrk(`http://127.0.0.1:${origins.http}/`, null, WARMUP);
-const direct = wrk(`http://127.0.0.1:${origins.http}/`);
-report("origin, directly (the limit)", direct);
+let direct = null;
+if (ONLY.has("reverse") || ONLY.has("forward")) {
+  if (WARMUP) wrk(`http://127.0.0.1:${origins.http}/`, null, WARMUP);
+  direct = wrk(`http://127.0.0.1:${origins.http}/`);
+  report("origin, directly (the limit)", direct);
+}
 
 const pairs = {};
 for (const [label, modeOf, viaProxy] of [
   ["reverse", () => `reverse:http://127.0.0.1:${origins.http}`, false],
   ["forward", () => "regular", true],
 ]) {
+  if (!ONLY.has(label)) continue;
   const target = `http://127.0.0.1:${origins.http}/`;
   const file = join(work, `reflow-${label}.mitm`);
   const r = await reflowCapture(modeOf(), file);
@@ -272,15 +279,15 @@ for (const [label, modeOf, viaProxy] of [
 }
 
 // HTTPS interception: requests inside tunnels, and handshakes with new hosts.
-{
+if (ONLY.has("tunnel") || ONLY.has("handshake")) {
   const r = await reflowCapture("regular", join(work, "reflow-tls.mitm"), ["-k"]);
-  report("reflow capture -w, HTTPS tunnel requests", await tunnelLoad(r.port, origins.https));
-  report("reflow capture -w, new-host TLS handshakes", await handshakeLoad(r.port, origins.https), "(conn + TLS + 1 request)");
+  if (ONLY.has("tunnel")) report("reflow capture -w, HTTPS tunnel requests", await tunnelLoad(r.port, origins.https));
+  if (ONLY.has("handshake")) report("reflow capture -w, new-host TLS handshakes", await handshakeLoad(r.port, origins.https), "(conn + TLS + 1 request)");
   await r.stop();
   if (WITH_MITMDUMP) {
     const m = await mitmdump("regular", join(work, "mitmdump-tls.mitm"), ["--ssl-insecure"]);
-    report("mitmdump -w, HTTPS tunnel requests", await tunnelLoad(m.port, origins.https));
-    report("mitmdump -w, new-host TLS handshakes", await handshakeLoad(m.port, origins.https), "(conn + TLS + 1 request)");
+    if (ONLY.has("tunnel")) report("mitmdump -w, HTTPS tunnel requests", await tunnelLoad(m.port, origins.https));
+    if (ONLY.has("handshake")) report("mitmdump -w, new-host TLS handshakes", await handshakeLoad(m.port, origins.https), "(conn + TLS + 1 request)");
     await m.stop();
   }
 }
@@ -292,8 +299,8 @@ if (WITH_MITMDUMP) {
     console.log(`  ${name.padEnd(28)} ${(a.rps / b.rps).toFixed(1).padStart(5)}x req/s   p99 ${a.p99.toFixed(1)} vs ${b.p99.toFixed(1)} ms${a.rps >= 8 * b.rps && a.p99 < b.p99 ? "   OK" : "   below the bar"}`);
   for (const label of Object.keys(pairs)) line(label, pairs[label].reflow, pairs[label].mitmdump);
   const byName = (n) => results.find((x) => x.name === n);
-  line("HTTPS tunnel requests", byName("reflow capture -w, HTTPS tunnel requests"), byName("mitmdump -w, HTTPS tunnel requests"));
-  line("new-host TLS handshakes", byName("reflow capture -w, new-host TLS handshakes"), byName("mitmdump -w, new-host TLS handshakes"));
+  if (ONLY.has("tunnel")) line("HTTPS tunnel requests", byName("reflow capture -w, HTTPS tunnel requests"), byName("mitmdump -w, HTTPS tunnel requests"));
+  if (ONLY.has("handshake")) line("new-host TLS handshakes", byName("reflow capture -w, new-host TLS handshakes"), byName("mitmdump -w, new-host TLS handshakes"));
   for (const label of Object.keys(pairs)) console.log(`  reflow ${label} at ${((pairs[label].reflow.rps / direct.rps) * 100).toFixed(0)}% of the origin's own req/s`);
 }
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));

@@ -32,8 +32,10 @@ export interface CaptureOutputOptions {
 
 /** The writer and log stage of the capture. */
 export class CaptureOutput {
+  /** flows finished in this turn of the event loop, not written yet */
+  private queue: FlowState[] = [];
+  /** the writing of earlier turns' flows (one at a time: the encoder's output is only valid until its next call) */
   private chain: Promise<void> = Promise.resolve();
-  private flushScheduled = false;
   /** flows written to the file */
   written = 0;
 
@@ -60,32 +62,39 @@ export class CaptureOutput {
     return this.opts.filter !== null || this.opts.detail > 0;
   }
 
-  /** Takes a finished flow: filtered, written and flushed at once, logged. `flow` is needed when `wantsFlowObjects`. */
+  /** Takes a finished flow: filtered, logged, and written and flushed with the others of this turn. `flow` is needed when `wantsFlowObjects`. */
   add(state: FlowState, flow: Flow | null): void {
     if (flow && this.opts.filter && !this.opts.filter.match(flow)) return;
     if (flow && this.opts.detail > 0) for (const line of flowLogLines(flow, this.opts.detail)) this.opts.log(line);
     const writer = this.writer;
     if (!writer) return;
-    // One write at a time: the encoder's output is only valid until its next call.
-    this.chain = this.chain
-      .then(async () => {
-        await writer.write(state);
+    this.queue.push(state);
+    // All flows finished in this turn of the event loop go out in one write.
+    if (this.queue.length === 1) setImmediate(() => (this.chain = this.chain.then(() => this.writeQueued(writer))));
+  }
+
+  private async writeQueued(writer: FlowWriter): Promise<void> {
+    const states = this.queue;
+    if (!states.length) return;
+    this.queue = [];
+    for (const state of states) {
+      try {
+        const full = writer.write(state); // a promise only when the batch buffer had to be written first
+        if (full) await full;
         this.written++;
-      })
-      .catch((e: Error) => this.opts.onWriteError(e));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // All flows finished in this turn of the event loop go out in one write.
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.chain = this.chain.then(() => writer.flush()).catch((e: Error) => this.opts.onWriteError(e));
-      });
+      } catch (e) {
+        this.opts.onWriteError(e as Error);
+      }
     }
+    await writer.flush().catch((e: Error) => this.opts.onWriteError(e));
   }
 
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
+    const writer = this.writer;
+    if (!writer) return;
+    this.chain = this.chain.then(() => this.writeQueued(writer));
     await this.chain;
-    await this.writer?.close();
+    await writer.close();
   }
 }

@@ -28,6 +28,7 @@ import type { HttpExchange, RequestVerdict, ResponseHeadersVerdict, ResponseVerd
 import type { ProxyHandler, TcpSession, WebSocketClose, WebSocketMessageData } from "../proxy/proxy-handler.js";
 import type { CaptureOutput } from "./capture-output.js";
 import {
+  ConnectionStates,
   clientConnState,
   closeWebsocket,
   errorState,
@@ -64,6 +65,7 @@ export class LiveCapture implements ProxyHandler {
   private readonly tcp = new Map<TcpSession, LiveFlow>();
   /** set when the capture stops: late events no longer reach scripts or the file */
   private stopped = false;
+  private readonly connections = new ConnectionStates();
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -271,8 +273,8 @@ export class LiveCapture implements ProxyHandler {
     live.written = true;
     // The connections as they are when the flow is written (as mitmproxy saves them).
     const d = live.dict;
-    d.set("client_conn", clientConnState(live.source.client));
-    if (live.source.server) d.set("server_conn", serverConnState(live.source.server, live.address));
+    d.set("client_conn", this.connections.client(live.source.client));
+    if (live.source.server) d.set("server_conn", this.connections.server(live.source.server, live.address));
     else if (d.get("server_conn") === null) d.set("server_conn", serverConnState(null, live.address));
     this.output.add(live.state, this.output.wantsFlowObjects ? this.flowOf(live) : null);
     // ctx.duplicateFlow copies go right after their original, as in `reflow run`.

@@ -5,8 +5,9 @@
  * or response a script left in the state, as the proxy sends it.
  */
 import { randomUUID } from "node:crypto";
-import type { TDict, TValue } from "../format/tnetstring.js";
-import { bytesOf, strOf, toFloatValue, toNumber } from "../model/values.js";
+import { RawElement, type TDict, type TValue, encode } from "../format/tnetstring.js";
+import { REQUEST, RESPONSE } from "../format/migrations/key-orders.js";
+import { bytesOf, inKeyOrder, strOf, toFloatValue, toNumber } from "../model/values.js";
 import type { ClientConnectionInfo, ServerConnectionInfo, TlsInfo } from "../proxy/connection-info.js";
 import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
 import type { WebSocketClose, WebSocketMessageData } from "../proxy/proxy-handler.js";
@@ -62,36 +63,80 @@ export function serverConnState(s: ServerConnectionInfo | null, address: [string
   return m;
 }
 
+/** An encoded connection dict and the record it was made from (a shallow copy, to tell changes). */
+interface EncodedConnection<T> {
+  fields: T;
+  element: RawElement;
+}
+
+function unchanged<T extends object>(before: T, now: T): boolean {
+  for (const k in before) if (before[k] !== now[k]) return false;
+  return true;
+}
+
+/**
+ * `client_conn` and `server_conn` as encoded elements, per connection: every flow of a
+ * kept-alive connection records the same dicts, so they are built and encoded once, and
+ * again only when the connection's record changed (TLS set up, closed, failed). The
+ * elements are immutable; whoever reads one through the model gets a dict of their own.
+ */
+export class ConnectionStates {
+  private readonly clients = new WeakMap<ClientConnectionInfo, EncodedConnection<ClientConnectionInfo>>();
+  private readonly servers = new WeakMap<ServerConnectionInfo, EncodedConnection<ServerConnectionInfo>>();
+
+  client(c: ClientConnectionInfo): RawElement {
+    let known = this.clients.get(c);
+    if (!known || !unchanged(known.fields, c)) {
+      known = { fields: { ...c }, element: RawElement.of(encode(clientConnState(c))) };
+      this.clients.set(c, known);
+    }
+    return known.element;
+  }
+
+  /** `server_conn` of `s`; one without an address of its own (to an upstream proxy) takes the flow's. */
+  server(s: ServerConnectionInfo, address: [string, number]): TValue {
+    if (s.address === null) return serverConnState(s, address);
+    let known = this.servers.get(s);
+    if (!known || !unchanged(known.fields, s)) {
+      known = { fields: { ...s }, element: RawElement.of(encode(serverConnState(s, null))) };
+      this.servers.set(s, known);
+    }
+    return known.element;
+  }
+}
+
+/** The entries requests and responses share. */
+function messageFields(r: HttpRequestData | HttpResponseData) {
+  return {
+    http_version: Buffer.from(r.httpVersion, "latin1"),
+    headers: headersValue(r.headers),
+    content: r.content,
+    trailers: r.trailers ? headersValue(r.trailers) : null,
+    timestamp_start: toFloatValue(r.timestampStart),
+    timestamp_end: floatOrNull(r.timestampEnd),
+  };
+}
+
 /** `request` (the same in every int version). */
 export function requestState(r: HttpRequestData): TDict {
-  return new Map<string, TValue>([
-    ["http_version", Buffer.from(r.httpVersion, "latin1")],
-    ["headers", headersValue(r.headers)],
-    ["content", r.content],
-    ["trailers", r.trailers ? headersValue(r.trailers) : null],
-    ["timestamp_start", toFloatValue(r.timestampStart)],
-    ["timestamp_end", floatOrNull(r.timestampEnd)],
-    ["host", r.host],
-    ["port", r.port],
-    ["method", Buffer.from(r.method, "latin1")],
-    ["scheme", Buffer.from(r.scheme, "latin1")],
-    ["authority", Buffer.from(r.authority, "latin1")],
-    ["path", Buffer.from(r.path, "latin1")],
-  ]);
+  return inKeyOrder(REQUEST, {
+    ...messageFields(r),
+    host: r.host,
+    port: r.port,
+    method: Buffer.from(r.method, "latin1"),
+    scheme: Buffer.from(r.scheme, "latin1"),
+    authority: Buffer.from(r.authority, "latin1"),
+    path: Buffer.from(r.path, "latin1"),
+  });
 }
 
 /** `response`. */
 export function responseState(r: HttpResponseData): TDict {
-  return new Map<string, TValue>([
-    ["http_version", Buffer.from(r.httpVersion, "latin1")],
-    ["headers", headersValue(r.headers)],
-    ["content", r.content],
-    ["trailers", r.trailers ? headersValue(r.trailers) : null],
-    ["timestamp_start", toFloatValue(r.timestampStart)],
-    ["timestamp_end", floatOrNull(r.timestampEnd)],
-    ["status_code", r.statusCode],
-    ["reason", r.reason],
-  ]);
+  return inKeyOrder(RESPONSE, {
+    ...messageFields(r),
+    status_code: r.statusCode,
+    reason: r.reason,
+  });
 }
 
 /** `error`. */

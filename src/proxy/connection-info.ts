@@ -118,10 +118,7 @@ export function peerCertificates(socket: TLSSocket): Buffer[] {
 }
 
 /** The TLS facts of an established TLS socket. */
-export function tlsInfoOf(
-  socket: TLSSocket,
-  opts: { sni: string | null; alpnOffers: Buffer[]; withPeerCertificates: boolean },
-): TlsInfo {
+export function tlsInfoOf(socket: TLSSocket, opts: { sni: string | null; alpnOffers: Buffer[]; certificates: Buffer[] }): TlsInfo {
   const alpn = socket.alpnProtocol;
   return {
     sni: opts.sni,
@@ -130,7 +127,7 @@ export function tlsInfoOf(
     cipher: socket.getCipher()?.name ?? null,
     cipherList: [],
     tlsVersion: socket.getProtocol() ?? null,
-    certificateList: opts.withPeerCertificates ? peerCertificates(socket) : [],
+    certificateList: opts.certificates,
     timestampTlsSetup: unixNow(),
   };
 }

@@ -26,7 +26,7 @@ export interface HttpRequestData {
   trailers: HeaderPair[] | null;
   timestampStart: number;
   timestampEnd: number | null;
-  /** `headers` as Node's flat latin1 list, when they are the ones received (saves converting them back) */
+  /** `headers` as a flat latin1 list (name, value, …), when at hand (saves converting them back) */
   wire?: readonly string[];
 }
 

@@ -22,6 +22,10 @@ function isName(field: Buffer, lower: string): boolean {
   return field.length === lower.length && field.toString("latin1").toLowerCase() === lower;
 }
 
+function isRawName(field: string, lower: string): boolean {
+  return field.length === lower.length && field.toLowerCase() === lower;
+}
+
 /** The first value of header `name` (case-insensitive), or null. */
 export function headerValue(pairs: readonly HeaderPair[], name: string): string | null {
   const lower = name.toLowerCase();
@@ -29,24 +33,33 @@ export function headerValue(pairs: readonly HeaderPair[], name: string): string 
   return null;
 }
 
-/** The pairs without any header called `name`. */
-export function withoutHeader(pairs: readonly HeaderPair[], name: string): HeaderPair[] {
+/** The first value of header `name` (case-insensitive) in a flat list, or null. */
+export function rawHeaderValue(raw: readonly string[], name: string): string | null {
   const lower = name.toLowerCase();
-  return pairs.filter(([n]) => !isName(n, lower));
+  for (let i = 0; i + 1 < raw.length; i += 2) if (isRawName(raw[i]!, lower)) return raw[i + 1]!;
+  return null;
 }
 
-/** The pairs with header `name` set to `value`: the first one replaced in place (case kept), others removed; appended if absent. */
-export function withHeader(pairs: readonly HeaderPair[], name: string, value: string): HeaderPair[] {
+/** The flat list without any header called `name`. */
+export function withoutRawHeader(raw: readonly string[], name: string): string[] {
   const lower = name.toLowerCase();
-  const out: HeaderPair[] = [];
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!isRawName(raw[i]!, lower)) out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+/** The flat list with header `name` set to `value`: the first one replaced in place (case kept), others removed; appended if absent. */
+export function withRawHeader(raw: readonly string[], name: string, value: string): string[] {
+  const lower = name.toLowerCase();
+  const out: string[] = [];
   let done = false;
-  for (const [n, v] of pairs) {
-    if (!isName(n, lower)) out.push([n, v]);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!isRawName(raw[i]!, lower)) out.push(raw[i]!, raw[i + 1]!);
     else if (!done) {
-      out.push([n, Buffer.from(value, "latin1")]);
+      out.push(raw[i]!, value);
       done = true;
     }
   }
-  if (!done) out.push([Buffer.from(name, "latin1"), Buffer.from(value, "latin1")]);
+  if (!done) out.push(name, value);
   return out;
 }

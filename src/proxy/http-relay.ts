@@ -10,11 +10,12 @@ import type { Readable } from "node:stream";
 import { unixNow } from "./clock.js";
 import type { ClientSession } from "./client-session.js";
 import { HttpExchange, type HttpRequestData, type HttpResponseData } from "./exchange.js";
-import { flatHeaders, headerValue, pairsOf, withHeader, withoutHeader } from "./header-pairs.js";
+import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
 import { requestTarget } from "./request-target.js";
+import type { ResponseHead } from "./response-reader.js";
 import { UpstreamCall, serializeRequest } from "./upstream-call.js";
 
 /** What an exchange needs from the proxy around it. */
@@ -52,23 +53,20 @@ export function hostHeaderFor(t: Endpoint): string {
 export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestampStart: number): HttpRequestData | null {
   const target = requestTarget(req.url ?? "/", ctx.mode, ctx.session.tunnel);
   if (!target) return null;
-  let headers = pairsOf(req.rawHeaders);
-  let wire: readonly string[] | undefined = req.rawHeaders;
+  let wire: readonly string[] = req.rawHeaders;
   // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
-  if (headerValue(headers, "expect")?.toLowerCase() === "100-continue") {
-    headers = withoutHeader(headers, "expect");
-    wire = undefined;
-  }
-  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
-    headers = withHeader(headers, "host", hostHeaderFor(ctx.mode.target));
-    wire = undefined;
-  }
+  if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
+  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) wire = withRawHeader(wire, "host", hostHeaderFor(ctx.mode.target));
   return {
     wire,
     method: req.method ?? "GET",
-    ...target,
+    scheme: target.scheme,
+    host: target.host,
+    port: target.port,
+    authority: target.authority,
+    path: target.path,
     httpVersion: `HTTP/${req.httpVersion}`,
-    headers,
+    headers: pairsOf(wire),
     content: null,
     trailers: null,
     timestampStart,
@@ -148,7 +146,7 @@ export class HttpRelay {
     const toProxy = proxy !== null && out.scheme === "http";
     const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
     const where = hostPort(out.host, out.port);
-    const conn = await servers.acquire(target, toProxy);
+    const conn = servers.takeIdle(target, toProxy) ?? (await servers.open(target, toProxy));
     ex.server = conn.info;
     if (this.clientGone) {
       servers.release(conn, target, toProxy, false);
@@ -163,10 +161,24 @@ export class HttpRelay {
       out.wire ?? flatHeaders(out.headers),
       out.content,
     );
-    const head = await call.start(request).catch((e: ProxyFailure) => {
+    let head: ResponseHead;
+    try {
+      head = await call.start(request);
+    } catch (e) {
       throw this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : e;
-    });
-    const response: HttpResponseData = { ...head, content: null, trailers: null, timestampStart: unixNow(), timestampEnd: null };
+    }
+    // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
+    const response: HttpResponseData = {
+      httpVersion: head.httpVersion,
+      statusCode: head.statusCode,
+      reason: head.reason,
+      headers: head.headers,
+      wire: head.wire,
+      content: null,
+      trailers: null,
+      timestampStart: unixNow(),
+      timestampEnd: null,
+    };
     ex.response = response;
     const hv = await ctx.handler.responseHeaders(ex);
     if (this.clientGone) return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
@@ -203,16 +215,15 @@ export class HttpRelay {
   }
 
   /** Headers as the client should get them: an HTTP/1.0 client cannot read chunked framing. */
-  private clientHeaders(r: HttpResponseData): string[] {
-    let headers = r.headers;
-    if (this.req.httpVersion === "1.0" && headerValue(headers, "transfer-encoding") !== null && r.content !== null) {
-      headers = withHeader(withoutHeader(headers, "transfer-encoding"), "content-length", String(r.content.length));
-    } else if (r.wire) return [...r.wire];
-    return flatHeaders(headers);
+  private clientHeaders(r: HttpResponseData): readonly string[] {
+    if (this.req.httpVersion === "1.0" && headerValue(r.headers, "transfer-encoding") !== null && r.content !== null)
+      return withRawHeader(withoutRawHeader(flatHeaders(r.headers), "transfer-encoding"), "content-length", String(r.content.length));
+    return r.wire ?? flatHeaders(r.headers);
   }
 
   private writeHead(r: HttpResponseData): void {
-    this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r));
+    // writeHead only reads the list.
+    this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
   }
 
   /** Sends a whole response to the client and waits until it is out. */

@@ -20,6 +20,7 @@ import { type ProxyMode, hostPort } from "./proxy-mode.js";
 import { parseAuthority } from "./request-target.js";
 import { ServerConnections, type UpstreamSettings } from "./server-connections.js";
 import { relayTcp } from "./tcp-relay.js";
+import { UpstreamTls } from "./upstream-tls.js";
 import { WebSocketUpgrade } from "./websocket-relay.js";
 
 /** How the proxy listens and connects. */
@@ -102,7 +103,7 @@ export class ProxyServer {
     private readonly handler: ProxyHandler,
   ) {
     this.settings = {
-      insecure: opts.insecure,
+      tls: new UpstreamTls(opts.insecure),
       timeoutMs: opts.timeoutMs,
       upstreamProxy: opts.mode.kind === "upstream" ? opts.mode.proxy : null,
     };
@@ -341,7 +342,7 @@ export class ProxyServer {
       });
       tls.once("close", () => resolve(null));
       tls.once("secure", () => {
-        session.info.tls = tlsInfoOf(tls, { sni, alpnOffers: offers, withPeerCertificates: false });
+        session.info.tls = tlsInfoOf(tls, { sni, alpnOffers: offers, certificates: [] });
         session.info.mitmcert = Buffer.from(leaf.pem);
         tls.on("error", () => {});
         resolve(tls);

@@ -22,6 +22,11 @@ export class ResponseSyntaxError extends Error {}
 const MAX_HEAD = 256 * 1024;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 
+/** The characters String#trim removes that latin1 has: TAB, LF, VT, FF, CR, space, NBSP. */
+function isTrimmed(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+
 type BodyMode = { kind: "none" } | { kind: "length"; left: number } | { kind: "chunked" } | { kind: "close" };
 
 /** Parses one response from chunks pushed in; tells the head, body chunks and the end. */
@@ -76,24 +81,38 @@ export class ResponseReader {
       if (buf.length > MAX_HEAD) throw new ResponseSyntaxError("response head too large");
       return false;
     }
+    // latin1: a character per byte, so positions in `text` are positions in `buf`.
     const text = buf.toString("latin1", 0, end);
-    const lines = text.split("\r\n");
-    const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-    if (!m) throw new ResponseSyntaxError(`bad status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    let eol = text.indexOf("\r\n");
+    if (eol < 0) eol = end;
+    const statusLine = text.slice(0, eol);
+    const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(statusLine);
+    if (!m) throw new ResponseSyntaxError(`bad status line ${JSON.stringify(statusLine.slice(0, 80))}`);
     const statusCode = Number(m[3]);
+    // Field names and values are views of the bytes read, not copies.
     const headers: HeaderPair[] = [];
     const wire: string[] = [];
     let contentLength: number | null = null;
     let chunked = false;
     let connection = "";
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new ResponseSyntaxError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    for (let pos = eol + 2; pos < end; ) {
+      let next = text.indexOf("\r\n", pos);
+      if (next < 0) next = end;
+      const colon = text.indexOf(":", pos);
+      const first = text.charCodeAt(pos);
+      if (colon <= pos || colon >= next || first === 0x20 || first === 0x09)
+        throw new ResponseSyntaxError(`bad header line ${JSON.stringify(text.slice(pos, Math.min(next, pos + 80)))}`);
+      let from = colon + 1;
+      let to = next;
+      while (from < to && isTrimmed(text.charCodeAt(from))) from++;
+      while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--;
+      const name = text.slice(pos, colon);
+      const value = text.slice(from, to);
       wire.push(name, value);
-      headers.push([Buffer.from(name, "latin1"), Buffer.from(value, "latin1")]);
+      headers.push([buf.subarray(pos, colon), buf.subarray(from, to)]);
+      pos = next + 2;
+      // Only names as long as the three that frame the message are worth lowercasing.
+      if (name.length !== 14 && name.length !== 17 && name.length !== 10) continue;
       const lower = name.toLowerCase();
       if (lower === "content-length") {
         if (!/^\d+$/.test(value) || (contentLength !== null && contentLength !== Number(value)))
@@ -105,7 +124,8 @@ export class ResponseReader {
     this.buf = buf.subarray(end + 4);
     const version = `HTTP/${m[1]}.${m[2]}`;
     if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) return true; // interim (100 Continue, 103): skip it
-    this.head = { httpVersion: version, statusCode, reason: Buffer.from(m[4] ?? "", "latin1"), headers, wire };
+    // The reason starts after "HTTP/1.1 200 " (13 characters), when there is one.
+    this.head = { httpVersion: version, statusCode, reason: buf.subarray(m[4] === undefined ? eol : 13, eol), headers, wire };
     // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
     this.reusable = version === "HTTP/1.1" ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /keep-alive/.test(connection);
     if (this.method === "HEAD" || statusCode === 101 || statusCode === 204 || statusCode === 304) this.mode = { kind: "none" };

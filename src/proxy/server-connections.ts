@@ -4,7 +4,7 @@
  * kept alive for the client's next requests, and closed when the client goes.
  */
 import { type Socket, connect as netConnect, isIP } from "node:net";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
 import {
   type ClientConnectionInfo,
@@ -16,11 +16,12 @@ import {
 } from "./connection-info.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { type Endpoint, hostPort } from "./proxy-mode.js";
+import type { UpstreamTls, UpstreamTlsConnection } from "./upstream-tls.js";
 
 /** How server connections are made. */
 export interface UpstreamSettings {
-  /** don't verify server certificates (-k) */
-  insecure: boolean;
+  /** TLS towards servers (verifying them unless -k), shared by all client connections */
+  tls: UpstreamTls;
   /** connect and inactivity timeout */
   timeoutMs: number;
   /** the upstream proxy in upstream mode */
@@ -55,10 +56,10 @@ export class ServerConnections {
   ) {}
 
   /**
-   * A connection for one exchange with `target` (`toProxy`: the upstream proxy itself): a
-   * kept-alive one when there is one, else a new one.
+   * A kept-alive connection for one exchange with `target` (`toProxy`: the upstream proxy
+   * itself), or null when there is none (then `open` one).
    */
-  async acquire(target: Endpoint, toProxy = false): Promise<ServerSocket> {
+  takeIdle(target: Endpoint, toProxy: boolean): ServerSocket | null {
     const list = this.idle.get(idleKey(target, toProxy));
     while (list?.length) {
       const s = list.pop()!;
@@ -66,7 +67,7 @@ export class ServerConnections {
       if (!s.socket.destroyed && s.socket.readableLength === 0 && !s.socket.readableEnded) return s;
       s.socket.destroy();
     }
-    return this.open(target, toProxy);
+    return null;
   }
 
   /** Takes a connection back after an exchange: kept for the next request when it can carry one. */
@@ -75,7 +76,6 @@ export class ServerConnections {
       s.socket.destroy();
       return;
     }
-    s.socket.pause();
     const key = idleKey(target, toProxy);
     const list = this.idle.get(key) ?? [];
     list.push(s);
@@ -102,16 +102,13 @@ export class ServerConnections {
       info.sockname = addressOf(socket.localAddress, socket.localPort);
       if (target.scheme === "https" && !toProxy) {
         const raw = socket;
-        const tls = await this.tls(raw, target, alpn).catch((e: Error) => {
+        const sni = isIP(target.host) ? null : target.host;
+        const tls = await this.tls(raw, target, sni, alpn).catch((e: Error) => {
           raw.destroy();
           throw e;
         });
-        info.tlsInfo = tlsInfoOf(tls, {
-          sni: isIP(target.host) ? null : target.host,
-          alpnOffers: alpn.map((a) => Buffer.from(a)),
-          withPeerCertificates: true,
-        });
-        socket = tls;
+        info.tlsInfo = tlsInfoOf(tls.socket, { sni, alpnOffers: alpn.map((a) => Buffer.from(a)), certificates: tls.certificates() });
+        socket = tls.socket;
       }
       // The outermost socket is the one Node's HTTP client uses and closes.
       this.track(socket, info);
@@ -207,17 +204,11 @@ export class ServerConnections {
     });
   }
 
-  /** TLS over `socket`, verifying the server unless --ssl-insecure. */
-  private tls(socket: Socket, target: Endpoint, alpn: string[]): Promise<TLSSocket> {
+  /** TLS over `socket`, verifying the server unless --ssl-insecure; `sni` null for IP literals (RFC 6066 §3). */
+  private tls(socket: Socket, target: Endpoint, sni: string | null, alpn: string[]): Promise<UpstreamTlsConnection> {
     return new Promise((resolve, reject) => {
-      // RFC 6066 §3: no SNI for IP literals; `host` still drives the identity check.
-      const tls = tlsConnect({
-        socket,
-        host: target.host,
-        servername: isIP(target.host) ? undefined : target.host,
-        ALPNProtocols: alpn,
-        rejectUnauthorized: !this.settings.insecure,
-      });
+      const connection = this.settings.tls.connect(socket, target.host, target.port, sni, alpn);
+      const tls = connection.socket;
       const fail = (e: Error): void => {
         tls.destroy();
         reject(e);
@@ -229,7 +220,7 @@ export class ServerConnections {
       tls.once("secureConnect", () => {
         tls.setTimeout(0);
         tls.removeListener("error", fail);
-        resolve(tls);
+        resolve(connection);
       });
     });
   }

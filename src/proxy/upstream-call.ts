@@ -2,7 +2,7 @@
  * One request/response over a kept-alive server connection: the request written in one go,
  * the response read with ResponseReader, its body collected or streamed on with
  * backpressure. Failures reject with a ProxyFailure; afterwards the connection is either
- * reusable (listeners gone) or destroyed.
+ * reusable or destroyed.
  */
 import type { Socket } from "node:net";
 import type { Writable } from "node:stream";
@@ -41,9 +41,17 @@ export interface ResponseBody {
   trailers: HeaderPair[] | null;
 }
 
+/** A server connection's listeners, attached once, and the call they pass each event to. */
+interface CallChannel {
+  call: UpstreamCall | null;
+}
+
+const channels = new WeakMap<Socket, CallChannel>();
+
 /** One exchange on `socket`. */
 export class UpstreamCall {
   private readonly reader: ResponseReader;
+  private readonly channel: CallChannel;
   private chunks: Buffer[] = [];
   private sink: Writable | null = null;
   private trailers: HeaderPair[] | null = null;
@@ -52,8 +60,6 @@ export class UpstreamCall {
   private onHead: ((h: ResponseHead) => void) | null = null;
   private onEnd: (() => void) | null = null;
   private onFail: ((f: ProxyFailure) => void) | null = null;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private readonly listeners: [string, (...a: any[]) => void][];
 
   constructor(
     private readonly socket: Socket,
@@ -77,28 +83,50 @@ export class UpstreamCall {
         this.onEnd?.();
       },
     });
-    const onData = (d: Buffer): void => {
-      try {
-        this.reader.push(d);
-      } catch (e) {
-        this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Invalid HTTP from ${where}: ${(e as ResponseSyntaxError).message}`));
-      }
-    };
-    const onClose = (): void => {
-      if (this.reader.close()) return;
-      this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${where} closed the connection before the response was complete`));
-    };
-    const onError = (e: Error): void => this.fail(ProxyFailure.fromUpstream(e, where));
-    const onTimeout = (): void => this.fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `${where} did not answer within ${timeoutMs / 1000} s`));
-    this.listeners = [
-      ["data", onData],
-      ["end", onClose],
-      ["close", onClose],
-      ["error", onError],
-      ["timeout", onTimeout],
-    ];
-    for (const [ev, fn] of this.listeners) socket.on(ev, fn);
+    this.channel = UpstreamCall.channelOf(socket);
+    this.channel.call = this;
     socket.setTimeout(timeoutMs);
+  }
+
+  /**
+   * The channel of `socket`, made on its first call: a kept-alive connection carries many
+   * calls, so its listeners are attached once rather than added and removed for each.
+   */
+  private static channelOf(socket: Socket): CallChannel {
+    let channel = channels.get(socket);
+    if (channel) return channel;
+    const ch: CallChannel = { call: null };
+    const onClose = (): void => ch.call?.closed();
+    socket.on("data", (d: Buffer) => {
+      // Bytes while no call runs: the server spoke unasked, so the connection is not reused.
+      if (ch.call) ch.call.received(d);
+      else socket.destroy();
+    });
+    socket.on("end", onClose);
+    socket.on("close", onClose);
+    socket.on("error", (e: Error) => {
+      const call = ch.call;
+      if (call) call.fail(ProxyFailure.fromUpstream(e, call.where));
+    });
+    socket.on("timeout", () => {
+      const call = ch.call;
+      if (call) call.fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `${call.where} did not answer within ${call.timeoutMs / 1000} s`));
+    });
+    channels.set(socket, ch);
+    return ch;
+  }
+
+  private received(d: Buffer): void {
+    try {
+      this.reader.push(d);
+    } catch (e) {
+      this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Invalid HTTP from ${this.where}: ${(e as ResponseSyntaxError).message}`));
+    }
+  }
+
+  private closed(): void {
+    if (this.reader.close()) return;
+    this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} closed the connection before the response was complete`));
   }
 
   /** True when the connection may carry the next request. */
@@ -112,9 +140,12 @@ export class UpstreamCall {
       this.onHead = resolve;
       this.onFail = reject;
       if (this.failure) return reject(this.failure);
-      this.socket.cork();
-      for (const b of request) this.socket.write(b);
-      this.socket.uncork();
+      if (request.length === 1) this.socket.write(request[0]!);
+      else {
+        this.socket.cork();
+        for (const b of request) this.socket.write(b);
+        this.socket.uncork();
+      }
       this.socket.resume();
     });
   }
@@ -157,7 +188,7 @@ export class UpstreamCall {
   }
 
   private detach(): void {
-    for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
+    if (this.channel.call === this) this.channel.call = null;
     this.socket.setTimeout(0);
   }
 }

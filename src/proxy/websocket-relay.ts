@@ -8,7 +8,7 @@ import { type IncomingMessage, request as httpRequest } from "node:http";
 import type { Duplex } from "node:stream";
 import { unixNow } from "./clock.js";
 import { HttpExchange, type HttpResponseData } from "./exchange.js";
-import { flatHeaders, pairsOf, withoutHeader } from "./header-pairs.js";
+import { flatHeaders, pairsOf, withoutRawHeader } from "./header-pairs.js";
 import { type RelayContext, readAll, recordRequest } from "./http-relay.js";
 import type { WebSocketClose } from "./proxy-handler.js";
 import { ProxyFailure } from "./proxy-failure.js";
@@ -79,13 +79,13 @@ export class WebSocketUpgrade {
       const where = hostPort(out.host, out.port);
       const target = { scheme: out.scheme, host: out.host, port: out.port };
       // No extensions are negotiated upstream (permessage-deflate would hide the payloads).
-      const headers = withoutHeader(out.headers, "sec-websocket-extensions");
+      const headers = withoutRawHeader(flatHeaders(out.headers), "sec-websocket-extensions");
       const upReq = httpRequest({
         host: toProxy ? proxy.host : out.host,
         port: toProxy ? proxy.port : out.port,
         method: out.method,
         path: toProxy ? `http://${where}${out.path}` : out.path,
-        headers: flatHeaders(headers),
+        headers,
         setHost: false,
         agent: false,
         createConnection: ((_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {

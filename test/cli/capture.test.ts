@@ -86,6 +86,8 @@ beforeAll(async () => {
   tls = await originCa();
   secure = await httpsOrigin(tls.ca, (req, res) => {
     res.writeHead(200, { "content-type": "text/plain" });
+    // /resume…: whether the proxy's TLS connection resumed an earlier session
+    if (req.url?.startsWith("/resume")) return res.end(`resumed ${(req.socket as import("node:tls").TLSSocket).isSessionReused()}`);
     res.end(`secure ${req.url}`);
   });
   untrusted = await httpsOrigin((await originCa()).ca, (_req, res) => res.end("should not be reached"));
@@ -297,6 +299,25 @@ describe("reflow capture: forward proxy", () => {
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(text).toContain("secure /node");
     expect((await flowFor("/node")).request.headers.get("connection")).toBe("close");
+  });
+
+  it("resumes the TLS session of a server seen before, recording the certificates of the full handshake", async () => {
+    const get = async (path: string): Promise<string> => {
+      const tunnel = await connectTunnel(cap.port, "localhost", secure.port);
+      const t = await tlsOverTunnel(tunnel, "localhost", caCert());
+      t.write(`GET ${path} HTTP/1.1\r\nHost: localhost:${secure.port}\r\nConnection: close\r\n\r\n`);
+      const chunks: Buffer[] = [];
+      await new Promise<void>((r) => t.on("data", (c: Buffer) => chunks.push(c)).on("end", r));
+      return Buffer.concat(chunks).toString();
+    };
+    await get("/resume-first");
+    expect(await get("/resume-second")).toContain("resumed true");
+    const [first, second] = [await flowFor("/resume-first"), await flowFor("/resume-second")];
+    expect(second.serverConn.id).not.toBe(first.serverConn.id);
+    expect(second.serverConn.certificateList.length).toBeGreaterThanOrEqual(1);
+    expect(second.serverConn.certificateList.map(String)).toEqual(first.serverConn.certificateList.map(String));
+    expect(second.serverConn.tlsVersion).toBe(first.serverConn.tlsVersion);
+    expect(second.serverConn.sni).toBe("localhost");
   });
 
   it("verifies upstream certificates: an untrusted server is a TLS error flow and a 502", async () => {

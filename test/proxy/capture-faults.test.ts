@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Agent, type Server } from "node:http";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFlowRecords } from "../../src/io/flow-source.js";
@@ -151,6 +151,34 @@ describe("reflow capture: faults become flows, the proxy keeps serving", () => {
     expect(Date.now() - t0).toBeLessThan(2500);
     const f = await waitForPath(out, "/hang");
     expect(f.error!.msg).toMatch(/\(E_UPSTREAM_TIMEOUT\)$/);
+  });
+
+  it("a server that speaks unasked on an idle kept-alive connection: that connection is not reused", async () => {
+    // Answers each request with the number of its connection, then says something unasked.
+    let connections = 0;
+    const chatty = createNetServer((s) => {
+      const n = ++connections;
+      s.on("data", () => {
+        s.write(`HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nconn ${n}`);
+        setTimeout(() => s.write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"), 20);
+      });
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => chatty.listen(0, "127.0.0.1", () => r()));
+    const base = `http://127.0.0.1:${(chatty.address() as AddressInfo).port}`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await viaProxy(cap.port, `${base}/chatty-1`, { agent })).body.toString()).toBe("conn 1");
+      await sleep(100);
+      expect((await viaProxy(cap.port, `${base}/chatty-2`, { agent })).body.toString()).toBe("conn 2");
+      const [first, second] = [await waitForPath(out, "/chatty-1"), await waitForPath(out, "/chatty-2")];
+      expect(first.clientConn.id).toBe(second.clientConn.id);
+      expect(first.serverConn.id).not.toBe(second.serverConn.id);
+      expect(second.response?.statusCode).toBe(200);
+    } finally {
+      agent.destroy();
+      chatty.close();
+    }
   });
 
   it("500 concurrent connections, then one flow per exchange in the file", async () => {
