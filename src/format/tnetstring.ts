@@ -370,17 +370,15 @@ export function pythonFloatRepr(x: number): string {
   if (x === Infinity) return "inf";
   if (x === -Infinity) return "-inf";
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const ax = Math.abs(x);
+  // Where both write fixed notation, JS and Python pick the same shortest digits.
+  if (ax >= 1e-4 && ax < 1e16) return Number.isInteger(x) ? `${x}.0` : String(x);
+  // Elsewhere Python writes the exponent with a sign and at least two digits: 1e-05, 1e+16.
   const sign = x < 0 ? "-" : "";
-  const exp = Math.abs(x).toExponential(); // shortest digits that round-trip, e.g. "1.2345e+3"
+  const exp = ax.toExponential(); // shortest digits that round-trip, e.g. "1.2345e+16"
   const ePos = exp.indexOf("e");
   const digits = exp.slice(0, ePos).replace(".", "");
   const e = Number(exp.slice(ePos + 1));
-  if (e >= -4 && e < 16) {
-    if (e < 0) return `${sign}0.${"0".repeat(-e - 1)}${digits}`;
-    const intPart = digits.length > e + 1 ? digits.slice(0, e + 1) : digits.padEnd(e + 1, "0");
-    const frac = digits.length > e + 1 ? digits.slice(e + 1) : "0";
-    return `${sign}${intPart}.${frac}`;
-  }
   const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
   const ee = Math.abs(e).toString().padStart(2, "0");
   return `${sign}${mant}e${e < 0 ? "-" : "+"}${ee}`;
