@@ -5,7 +5,7 @@ import { type DetailLevel, FlowListing } from "../display/flow-listing.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { flowToJsonLine } from "../format/jsonl.js";
-import { readFlows } from "../io/flow-source.js";
+import { readFlowBatches } from "../io/flow-source.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
 import { errorLine, useColour } from "./report.js";
@@ -53,10 +53,9 @@ Examples:
     });
 }
 
-/** Writes text to stdout in large chunks, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */
+/** Writes text to stdout a batch of flows at a time, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */
 class StdoutSink {
   private buffered: string[] = [];
-  private size = 0;
   private failure: Error | undefined;
   closed = false;
 
@@ -67,10 +66,9 @@ class StdoutSink {
     });
   }
 
-  async write(text: string): Promise<void> {
+  /** Queues text; `flush` writes it (once per batch of flows). */
+  add(text: string): void {
     this.buffered.push(text);
-    this.size += text.length;
-    if (this.size >= 1 << 16) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -78,7 +76,6 @@ class StdoutSink {
     if (this.closed || this.buffered.length === 0) return;
     const chunk = this.buffered.join("");
     this.buffered = [];
-    this.size = 0;
     if (!process.stdout.write(chunk)) await drained();
   }
 }
@@ -111,11 +108,14 @@ async function show(args: string[], opts: ShowOptions): Promise<number> {
   let damage = false;
   for (const path of paths) {
     try {
-      for await (const flow of readFlows(path, migrations)) {
+      for await (const batch of readFlowBatches(path, migrations)) {
         if (out.closed) return ExitCode.OK;
-        if (filter && !filter.match(flow)) continue;
-        if (opts.json) await out.write(flowToJsonLine(flow));
-        else for (const line of listing.render(flow)) await out.write(`${line}\n`);
+        for (const flow of batch) {
+          if (filter && !filter.match(flow)) continue;
+          if (opts.json) out.add(flowToJsonLine(flow));
+          else for (const line of listing.render(flow)) out.add(`${line}\n`);
+        }
+        await out.flush();
       }
     } catch (e) {
       // Damage ends this input only; its flows before the damage were shown.

@@ -163,8 +163,11 @@ export class FlowRecord implements FlowState {
     return this.dictVersion;
   }
 
-  /** Stored in a version whose top-level dict the model reads as it is (17 to 21). */
-  private get isNative(): boolean {
+  /**
+   * Stored in a version whose top-level dict the model reads as it is (17 to 21). Older
+   * flows are migrated as a whole, with state shared across the flows of a file.
+   */
+  get isNative(): boolean {
     const v = this.storedVersion;
     return typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION;
   }

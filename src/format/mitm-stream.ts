@@ -19,16 +19,27 @@ const MAX_PREFIX_DIGITS = 12; // mitmproxy refuses longer top-level length prefi
 const COLON = 0x3a;
 const DICT_TAG = 0x7d;
 
-/**
- * Splits a byte stream into flow records. `knownSize` (the file size, when there is one)
- * lets a length prefix that overruns the input be reported before anything is allocated.
- * On damage it throws FlowReadError after every complete flow before it was yielded.
- */
+/** Splits a byte stream into flow records, one at a time (see frameFlowBatches). */
 export async function* frameFlows(
   chunks: AsyncIterable<Buffer>,
   file: string,
   knownSize?: number,
 ): AsyncGenerator<RawFlow> {
+  for await (const batch of frameFlowBatches(chunks, file, knownSize)) yield* batch;
+}
+
+/**
+ * Splits a byte stream into flow records, handed out in batches: every flow that is whole
+ * in what has been read so far, so a reader pays for waiting once per chunk, not per flow.
+ * `knownSize` (the file size, when there is one) lets a length prefix that overruns the
+ * input be reported before anything is allocated. On damage it throws FlowReadError after
+ * every complete flow before it was yielded.
+ */
+export async function* frameFlowBatches(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+  knownSize?: number,
+): AsyncGenerator<RawFlow[]> {
   let buf: Buffer = Buffer.alloc(0); // unconsumed bytes, starting at file offset `base`
   let base = 0;
   let index = 0;
@@ -84,6 +95,9 @@ export async function* frameFlows(
     }
   };
 
+  /** True when making `buf` hold `need` bytes takes more input (or joining read-ahead chunks). */
+  const mustFill = (need: number): boolean => buf.length < need && (!eof || ahead.length > 0);
+
   const fail = (code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT", at: number, detail: string): never => {
     throw new FlowReadError(code, file, at, index, detail);
   };
@@ -94,40 +108,55 @@ export async function* frameFlows(
     await it.return?.(); // closes the file when the consumer stops early
   }
 
-  async function* frameLoop(): AsyncGenerator<RawFlow> {
-    for (;;) {
-      await fill(MAX_PREFIX_DIGITS + 1);
-      if (buf.length === 0) return; // clean end of file: the only normal way out
-      let len = 0;
-      let i = 0;
-      for (; i < buf.length; i++) {
-        const c = buf[i]!;
-        if (c === COLON) break;
-        if (c < 0x30 || c > 0x39)
+  async function* frameLoop(): AsyncGenerator<RawFlow[]> {
+    let batch: RawFlow[] = [];
+    try {
+      for (;;) {
+        if (mustFill(MAX_PREFIX_DIGITS + 1)) {
+          if (batch.length) yield batch;
+          batch = [];
+          await fill(MAX_PREFIX_DIGITS + 1);
+        }
+        if (buf.length === 0) break; // clean end of file: the only normal way out
+        let len = 0;
+        let i = 0;
+        for (; i < buf.length; i++) {
+          const c = buf[i]!;
+          if (c === COLON) break;
+          if (c < 0x30 || c > 0x39)
+            fail(
+              "E_FLOW_CORRUPT",
+              base + i,
+              i === 0 && index === 0 ? "not a mitmproxy flow file" : "invalid length prefix",
+            );
+          if (i >= MAX_PREFIX_DIGITS) fail("E_FLOW_CORRUPT", base, "absurdly large length prefix");
+          len = len * 10 + (c - 0x30);
+        }
+        if (i === buf.length) fail("E_FLOW_TRUNCATED", base, "file ends inside a length prefix");
+        if (i === 0) fail("E_FLOW_CORRUPT", base, "empty length prefix");
+        const total = i + 1 + len + 1; // prefix, ':', payload, tag
+        if (knownSize !== undefined && base + total > knownSize)
           fail(
-            "E_FLOW_CORRUPT",
-            base + i,
-            i === 0 && index === 0 ? "not a mitmproxy flow file" : "invalid length prefix",
+            "E_FLOW_TRUNCATED",
+            base,
+            `flow of ${len} bytes runs past the end of the file (${knownSize - base - i - 1} bytes left)`,
           );
-        if (i >= MAX_PREFIX_DIGITS) fail("E_FLOW_CORRUPT", base, "absurdly large length prefix");
-        len = len * 10 + (c - 0x30);
+        if (mustFill(total)) {
+          if (batch.length) yield batch;
+          batch = [];
+          await fill(total);
+        }
+        if (buf.length < total) fail("E_FLOW_TRUNCATED", base, `flow of ${len} bytes is cut off by the end of the input`);
+        if (buf[total - 1] !== DICT_TAG) fail("E_FLOW_CORRUPT", base, "top-level element is not a dict");
+        batch.push({ bytes: buf.subarray(0, total), offset: base, index });
+        consume(total);
+        base += total;
+        index++;
       }
-      if (i === buf.length) fail("E_FLOW_TRUNCATED", base, "file ends inside a length prefix");
-      if (i === 0) fail("E_FLOW_CORRUPT", base, "empty length prefix");
-      const total = i + 1 + len + 1; // prefix, ':', payload, tag
-      if (knownSize !== undefined && base + total > knownSize)
-        fail(
-          "E_FLOW_TRUNCATED",
-          base,
-          `flow of ${len} bytes runs past the end of the file (${knownSize - base - i - 1} bytes left)`,
-        );
-      await fill(total);
-      if (buf.length < total) fail("E_FLOW_TRUNCATED", base, `flow of ${len} bytes is cut off by the end of the input`);
-      if (buf[total - 1] !== DICT_TAG) fail("E_FLOW_CORRUPT", base, "top-level element is not a dict");
-      yield { bytes: buf.subarray(0, total), offset: base, index };
-      consume(total);
-      base += total;
-      index++;
+    } catch (e) {
+      if (batch.length) yield batch; // every whole flow before the damage
+      throw e;
     }
+    if (batch.length) yield batch;
   }
 }

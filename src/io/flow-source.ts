@@ -5,7 +5,7 @@
 import { InputError } from "../errors.js";
 import { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import { frameFlows } from "../format/mitm-stream.js";
+import { frameFlowBatches } from "../format/mitm-stream.js";
 import { openInput } from "./input.js";
 import { type Flow, flowFromState } from "../model/index.js";
 
@@ -14,14 +14,36 @@ import { type Flow, flowFromState } from "../model/index.js";
  * run: old formats need state kept across files (see mitm-format.md §3).
  */
 export async function* readFlowRecords(path: string, migrations = new MigrationContext()): AsyncGenerator<FlowRecord> {
+  for await (const batch of readFlowRecordBatches(path, migrations)) yield* batch;
+}
+
+/** The flows of `path` as FlowRecords, in batches: those whole in each stretch of input read. */
+export async function* readFlowRecordBatches(
+  path: string,
+  migrations = new MigrationContext(),
+): AsyncGenerator<FlowRecord[]> {
   const input = await openInput(path);
   if (input.format !== "mitm")
     throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
   readPosition.file = input.name;
   readPosition.size = input.size;
-  for await (const raw of frameFlows(input.chunks, input.name, input.size)) {
-    readPosition.offset = raw.offset + raw.bytes.length;
-    yield new FlowRecord(raw, input.name, migrations);
+  for await (const raws of frameFlowBatches(input.chunks, input.name, input.size)) {
+    const last = raws[raws.length - 1]!;
+    readPosition.offset = last.offset + last.bytes.length;
+    const records: FlowRecord[] = [];
+    try {
+      for (const raw of raws) {
+        const record = new FlowRecord(raw, input.name, migrations);
+        // Old formats migrate with state carried from flow to flow (a WebSocket claims the
+        // handshake flow before it): migrate them in file order, whatever reads them later.
+        if (!record.isNative) record.top();
+        records.push(record);
+      }
+    } catch (e) {
+      if (records.length) yield records; // every flow before the one refused
+      throw e;
+    }
+    yield records;
   }
 }
 
@@ -40,5 +62,10 @@ export const readPosition: { file: string | null; offset: number; size: number |
  * Each flow is parsed only as far as it is read.
  */
 export async function* readFlows(path: string, migrations = new MigrationContext()): AsyncGenerator<Flow> {
-  for await (const record of readFlowRecords(path, migrations)) yield flowFromState(record);
+  for await (const batch of readFlowBatches(path, migrations)) yield* batch;
+}
+
+/** The flows of a file as model objects, in batches (see readFlowRecordBatches). */
+export async function* readFlowBatches(path: string, migrations = new MigrationContext()): AsyncGenerator<Flow[]> {
+  for await (const records of readFlowRecordBatches(path, migrations)) yield records.map(flowFromState);
 }

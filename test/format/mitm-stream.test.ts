@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FlowReadError } from "../../src/errors.js";
-import { frameFlows, type RawFlow } from "../../src/format/mitm-stream.js";
+import { frameFlowBatches, frameFlows, type RawFlow } from "../../src/format/mitm-stream.js";
 import { testdata } from "../helpers.js";
 
 const real = readFileSync(join(testdata, "captures", "real-v17.mitm"));
@@ -32,6 +32,21 @@ describe("frameFlows", () => {
       expect(r.flows.map((f) => f.offset)).toEqual(whole.flows.map((f) => f.offset));
       expect(Buffer.concat(r.flows.map((f) => f.bytes)).equals(real)).toBe(true);
     }
+  });
+
+  it("hands out, per batch, every flow that is whole in what was read; damage after the whole ones", async () => {
+    const batches: number[][] = [];
+    for await (const batch of frameFlowBatches(chunked(real, real.length), "test.mitm")) batches.push(batch.map((f) => f.index));
+    expect(batches).toEqual([[...Array(15).keys()]]); // one read, one batch
+    const damaged = Buffer.concat([real, Buffer.from("9x:")]);
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const batch of frameFlowBatches(chunked(damaged, damaged.length), "test.mitm"))
+          seen.push(...batch.map((f) => f.index));
+      })(),
+    ).rejects.toThrow(FlowReadError);
+    expect(seen).toEqual([...Array(15).keys()]);
   });
 
   it("reads an empty input as no flows", async () => {
