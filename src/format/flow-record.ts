@@ -172,6 +172,14 @@ export class FlowRecord implements FlowState {
     return typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION;
   }
 
+  /**
+   * The entries read from the bytes when no more was parsed (no top-level dict built), with
+   * the index of where every entry is: what the writer needs to copy the rest as it stands.
+   */
+  get partlyRead(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
+    return this.dict === undefined && this.index && this.early ? { index: this.index, read: this.early } : null;
+  }
+
   entry(key: string): TValue {
     if (this.dict !== undefined || !this.isNative) return resolveEntry(this.top(), key);
     const known = this.early?.get(key);

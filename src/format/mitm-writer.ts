@@ -1,8 +1,9 @@
 /**
  * Writes flows as mitm tnetstrings at one target version. Per flow it does the least work
  * that is still exact: an untouched flow already at the target version is copied from its
- * original bytes; a flow read at the target version is encoded from its (shallow) state, so
- * parts nobody read are copied verbatim; anything else is migrated to 21 and converted down.
+ * original bytes; of a flow read at the target version only the entries read are encoded
+ * (from its state, where parts nobody read are copied verbatim); anything else is migrated
+ * to 21 and converted down.
  */
 import { type FlowState, FlowRecord, type StoredVersion } from "./flow-record.js";
 import { NEWEST_VERSION, WRITABLE_VERSIONS, type WritableVersion, downgradeTo } from "./migrations/index.js";
@@ -22,7 +23,13 @@ export class MitmEncoder {
 
   /** The flow's bytes at the target version; a view valid until the next call. */
   encode(flow: FlowState): Buffer {
-    if (flow instanceof FlowRecord && !flow.touched && flow.storedVersion === this.version) return flow.raw.bytes;
+    if (flow instanceof FlowRecord && flow.storedVersion === this.version) {
+      if (!flow.touched) return flow.raw.bytes;
+      // Only some entries were read (a filter, a script changing the response): encode
+      // those, copy the others from the original bytes, and never build the whole dict.
+      const partly = flow.partlyRead;
+      if (partly && partly.index.keysUnique) return this.encoder.encodeReplacing(partly.index, partly.read);
+    }
     try {
       if (flow.version === this.version) return this.encoder.encode(flow.top());
       return this.encoder.encode(downgradeTo(flow.promote(), this.version));

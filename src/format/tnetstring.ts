@@ -315,10 +315,12 @@ export function decodeShallowDict(buf: Buffer): TDict {
  * the others: a filter or a listing reads a few entries of every flow, never the rest.
  */
 export class DictIndex {
-  private readonly keys: TKey[] = [];
-  /** where each entry's value starts */
+  readonly keys: TKey[] = [];
+  /** where entry `i` starts (its key), and where its value starts */
+  readonly starts: number[] = [];
   private readonly values: number[] = [];
-  private readonly end: number;
+  /** where the payload ends (the position of the closing tag), which is where the last entry ends */
+  readonly end: number;
 
   constructor(readonly buf: Buffer) {
     this.end = payloadEnd(buf, 0, buf.length);
@@ -328,9 +330,15 @@ export class DictIndex {
       const key = decodeAt(buf, pos, this.end, true);
       if (after >= this.end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
       this.keys.push(key as TKey);
+      this.starts.push(pos);
       this.values.push(after);
       pos = payloadEnd(buf, after, this.end) + 1;
     }
+  }
+
+  /** True when no key is written twice (then every entry is one of the dict's). */
+  get keysUnique(): boolean {
+    return new Set(this.keys.map((k) => (Buffer.isBuffer(k) ? `b:${k.toString("latin1")}` : k))).size === this.keys.length;
   }
 
   /**
@@ -397,6 +405,29 @@ export class TnetEncoder {
   constructor(initialSize = 1 << 20) {
     this.buf = Buffer.allocUnsafe(initialSize);
     this.pos = initialSize;
+  }
+
+  /**
+   * Encodes the dict `index` was made over with its text-keyed entries in `replaced` encoded
+   * from their values and every other entry copied as it stands; a view as `encode` gives.
+   * The index's keys must be unique (see DictIndex.keysUnique).
+   */
+  encodeReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>): Buffer {
+    this.pos = this.buf.length;
+    this.putByte(TAG_DICT);
+    const mark = this.written;
+    // back to front, as put() writes a dict: the last entry in the file first
+    for (let i = index.keys.length - 1; i >= 0; i--) {
+      const key = index.keys[i]!;
+      const value = typeof key === "string" ? replaced.get(key) : undefined;
+      if (value === undefined) this.putRange(index.buf, index.starts[i]!, index.starts[i + 1] ?? index.end);
+      else {
+        this.put(value);
+        this.put(key);
+      }
+    }
+    this.putLength(mark);
+    return this.buf.subarray(this.pos);
   }
 
   /** Encodes `value`; the result is a view into the encoder's buffer, valid until the next call. */

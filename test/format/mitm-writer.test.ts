@@ -1,0 +1,56 @@
+/** The writer's per-flow paths must all give the bytes a full encode of the flow's state gives. */
+import { describe, expect, it } from "vitest";
+import { FlowRecord } from "../../src/format/flow-record.js";
+import { MigrationContext } from "../../src/format/migrations/index.js";
+import { MitmEncoder, writableFor } from "../../src/format/mitm-writer.js";
+import { DictIndex, TnetEncoder, TnetstringError, decode, encode } from "../../src/format/tnetstring.js";
+import { HTTPFlow, flowFromState } from "../../src/model/index.js";
+import { readRecords } from "../model/flow-files.js";
+
+const FILES = ["captures/real-v17.mitm", "captures/tflow-v21.mitm", "captures/real-v17-chunked.mitm"];
+
+/** The same flow read afresh (a record keeps what was read of it). */
+function fresh(record: FlowRecord): FlowRecord {
+  return new FlowRecord(record.raw, record.file, new MigrationContext());
+}
+
+describe("writing a flow of which only some entries were read", () => {
+  it.each(FILES)("%s: a changed response is encoded, every other entry copied as it stands", async (file) => {
+    for (const record of await readRecords(file)) {
+      const flow = flowFromState(record);
+      if (!(flow instanceof HTTPFlow) || !flow.response) continue;
+      flow.response.headers.set("newheader", "foo");
+      expect(record.partlyRead).not.toBeNull();
+      const encoder = new MitmEncoder(writableFor(record.storedVersion));
+      const written = Buffer.from(encoder.encode(record));
+
+      // the same change made to the whole parsed dict gives the same bytes
+      const whole = fresh(record);
+      const wholeFlow = flowFromState(whole) as HTTPFlow;
+      whole.top();
+      wholeFlow.response!.headers.set("newheader", "foo");
+      expect(whole.partlyRead).toBeNull();
+      expect(written.equals(encode(whole.top()))).toBe(true);
+      expect(decode(written)).toEqual(decode(encode(whole.top())));
+    }
+  });
+
+  it("an entry read but left alone is written as it was", async () => {
+    for (const record of await readRecords("captures/real-v17.mitm")) {
+      void flowFromState(record).id;
+      void (flowFromState(record) as HTTPFlow).request?.method;
+      expect(Buffer.from(new MitmEncoder(17).encode(record)).equals(record.raw.bytes)).toBe(true);
+    }
+  });
+
+  it("encodeReplacing copies unlisted entries and refuses nothing it can index", () => {
+    const bytes = Buffer.from("24:1:a;1:1#1:b;1:2#1:c;1:3#}", "latin1");
+    const index = new DictIndex(bytes);
+    expect(index.keysUnique).toBe(true);
+    const enc = new TnetEncoder(16);
+    expect(enc.encodeReplacing(index, new Map()).toString("latin1")).toBe(bytes.toString("latin1"));
+    expect(enc.encodeReplacing(index, new Map([["b", "x"]])).toString("latin1")).toBe("24:1:a;1:1#1:b;1:x;1:c;1:3#}");
+    expect(new DictIndex(Buffer.from("16:1:a;1:1#1:a;1:2#}", "latin1")).keysUnique).toBe(false);
+    expect(() => new DictIndex(Buffer.from("3:1:a}", "latin1"))).toThrow(TnetstringError);
+  });
+});
