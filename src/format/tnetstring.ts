@@ -321,6 +321,7 @@ export class DictIndex {
   private readonly values: number[] = [];
   /** where the payload ends (the position of the closing tag), which is where the last entry ends */
   readonly end: number;
+  private unique: boolean | undefined;
 
   constructor(readonly buf: Buffer) {
     this.end = payloadEnd(buf, 0, buf.length);
@@ -338,7 +339,9 @@ export class DictIndex {
 
   /** True when no key is written twice (then every entry is one of the dict's). */
   get keysUnique(): boolean {
-    return new Set(this.keys.map((k) => (Buffer.isBuffer(k) ? `b:${k.toString("latin1")}` : k))).size === this.keys.length;
+    this.unique ??=
+      new Set(this.keys.map((k) => (Buffer.isBuffer(k) ? `b:${k.toString("latin1")}` : k))).size === this.keys.length;
+    return this.unique;
   }
 
   /**
