@@ -456,11 +456,6 @@ export class TnetEncoder {
     this.buf[--this.pos] = b;
   }
 
-  private putBytes(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.pos -= bytes.length;
-    this.buf.set(bytes, this.pos);
-  }
 
   private putRange(source: Buffer, start: number, end: number): void {
     this.ensure(end - start);

@@ -172,7 +172,7 @@ export class ProxyServer {
     socket.on("error", () => {}); // a reset client ends in "close" like any other
     if (this.stopping) return void socket.destroy();
     const info = newClientInfo(socket, this.opts.mode.spec);
-    const servers = new ServerConnections(info, this.settings, {
+    const servers = new ServerConnections(this.settings, {
       connected: (s) => this.handler.serverConnected(s, info),
       disconnected: (s) => this.handler.serverDisconnected(s, info),
     });

@@ -7,7 +7,6 @@ import { type Socket, connect as netConnect, isIP } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
 import {
-  type ClientConnectionInfo,
   type ServerConnectionInfo,
   type SocketAddress,
   addressOf,
@@ -50,7 +49,6 @@ export class ServerConnections {
   private closed = false;
 
   constructor(
-    private readonly client: ClientConnectionInfo,
     private readonly settings: UpstreamSettings,
     private readonly events: ServerConnectionEvents,
   ) {}

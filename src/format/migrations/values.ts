@@ -4,7 +4,7 @@
  * arithmetic that keeps the int/float kind of its input.
  */
 import { FlowStateError } from "../../errors.js";
-import { PyFloat, RawElement, resolve, resolveDeep, type TDict, type TKey, type TValue } from "../tnetstring.js";
+import { PyFloat, RawElement, resolve, type TDict, type TKey, type TValue } from "../tnetstring.js";
 
 export function schemaError(message: string): FlowStateError {
   return new FlowStateError("E_FLOW_SCHEMA", message);
