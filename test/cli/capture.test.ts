@@ -24,6 +24,7 @@ import {
   sleep,
   startCapture,
   tcpEcho,
+  tcpExchange,
   tempDir,
   tlsOverTunnel,
   viaProxy,
@@ -385,16 +386,8 @@ describe("reflow capture: forward proxy", () => {
   });
 
   it("relays --tcp-hosts targets as raw TCP and records a TCP flow", async () => {
-    const s = await connectTunnel(cap.port, "127.0.0.1", echo.port);
-    const got: Buffer[] = [];
-    s.on("data", (d: Buffer) => got.push(d));
-    s.write("ping one\n");
-    await sleep(50);
-    s.write("ping two\n");
-    await sleep(50);
-    s.end();
-    await new Promise((r) => s.once("close", r));
-    expect(Buffer.concat(got).toString()).toBe("ping one\nping two\n");
+    const echoed = await tcpExchange(cap.port, "127.0.0.1", echo.port, ["ping one\n", "ping two\n"]);
+    expect(echoed).toBe("ping one\nping two\n");
     const tcp = (await waitForFlowOfType(out, "tcp")) as TCPFlow | undefined;
     expect(tcp).toBeDefined();
     const msgs = tcp!.messages;

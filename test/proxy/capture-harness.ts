@@ -219,6 +219,23 @@ export function connectTunnel(proxyPort: number, host: string, port: number): Pr
   });
 }
 
+/**
+ * Raw bytes through a tunnel to host:port: writes each of `writes` with a pause between
+ * them (so each reads as its own message), ends, and gives back all that came back.
+ */
+export async function tcpExchange(proxyPort: number, host: string, port: number, writes: string[], pauseMs = 50): Promise<string> {
+  const s = await connectTunnel(proxyPort, host, port);
+  const got: Buffer[] = [];
+  s.on("data", (d: Buffer) => got.push(d));
+  for (const w of writes) {
+    s.write(w);
+    await sleep(pauseMs);
+  }
+  s.end();
+  await new Promise((r) => s.once("close", r));
+  return Buffer.concat(got).toString();
+}
+
 /** TLS over a tunnel, trusting `ca` (PEM). */
 export function tlsOverTunnel(socket: Socket, servername: string | undefined, ca: string | Buffer): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {

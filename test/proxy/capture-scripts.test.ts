@@ -20,6 +20,7 @@ import {
   sleep,
   startCapture,
   tcpEcho,
+  tcpExchange,
   tempDir,
   viaProxy,
   waitForFlowOfType,
@@ -207,14 +208,8 @@ describe("reflow capture: scripts act live", () => {
   });
 
   it("changes TCP messages in tcp_message", async () => {
-    const s = await connectTunnel(cap.port, "127.0.0.1", echo.port);
-    const got: Buffer[] = [];
-    s.on("data", (d: Buffer) => got.push(d));
-    s.write("shout this");
-    await sleep(100);
-    s.end();
-    await new Promise((r) => s.once("close", r));
-    expect(Buffer.concat(got).toString()).toBe("SHOUT THIS");
+    const echoed = await tcpExchange(cap.port, "127.0.0.1", echo.port, ["shout this"], 100);
+    expect(echoed).toBe("SHOUT THIS");
     const tcp = (await waitForFlowOfType(out, "tcp")) as TCPFlow | undefined;
     expect(tcp!.messages.map((m) => [m.fromClient, m.content.toString()])).toEqual([
       [true, "SHOUT THIS"],
