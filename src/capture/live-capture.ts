@@ -12,6 +12,7 @@ import {
   Client,
   DetachedState,
   type Flow,
+  FlowError,
   type HTTPFlow,
   Server,
   type TCPFlow,
@@ -31,7 +32,6 @@ import {
   ConnectionStates,
   clientConnState,
   closeWebsocket,
-  errorState,
   flowState,
   requestFromState,
   requestState,
@@ -178,7 +178,7 @@ export class LiveCapture implements ProxyHandler {
   async error(ex: HttpExchange): Promise<void> {
     const live = this.http.get(ex) ?? this.newHttpFlow(ex);
     const failure = ex.failure!;
-    live.dict.set("error", errorState(failure.flowMessage, unixNow()));
+    live.dict.set("error", FlowError.stateOf({ msg: failure.flowMessage, timestamp: unixNow() }));
     if (!ex.server) live.dict.set("server_conn", serverConnState(null, live.address, failure.code.startsWith("E_UPSTREAM") ? failure.message : null));
     if (!this.killed(live)) await this.fireFlow("error", live);
   }
@@ -225,7 +225,7 @@ export class LiveCapture implements ProxyHandler {
     const server = serverConnState(session.server, address, session.failure?.message ?? null);
     const dict = flowState("tcp", clientConnState(session.client), server, unixNow());
     dict.set("messages", []);
-    if (session.failure) dict.set("error", errorState(session.failure.flowMessage, unixNow()));
+    if (session.failure) dict.set("error", FlowError.stateOf({ msg: session.failure.flowMessage, timestamp: unixNow() }));
     this.tcp.set(session, { state: new DetachedState(dict), dict, flow: null, responseDict: null, address, source: session, written: false });
     this.pipeline.stats.flowsRead++;
   }
@@ -260,7 +260,7 @@ export class LiveCapture implements ProxyHandler {
     this.tcp.delete(session);
     if (!live) return;
     if (session.failure && live.dict.get("error") === null) {
-      live.dict.set("error", errorState(session.failure.flowMessage, unixNow()));
+      live.dict.set("error", FlowError.stateOf({ msg: session.failure.flowMessage, timestamp: unixNow() }));
       if (!this.killed(live)) await this.fireFlow("error", live);
     }
     this.finish(live);
@@ -293,7 +293,7 @@ export class LiveCapture implements ProxyHandler {
   stop(): void {
     const now = unixNow();
     for (const live of [...this.http.values(), ...this.tcp.values()]) {
-      if (live.dict.get("error") === null) live.dict.set("error", errorState(SHUTDOWN_MESSAGE, now));
+      if (live.dict.get("error") === null) live.dict.set("error", FlowError.stateOf({ msg: SHUTDOWN_MESSAGE, timestamp: now }));
       const ws = live.dict.get("websocket");
       if (ws instanceof Map && ws.get("timestamp_end") === null) closeWebsocket(ws, { closedByClient: null, code: 1001, reason: "", timestampEnd: now });
       this.finish(live);

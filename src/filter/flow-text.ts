@@ -8,6 +8,7 @@ import { isUtf8 } from "node:buffer";
 import type { Address, DNSMessage, DNSResourceRecord, Headers } from "../model/index.js";
 import type { TValue } from "../format/tnetstring.js";
 import { pythonStr } from "./python-str.js";
+import { asBuffer } from "../model/bytes.js";
 
 /**
  * Bytes as the text a JavaScript regex can search: UTF-8 when they are valid UTF-8 (so `é`
@@ -15,7 +16,7 @@ import { pythonStr } from "./python-str.js";
  * the same either way, which is what mitmproxy's byte regexes mostly see.
  */
 export function bytesAsText(bytes: Uint8Array): string {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = asBuffer(bytes);
   return isUtf8(buf) ? buf.toString("utf8") : buf.toString("latin1");
 }
 

@@ -20,6 +20,7 @@ import type {
   TCPFlow,
   UDPFlow,
 } from "../model/index.js";
+import { asBuffer } from "../model/bytes.js";
 
 /** How a bytes field is written: as the text itself, or as base64. */
 export type ContentEncoding = "utf8" | "base64";
@@ -160,7 +161,7 @@ export interface FlowJson {
 
 /** Bytes as text when they are valid UTF-8, else base64. */
 export function bytesToJson(bytes: Uint8Array): { content: string; encoding: ContentEncoding } {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = asBuffer(bytes);
   return isUtf8(buf)
     ? { content: buf.toString("utf8"), encoding: "utf8" }
     : { content: buf.toString("base64"), encoding: "base64" };

@@ -5,6 +5,7 @@
  */
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { bytesOf, entryOf, strOf, strOrNull, toFloatValue, toNumber } from "./values.js";
+import { asBuffer } from "./bytes.js";
 
 /** A socket address: `[host, port]`, IPv6 possibly `[host, port, flowinfo, scopeId]`. */
 export type Address = [host: string, port: number, ...rest: number[]];
@@ -27,10 +28,6 @@ function buffersOf(v: TValue | undefined): Buffer[] {
 
 function stringsOf(v: TValue | undefined): string[] {
   return Array.isArray(v) ? v.map(strOf) : [];
-}
-
-function asBuffer(v: Uint8Array): Buffer {
-  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 /** What client and server connections share. */

@@ -6,6 +6,7 @@
  */
 import zlib from "node:zlib";
 import { zstdCompress, zstdDecompress } from "./zstd-codec.js";
+import { asBuffer } from "./bytes.js";
 
 /** A body that cannot be decoded or encoded with its content coding (mitmproxy's ValueError). */
 export class ContentEncodingError extends Error {
@@ -155,10 +156,6 @@ let lastPair: { encoding: string; encoded: Buffer; decoded: Buffer } | undefined
 function remember(encoding: string, encoded: Buffer, decoded: Buffer): void {
   if (encoding === "identity" || encoding === "none") return;
   lastPair = { encoding, encoded: Buffer.from(encoded), decoded: Buffer.from(decoded) };
-}
-
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an unknown coding. */

@@ -2,7 +2,8 @@
  * The error recorded on a flow (mitmproxy's `flow.Error`): a connection or protocol failure
  * outside normal HTTP, such as a refused connection or a killed flow. Not an exception.
  */
-import type { TDict, TValue } from "../format/tnetstring.js";
+import { ERROR, inKeyOrder } from "../format/migrations/key-orders.js";
+import type { TDict } from "../format/tnetstring.js";
 import { strOf, toFloatValue, toNumber } from "./values.js";
 
 /** What can be assigned to `flow.error`. */
@@ -22,10 +23,7 @@ export class FlowError {
   /** A new error dict as the schema stores it: `msg` str, `timestamp` float. */
   static stateOf(init: FlowErrorInit): TDict {
     if (typeof init.msg !== "string") throw new TypeError("flow error msg must be a string");
-    return new Map<string, TValue>([
-      ["msg", init.msg],
-      ["timestamp", toFloatValue(init.timestamp ?? Date.now() / 1000)],
-    ]);
+    return inKeyOrder(ERROR, { msg: init.msg, timestamp: toFloatValue(init.timestamp ?? Date.now() / 1000) });
   }
 
   /** What went wrong. */

@@ -5,6 +5,7 @@
  */
 import type { TValue } from "../format/tnetstring.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
+import { asBuffer } from "./bytes.js";
 
 /** One raw header field as stored in a flow: `[name, value]`. */
 export type HeaderField = [Buffer, Buffer];
@@ -22,7 +23,7 @@ const LF = 0x0a;
 function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
   let b: Buffer;
   if (typeof v === "string") b = encodeUtf8Escaped(v);
-  else if (v instanceof Uint8Array) b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  else if (v instanceof Uint8Array) b = asBuffer(v);
   else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
   if (b.includes(CR) || b.includes(LF))
     throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);

@@ -10,6 +10,7 @@ import { ContentEncodingError, decodeContent, encodeContent } from "./encoding.j
 import { Headers, type HeadersInit } from "./headers.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { entryOf, listEntry, textOf, toFloatValue, toNumber } from "./values.js";
+import { asBuffer } from "./bytes.js";
 
 /** A request or response body as accepted by setters. */
 export type Body = Uint8Array | null;
@@ -84,7 +85,7 @@ export abstract class Message {
   set rawContent(v: Body) {
     if (v === null) this.state.set("content", null);
     else if (v instanceof Uint8Array)
-      this.state.set("content", Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      this.state.set("content", asBuffer(v));
     else throw new TypeError(`${this.where}: raw content must be bytes or null, not ${typeof v}`);
   }
 
@@ -135,7 +136,7 @@ export abstract class Message {
     } catch (e) {
       if (!(e instanceof ContentEncodingError)) throw e;
       headers.delete("content-encoding");
-      raw = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      raw = asBuffer(value);
     }
     this.rawContent = raw;
     if (!headers.has("transfer-encoding")) headers.set("content-length", String(raw.length));

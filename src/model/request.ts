@@ -2,7 +2,7 @@
  * An HTTP request (mitmproxy's `http.Request`) over its dict in the flow state: the request
  * line parts, the host/port/Host-header coupling, URLs, and the query, cookie and form views.
  */
-import { REQUEST } from "../format/migrations/key-orders.js";
+import { REQUEST, inKeyOrder } from "../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { formatCookieHeader, parseCookieHeaders } from "./cookies.js";
 import { Headers, type HeadersInit } from "./headers.js";
@@ -23,7 +23,7 @@ import {
   unparseUrl,
   unquote,
 } from "./url.js";
-import { bytesOf, inKeyOrder, nowFloat, strOf, textOf, toIntValue, toNumber } from "./values.js";
+import { bytesOf, nowFloat, strOf, textOf, toIntValue, toNumber } from "./values.js";
 
 /** Pairs for the query, cookie and form setters. */
 export type PairsInit = Iterable<readonly [string, string]> | Readonly<Record<string, string>>;

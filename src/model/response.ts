@@ -1,14 +1,14 @@
 /**
  * An HTTP response (mitmproxy's `http.Response`) over its dict in the flow state.
  */
-import { RESPONSE } from "../format/migrations/key-orders.js";
+import { RESPONSE, inKeyOrder } from "../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { CookieAttrs, formatSetCookieHeader, parseSetCookieHeaders } from "./cookies.js";
 import { Headers, type HeadersInit } from "./headers.js";
 import { Message } from "./message.js";
 import { type MultiDictField, MultiDictView } from "./multidict.js";
 import { reasonPhrase } from "./status-codes.js";
-import { bytesOf, inKeyOrder, nowFloat, toIntValue, toNumber } from "./values.js";
+import { bytesOf, nowFloat, toIntValue, toNumber } from "./values.js";
 
 /** A response cookie's value (null when the cookie had no `=`) and attributes. */
 export type ResponseCookie = [value: string | null, attrs: CookieAttrs];

@@ -3,8 +3,9 @@
  * (mitm-format.md §2): bytes fields hold Buffers, str fields strings, int fields integral
  * numbers, float fields numbers or PyFloat when integral (so `1.0^` is not written as `1#`).
  */
-import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolve } from "../format/tnetstring.js";
+import { PyFloat, RawElement, type TDict, type TValue, resolve } from "../format/tnetstring.js";
 import { decodeUtf8Escaped } from "./surrogate-escape.js";
+import { asBuffer } from "./bytes.js";
 
 /** A float field's value as the schema stores it: integral values as PyFloat. */
 export function toFloatValue(x: number): number | PyFloat {
@@ -53,14 +54,6 @@ export function strOf(v: TValue | undefined): string {
 /** A nullable str field. */
 export function strOrNull(v: TValue | undefined): string | null {
   return v === null || v === undefined ? null : strOf(v);
-}
-
-/**
- * A state dict with `keys` in their order (the order decides the bytes written): each of
- * the keys must be given, so a dict made this way cannot miss one.
- */
-export function inKeyOrder<K extends string>(keys: readonly K[], values: Readonly<Record<K, TValue>>): TDict {
-  return new Map<TKey, TValue>(keys.map((k) => [k, values[k]]));
 }
 
 /** True for a parsed dict. */
@@ -132,7 +125,7 @@ export function toStateValue(v: unknown): TValue {
       return v;
   }
   if (v instanceof PyFloat || v instanceof RawElement) return v;
-  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof Uint8Array) return asBuffer(v);
   if (Array.isArray(v)) return v.map(toStateValue);
   if (v instanceof Map) {
     const out: TDict = new Map();

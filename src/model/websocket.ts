@@ -3,7 +3,8 @@
  * `WebSocketMessage`), over the `websocket` dict of the flow state.
  */
 import type { TDict, TValue } from "../format/tnetstring.js";
-import { bytesOf, listEntry, strOrNull, toFloatValue, toNumber } from "./values.js";
+import { listEntry, strOrNull, toFloatValue, toNumber } from "./values.js";
+import { FlowMessage } from "./flow-message.js";
 
 /** WebSocket opcodes that messages are recorded with (RFC 6455 §5.2). */
 export const WebSocketOpcode = { TEXT: 1, BINARY: 2 } as const;
@@ -11,9 +12,11 @@ export const WebSocketOpcode = { TEXT: 1, BINARY: 2 } as const;
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 /** One complete (reassembled) WebSocket message, over its `[type, from_client, content, timestamp, dropped, injected]` entry. */
-export class WebSocketMessage {
+export class WebSocketMessage extends FlowMessage {
   /** @param entry the message's list in the flow state (live) */
-  constructor(readonly entry: TValue[]) {}
+  constructor(entry: TValue[]) {
+    super(entry, 1);
+  }
 
   /** The opcode: 1 text, 2 binary. */
   get type(): number {
@@ -29,24 +32,6 @@ export class WebSocketMessage {
     return this.type === WebSocketOpcode.TEXT;
   }
 
-  /** True when the client sent it. */
-  get fromClient(): boolean {
-    return this.entry[1] === true;
-  }
-
-  set fromClient(v: boolean) {
-    this.entry[1] = v;
-  }
-
-  /** The payload bytes. */
-  get content(): Buffer {
-    return bytesOf(this.entry[2]);
-  }
-
-  set content(v: Uint8Array) {
-    this.entry[2] = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  }
-
   /** The payload of a text message as a string; throws for binary messages (as mitmproxy). */
   get text(): string {
     if (!this.isText) throw new TypeError("Binary WebSocket frames do not have a 'text' attribute.");
@@ -55,16 +40,7 @@ export class WebSocketMessage {
 
   set text(v: string) {
     if (!this.isText) throw new TypeError("Binary WebSocket frames do not have a 'text' attribute.");
-    this.entry[2] = Buffer.from(v, "utf8");
-  }
-
-  /** When it was received (Unix seconds). */
-  get timestamp(): number {
-    return toNumber(this.entry[3]) ?? 0;
-  }
-
-  set timestamp(t: number) {
-    this.entry[3] = toFloatValue(t);
+    this.content = Buffer.from(v, "utf8");
   }
 
   /** True when mitmproxy did not forward it. */

@@ -8,8 +8,22 @@ import type { ProxyFailure } from "./proxy-failure.js";
 /** A raw header field: name and value bytes, case and order as on the wire. */
 export type HeaderPair = [name: Buffer, value: Buffer];
 
+/** What requests and responses share. */
+export interface HttpMessageData {
+  /** e.g. HTTP/1.1 */
+  httpVersion: string;
+  headers: HeaderPair[];
+  /** the body, de-chunked; null when not (completely) read, or when streamed */
+  content: Buffer | null;
+  trailers: HeaderPair[] | null;
+  timestampStart: number;
+  timestampEnd: number | null;
+  /** `headers` as Node's flat latin1 list (name, value, …), when they are the ones received (saves converting them back) */
+  wire?: readonly string[];
+}
+
 /** An HTTP request: what the client sent, or what is to be sent upstream. */
-export interface HttpRequestData {
+export interface HttpRequestData extends HttpMessageData {
   method: string;
   scheme: "http" | "https";
   host: string;
@@ -18,31 +32,12 @@ export interface HttpRequestData {
   authority: string;
   /** path and query, as on the request line */
   path: string;
-  /** e.g. HTTP/1.1 */
-  httpVersion: string;
-  headers: HeaderPair[];
-  /** the body, de-chunked; null when not (completely) read */
-  content: Buffer | null;
-  trailers: HeaderPair[] | null;
-  timestampStart: number;
-  timestampEnd: number | null;
-  /** `headers` as a flat latin1 list (name, value, …), when at hand (saves converting them back) */
-  wire?: readonly string[];
 }
 
 /** An HTTP response: what the server sent, or what is to be sent to the client. */
-export interface HttpResponseData {
-  httpVersion: string;
+export interface HttpResponseData extends HttpMessageData {
   statusCode: number;
   reason: Buffer;
-  headers: HeaderPair[];
-  /** the body, de-chunked; null while unread, or when streamed */
-  content: Buffer | null;
-  trailers: HeaderPair[] | null;
-  timestampStart: number;
-  timestampEnd: number | null;
-  /** `headers` as Node's flat latin1 list, when they are the ones received */
-  wire?: readonly string[];
 }
 
 /** What to do with a request that was read whole. */

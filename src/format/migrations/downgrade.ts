@@ -26,6 +26,7 @@ import {
   SERVER_V21,
   TOP_V17,
   TOP_V21,
+  inKeyOrder,
 } from "./key-orders.js";
 import { dictOrNull, need, needDict, ordered } from "./values.js";
 
@@ -124,7 +125,7 @@ function field(conn: TDict, key: string, where: string): TValue {
 
 function clientBefore19(conn: TDict, flow: TDict, target: 17 | 18): TDict {
   const w = "client_conn";
-  const values: Record<(typeof CLIENT_V17)[number], TValue> = {
+  const out = inKeyOrder(CLIENT_V17, {
     address: field(conn, "peername", w),
     alpn: field(conn, "alpn", w),
     cipher_name: field(conn, "cipher", w),
@@ -145,15 +146,14 @@ function clientBefore19(conn: TDict, flow: TDict, target: 17 | 18): TDict {
     certificate_list: field(conn, "certificate_list", w),
     alpn_offers: field(conn, "alpn_offers", w),
     cipher_list: field(conn, "cipher_list", w),
-  };
-  const out: TDict = new Map(CLIENT_V17.map((k) => [k, values[k]]));
+  });
   if (target === 18) out.set("proxy_mode", field(conn, "proxy_mode", w));
   return out;
 }
 
 function serverBefore19(conn: TDict, flow: TDict): TDict {
   const w = "server_conn";
-  const values: Record<(typeof SERVER_V17)[number], TValue> = {
+  return inKeyOrder(SERVER_V17, {
     address: field(conn, "address", w),
     alpn: field(conn, "alpn", w),
     id: field(conn, "id", w),
@@ -175,8 +175,7 @@ function serverBefore19(conn: TDict, flow: TDict): TDict {
     cipher_name: field(conn, "cipher", w),
     cipher_list: field(conn, "cipher_list", w),
     via2: field(conn, "via", w),
-  };
-  return new Map(SERVER_V17.map((k) => [k, values[k]]));
+  });
 }
 
 /**

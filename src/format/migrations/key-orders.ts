@@ -3,6 +3,15 @@
  * checked against the files in testdata). The encoder writes dicts back to front, so
  * these orders decide the bytes.
  */
+import type { TDict, TKey, TValue } from "../tnetstring.js";
+
+/**
+ * A dict with `keys` in their order: each of the keys must be given, so a dict made this
+ * way cannot miss one.
+ */
+export function inKeyOrder<K extends string>(keys: readonly K[], values: Readonly<Record<K, TValue>>): TDict {
+  return new Map<TKey, TValue>(keys.map((k) => [k, values[k]]));
+}
 
 /** v20 and v21 top level; the type-specific keys follow. */
 export const TOP_V21 = [
