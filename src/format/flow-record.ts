@@ -7,46 +7,41 @@ import { type RawFlow } from "./mitm-stream.js";
 import { type MigrationContext, NEWEST_VERSION, migrateToNewest } from "./migrations/index.js";
 import {
   DictIndex,
+  IndexedDict,
   RawElement,
   type TDict,
   type TValue,
   TnetstringError,
   decode,
   decodeShallowDict,
+  resolve,
   resolveDeep,
-  spanAt,
 } from "./tnetstring.js";
 
 /** A format version as stored: an int from 4 on, a release list (`[0, 11, 3]`) before. */
 export type StoredVersion = number | number[];
 
-const STR_TAG = 0x3b;
-const BYTES_TAG = 0x2c;
 const DICT_TAG = 0x7d;
 
 /**
- * Reads the `version` and `type` entries of a top-level flow dict without parsing the
- * rest: the cheap look that lets an unchanged flow be copied through untouched.
+ * Reads the `version` and `type` entries of an indexed top-level flow dict without parsing
+ * the rest: the cheap look that lets an unchanged flow be copied through untouched. Keys
+ * may be bytes (the oldest formats).
  */
-export function peekFlowHeader(bytes: Buffer): { version: StoredVersion | null; type: string | null } {
-  const outer = spanAt(bytes, 0, bytes.length);
-  let pos = outer.start;
+export function peekFlowHeader(index: DictIndex): { version: StoredVersion | null; type: string | null } {
   let version: StoredVersion | null = null;
   let type: string | null = null;
-  while (pos < outer.end && (version === null || type === null)) {
-    const k = spanAt(bytes, pos, outer.end);
-    const v = spanAt(bytes, k.next, outer.end);
-    if (k.tag === STR_TAG || k.tag === BYTES_TAG) {
-      const key = bytes.toString("latin1", k.start, k.end);
-      if (key === "version") {
-        const value = decode(bytes.subarray(k.next, v.next));
-        if (typeof value === "number") version = value;
-        else if (Array.isArray(value) && value.every((x) => typeof x === "number")) version = value as number[];
-      } else if (key === "type") {
-        type = bytes.toString("utf8", v.start, v.end);
-      }
-    }
-    pos = v.next;
+  const v = index.find("version", true);
+  if (v >= 0) {
+    const value = resolve(index.valueAt(v));
+    if (typeof value === "number") version = value;
+    else if (Array.isArray(value) && value.every((x) => typeof x === "number")) version = value as number[];
+  }
+  const t = index.find("type", true);
+  if (t >= 0) {
+    const value = index.valueAt(t);
+    if (typeof value === "string") type = value;
+    else if (Buffer.isBuffer(value)) type = value.toString("utf8");
   }
   return { version, type };
 }
@@ -84,8 +79,9 @@ const PARSED_SHALLOW = new Set(["request", "response", "websocket", "client_conn
 
 /** A top-level entry's value as read: dicts the model reads entry by entry one level deep, the rest whole. */
 function parseEntry(key: string, raw: RawElement): TValue {
-  const bytes = raw.bytes;
-  return PARSED_SHALLOW.has(key) && bytes[bytes.length - 1] === DICT_TAG ? decodeShallowDict(bytes) : decode(bytes);
+  return PARSED_SHALLOW.has(key) && raw.source[raw.end - 1] === DICT_TAG
+    ? new IndexedDict(new DictIndex(raw.source, raw.start, raw.end))
+    : decode(raw.bytes);
 }
 
 /** Reads a top-level entry, parsing it in place the first time. */
@@ -130,7 +126,7 @@ export class FlowRecord implements FlowState {
    * these very objects into the dict, so what was read (and maybe changed) stays.
    */
   private early: Map<string, TValue> | undefined;
-  /** where the entries are in the bytes, once `entry` has looked */
+  /** where the entries are in the bytes (until the dict is built) */
   private index: DictIndex | undefined;
 
   constructor(
@@ -139,7 +135,8 @@ export class FlowRecord implements FlowState {
     private readonly migrations: MigrationContext,
   ) {
     try {
-      const head = peekFlowHeader(raw.bytes);
+      this.index = new DictIndex(raw.bytes);
+      const head = peekFlowHeader(this.index);
       this.storedVersion = head.version;
       this.type = head.type;
       if (!isReadableVersion(head.version))

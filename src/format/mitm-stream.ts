@@ -34,11 +34,15 @@ export async function* frameFlows(
  * `knownSize` (the file size, when there is one) lets a length prefix that overruns the
  * input be reported before anything is allocated. On damage it throws FlowReadError after
  * every complete flow before it was yielded.
+ *
+ * With `release`, every chunk read is handed to it once no flow views it any more, on the
+ * promise that a caller asks for the next batch only when done with the flows of the last.
  */
 export async function* frameFlowBatches(
   chunks: AsyncIterable<Buffer>,
   file: string,
   knownSize?: number,
+  release?: (chunk: Buffer) => void,
 ): AsyncGenerator<RawFlow[]> {
   let buf: Buffer = Buffer.alloc(0); // unconsumed bytes, starting at file offset `base`
   let base = 0;
@@ -49,6 +53,12 @@ export async function* frameFlowBatches(
   /** Chunks read ahead of `buf` (only while a flow spans them). */
   const ahead: Buffer[] = [];
   let aheadBytes = 0;
+  /** Chunks passed over that flows of the batch being made still view. */
+  const passed: Buffer[] = [];
+  const releasePassed = (): void => {
+    if (release) for (const chunk of passed) release(chunk);
+    passed.length = 0;
+  };
 
   /**
    * Makes `buf` hold at least `need` bytes (fewer only at the end of the input). Only the
@@ -65,7 +75,9 @@ export async function* frameFlowBatches(
       }
     }
     if (ahead.length === 0) return;
+    // Filling comes after the batch was handed out: what `buf` dropped, no flow views.
     if (buf.length === 0 && ahead[0]!.length >= need) {
+      release?.(buf);
       buf = ahead.shift()!;
       aheadBytes -= buf.length;
       return;
@@ -73,6 +85,7 @@ export async function* frameFlowBatches(
     const size = Math.min(need, buf.length + aheadBytes);
     const joined = Buffer.allocUnsafe(size);
     buf.copy(joined, 0);
+    release?.(buf);
     let at = buf.length;
     while (at < size) {
       const chunk = ahead[0]!;
@@ -80,8 +93,10 @@ export async function* frameFlowBatches(
       chunk.copy(joined, at, 0, take);
       at += take;
       aheadBytes -= take;
-      if (take === chunk.length) ahead.shift();
-      else ahead[0] = chunk.subarray(take);
+      if (take === chunk.length) {
+        ahead.shift();
+        release?.(chunk);
+      } else ahead[0] = chunk.subarray(take);
     }
     buf = joined;
   };
@@ -90,6 +105,7 @@ export async function* frameFlowBatches(
   const consume = (n: number): void => {
     buf = buf.subarray(n);
     if (buf.length === 0 && ahead.length) {
+      passed.push(buf);
       buf = ahead.shift()!;
       aheadBytes -= buf.length;
     }
@@ -115,6 +131,7 @@ export async function* frameFlowBatches(
         if (mustFill(MAX_PREFIX_DIGITS + 1)) {
           if (batch.length) yield batch;
           batch = [];
+          releasePassed();
           await fill(MAX_PREFIX_DIGITS + 1);
         }
         if (buf.length === 0) break; // clean end of file: the only normal way out
@@ -144,6 +161,7 @@ export async function* frameFlowBatches(
         if (mustFill(total)) {
           if (batch.length) yield batch;
           batch = [];
+          releasePassed();
           await fill(total);
         }
         if (buf.length < total) fail("E_FLOW_TRUNCATED", base, `flow of ${len} bytes is cut off by the end of the input`);

@@ -291,6 +291,38 @@ function decodeDict(buf: Buffer, start: number, end: number, shallow: boolean): 
   return dict;
 }
 
+/** Where a pair's two byte strings lie in `buf`, as visitBytePairs hands them out. */
+export type BytePairVisitor = (buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number) => void;
+
+/**
+ * Visits every item of the raw list `raw` that is a pair of byte strings (how headers are
+ * stored: `[[name, value], …]`), reading only lengths and tags: no element is made. Returns
+ * false, having visited some items or none, when the list holds anything else or is
+ * malformed; the caller then decodes it the usual way, which reports what is wrong.
+ */
+export function visitBytePairs(raw: RawElement, visit: BytePairVisitor): boolean {
+  const buf = raw.source;
+  try {
+    const end = payloadEnd(buf, raw.start, raw.end);
+    if (buf[end] !== TAG_LIST || end + 1 !== raw.end) return false;
+    for (let pos = payloadStart; pos < end; ) {
+      const itemEnd = payloadEnd(buf, pos, end);
+      if (buf[itemEnd] !== TAG_LIST) return false;
+      const nameEnd = payloadEnd(buf, payloadStart, itemEnd);
+      const nameStart = payloadStart;
+      if (buf[nameEnd] !== TAG_BYTES || nameEnd + 1 >= itemEnd) return false;
+      const valueEnd = payloadEnd(buf, nameEnd + 1, itemEnd);
+      if (buf[valueEnd] !== TAG_BYTES || valueEnd + 1 !== itemEnd) return false;
+      visit(buf, nameStart, nameEnd, payloadStart, valueEnd);
+      pos = itemEnd + 1;
+    }
+    return true;
+  } catch (e) {
+    if (e instanceof TnetstringError) return false;
+    throw e;
+  }
+}
+
 /** Decodes the single element that fills `buf`, fully. */
 export function decode(buf: Buffer): TValue {
   const value = decodeAt(buf, 0, buf.length, false);
@@ -310,31 +342,57 @@ export function decodeShallowDict(buf: Buffer): TDict {
 }
 
 /**
- * The entries of the dict that fills `buf`, located once: keys read (short ones interned,
- * so nothing is made for them), values not. Any entry can then be read without parsing
- * the others: a filter or a listing reads a few entries of every flow, never the rest.
+ * The entries of a dict, located once: where each key and value lies, nothing decoded. Any
+ * entry can then be read without parsing the others: a filter or a listing reads a few
+ * entries of every flow, never the rest. Keys are compared as bytes and decoded only when
+ * `keys` is asked for (by the writer), so indexing makes no string and no element.
  */
 export class DictIndex {
-  readonly keys: TKey[] = [];
-  /** where entry `i` starts (its key), and where its value starts */
-  readonly starts: number[] = [];
-  private readonly values: number[] = [];
-  /** where the payload ends (the position of the closing tag), which is where the last entry ends */
+  /** per entry: where it starts (its key's length prefix), where its key's payload starts, where its value starts */
+  private readonly at: number[] = [];
+  /** where the payload starts and ends (the position of the closing tag, where the last entry ends) */
+  readonly start: number;
   readonly end: number;
+  private decodedKeys: TKey[] | undefined;
   private unique: boolean | undefined;
 
-  constructor(readonly buf: Buffer) {
-    this.end = payloadEnd(buf, 0, buf.length);
-    if (buf[this.end] !== TAG_DICT || this.end + 1 !== buf.length)
-      throw new TnetstringError("not a tnetstring dict", this.end);
-    for (let pos = payloadStart; pos < this.end; ) {
-      const key = decodeAt(buf, pos, this.end, true);
-      if (after >= this.end) throw new TnetstringError("not a tnetstring: dict key without a value", pos);
-      this.keys.push(key as TKey);
-      this.starts.push(pos);
-      this.values.push(after);
-      pos = payloadEnd(buf, after, this.end) + 1;
+  /** Indexes the dict that fills `buf`, or the one at `buf[pos..limit)` (which must fill it). */
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+    limit = buf.length,
+  ) {
+    const end = (this.end = payloadEnd(buf, pos, limit));
+    if (buf[end] !== TAG_DICT || end + 1 !== limit) throw new TnetstringError("not a tnetstring dict", end);
+    this.start = payloadStart;
+    const at = this.at;
+    for (let p = payloadStart; p < end; ) {
+      const keyEnd = payloadEnd(buf, p, end);
+      const keyTag = buf[keyEnd];
+      if (keyTag === TAG_LIST || keyTag === TAG_DICT || keyTag === TAG_FLOAT)
+        throw new TnetstringError("not a tnetstring: unhashable dict key", p);
+      at.push(p, payloadStart, keyEnd + 1);
+      if (keyEnd + 1 >= end) throw new TnetstringError("not a tnetstring: dict key without a value", p);
+      p = payloadEnd(buf, keyEnd + 1, end) + 1;
     }
+  }
+
+  /** How many entries are written (a repeated key counts each time). */
+  get length(): number {
+    return this.at.length / 3;
+  }
+
+  /** Where entry `i` starts; `entryStart(length)` is `end`. */
+  entryStart(i: number): number {
+    return i < this.length ? this.at[3 * i]! : this.end;
+  }
+
+  /** The keys in file order, decoded (short texts interned). */
+  get keys(): TKey[] {
+    if (this.decodedKeys) return this.decodedKeys;
+    const keys: TKey[] = [];
+    for (let i = 0; i < this.at.length; i += 3) keys.push(decodeAt(this.buf, this.at[i]!, this.end, false) as TKey);
+    return (this.decodedKeys = keys);
   }
 
   /** True when no key is written twice (then every entry is one of the dict's). */
@@ -344,14 +402,174 @@ export class DictIndex {
     return this.unique;
   }
 
+  /** The value of entry `i`, nested lists and dicts left as RawElements. */
+  valueAt(i: number): TValue {
+    return decodeAt(this.buf, this.at[3 * i + 2]!, this.end, true);
+  }
+
   /**
-   * The value of text key `key` (nested lists and dicts as RawElements), or undefined when
-   * there is none. A key written twice reads as its later entry, as decodeDict reads it.
+   * The number of the entry with text key `key` (the later of a repeated key, as decodeDict
+   * reads it), or -1. With `bytesKeys`, a bytes key spelling `key` counts too (old formats).
    */
+  find(key: string, bytesKeys = false): number {
+    const { at, buf } = this;
+    const n = key.length;
+    for (let i = at.length - 3; i >= 0; i -= 3) {
+      const keyStart = at[i + 1]!;
+      const keyEnd = at[i + 2]! - 1;
+      if (keyEnd - keyStart !== n) continue;
+      const tag = buf[keyEnd];
+      if (tag !== TAG_STR && !(bytesKeys && tag === TAG_BYTES)) continue;
+      let j = 0;
+      while (j < n && key.charCodeAt(j) === buf[keyStart + j]) j++;
+      if (j === n) return i / 3; // ASCII keys (all a flow has); others never match by bytes
+    }
+    return -1;
+  }
+
+  has(key: string): boolean {
+    return this.find(key) >= 0;
+  }
+
+  /** The value of text key `key` (nested lists and dicts as RawElements), or undefined when there is none. */
   get(key: string): TValue | undefined {
-    for (let i = this.keys.length - 1; i >= 0; i--)
-      if (this.keys[i] === key) return decodeAt(this.buf, this.values[i]!, this.end, true);
-    return undefined;
+    const i = this.find(key);
+    return i < 0 ? undefined : this.valueAt(i);
+  }
+}
+
+/**
+ * A dict read entry by entry through a DictIndex: an entry is parsed when first read, and
+ * the Map itself is filled (in the dict's order, as decodeDict makes it) only when something
+ * needs it whole: iteration, size, delete, or a key that is not text. Until then, reading
+ * and setting single entries parse nothing else: a listing reads a request's method and
+ * path, a filter its host, and neither pays for the other ten entries. It is a Map, so the
+ * model and the encoder handle it as any dict; the encoder copies the entries never read.
+ */
+export class IndexedDict extends Map<TKey, TValue> {
+  /** until filled: where the entries are */
+  private index: DictIndex | null;
+  /** until filled: the entries read or set so far */
+  private readonly early = new Map<string, TValue>();
+
+  constructor(index: DictIndex) {
+    super();
+    this.index = index;
+  }
+
+  /** While unfilled: the index and the entries read or set, for the encoder to write from. */
+  get unfilled(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
+    return this.index && { index: this.index, read: this.early };
+  }
+
+  override get(key: TKey): TValue | undefined {
+    if (this.index === null || typeof key !== "string") return this.filled().getEntry(key);
+    const known = this.early.get(key);
+    if (known !== undefined) return known;
+    const i = this.index.find(key);
+    if (i < 0) return undefined;
+    const v = this.index.valueAt(i);
+    this.early.set(key, v);
+    return v;
+  }
+
+  override has(key: TKey): boolean {
+    if (this.index === null || typeof key !== "string") return this.filled().hasEntry(key);
+    return this.early.has(key) || this.index.find(key) >= 0;
+  }
+
+  override set(key: TKey, value: TValue): this {
+    if (this.index === null || typeof key !== "string") return this.filled().setEntry(key, value);
+    this.early.set(key, value);
+    return this;
+  }
+
+  override delete(key: TKey): boolean {
+    return this.filled().deleteEntry(key);
+  }
+
+  override clear(): void {
+    this.filled().clearEntries();
+  }
+
+  override get size(): number {
+    return this.filled().entryCount;
+  }
+
+  override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
+    this.filled().forEachEntry(fn, thisArg);
+  }
+
+  override entries(): MapIterator<[TKey, TValue]> {
+    return this.filled().allEntries();
+  }
+
+  override keys(): MapIterator<TKey> {
+    return this.filled().allKeys();
+  }
+
+  override values(): MapIterator<TValue> {
+    return this.filled().allValues();
+  }
+
+  override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
+    return this.filled().allEntries();
+  }
+
+  // Map's own methods, for use once filled (the overrides above route here).
+  private getEntry(key: TKey): TValue | undefined {
+    return super.get(key);
+  }
+  private hasEntry(key: TKey): boolean {
+    return super.has(key);
+  }
+  private setEntry(key: TKey, value: TValue): this {
+    super.set(key, value);
+    return this;
+  }
+  private deleteEntry(key: TKey): boolean {
+    return super.delete(key);
+  }
+  private clearEntries(): void {
+    super.clear();
+  }
+  private get entryCount(): number {
+    return super.size;
+  }
+  private forEachEntry(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
+    super.forEach(fn, thisArg);
+  }
+  private allEntries(): MapIterator<[TKey, TValue]> {
+    return super.entries();
+  }
+  private allKeys(): MapIterator<TKey> {
+    return super.keys();
+  }
+  private allValues(): MapIterator<TValue> {
+    return super.values();
+  }
+
+  /**
+   * Fills the Map from the index, as decodeDict would have made it, with the entries read or
+   * set since in place of their originals (new keys last, in the order they were set).
+   */
+  private filled(): this {
+    const index = this.index;
+    if (index === null) return this;
+    this.index = null;
+    const keys = index.keys;
+    const values: TValue[] = [];
+    const starts: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      values.push(index.valueAt(i));
+      starts.push(index.entryStart(i));
+    }
+    starts.push(index.end);
+    for (let i = keys.length - 1; i >= 0; i--) if (!super.has(keys[i]!)) super.set(keys[i]!, values[i]!);
+    for (const [k, v] of this.early) super.set(k, v);
+    this.early.clear();
+    (this as OriginDict)[ORIGIN] = { buf: index.buf, keys, values, starts };
+    return this;
   }
 }
 
@@ -417,20 +635,33 @@ export class TnetEncoder {
    */
   encodeReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>): Buffer {
     this.pos = this.buf.length;
+    this.putReplacing(index, replaced, false);
+    return this.buf.subarray(this.pos);
+  }
+
+  /** With `addNew`, entries of `replaced` the index lacks are added (else they are looked-up absences). */
+  private putReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>, addNew: boolean): void {
     this.putByte(TAG_DICT);
     const mark = this.written;
+    const keys = index.keys;
     // back to front, as put() writes a dict: the last entry in the file first
-    for (let i = index.keys.length - 1; i >= 0; i--) {
-      const key = index.keys[i]!;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
       const value = typeof key === "string" ? replaced.get(key) : undefined;
-      if (value === undefined) this.putRange(index.buf, index.starts[i]!, index.starts[i + 1] ?? index.end);
+      if (value === undefined) this.putRange(index.buf, index.entryStart(i), index.entryStart(i + 1));
       else {
         this.put(value);
         this.put(key);
       }
     }
+    // Keys the dict did not have were inserted last, so they go first in the file, the newest first.
+    if (addNew)
+      for (const [key, value] of replaced)
+        if (index.find(key) < 0) {
+          this.put(value);
+          this.put(key);
+        }
     this.putLength(mark);
-    return this.buf.subarray(this.pos);
   }
 
   /** Encodes `value`; the result is a view into the encoder's buffer, valid until the next call. */
@@ -536,6 +767,10 @@ export class TnetEncoder {
       const mark = this.written;
       for (let i = v.length - 1; i >= 0; i--) this.put(v[i]!);
       return this.putLength(mark);
+    }
+    if (v instanceof IndexedDict) {
+      const unfilled = v.unfilled;
+      if (unfilled && unfilled.index.keysUnique) return this.putReplacing(unfilled.index, unfilled.read, true);
     }
     if (v instanceof Map) {
       this.putByte(TAG_DICT);

@@ -6,8 +6,16 @@ import { InputError } from "../errors.js";
 import { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { frameFlowBatches } from "../format/mitm-stream.js";
-import { openInput } from "./input.js";
+import { ChunkRecycler, openInput } from "./input.js";
 import { type Flow, flowFromState } from "../model/index.js";
+
+export interface ReadOptions {
+  /**
+   * The caller is done with every flow of a batch when it asks for the next, and keeps
+   * nothing of them: their read buffers are reused (see ChunkRecycler).
+   */
+  batchesOnly?: boolean;
+}
 
 /**
  * Reads the flows of `path` (`-` for stdin). Pass one MigrationContext to all files of a
@@ -21,13 +29,16 @@ export async function* readFlowRecords(path: string, migrations = new MigrationC
 export async function* readFlowRecordBatches(
   path: string,
   migrations = new MigrationContext(),
+  { batchesOnly = false }: ReadOptions = {},
 ): AsyncGenerator<FlowRecord[]> {
-  const input = await openInput(path);
+  const recycler = batchesOnly ? new ChunkRecycler() : undefined;
+  const input = await openInput(path, recycler);
   if (input.format !== "mitm")
     throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
   readPosition.file = input.name;
   readPosition.size = input.size;
-  for await (const raws of frameFlowBatches(input.chunks, input.name, input.size)) {
+  const release = recycler && ((chunk: Buffer) => recycler.give(chunk));
+  for await (const raws of frameFlowBatches(input.chunks, input.name, input.size, release)) {
     const last = raws[raws.length - 1]!;
     readPosition.offset = last.offset + last.bytes.length;
     const records: FlowRecord[] = [];
@@ -36,7 +47,10 @@ export async function* readFlowRecordBatches(
         const record = new FlowRecord(raw, input.name, migrations);
         // Old formats migrate with state carried from flow to flow (a WebSocket claims the
         // handshake flow before it): migrate them in file order, whatever reads them later.
-        if (!record.isNative) record.top();
+        if (!record.isNative) {
+          recycler?.stop(); // the migration state may keep parts of this flow
+          record.top();
+        }
         records.push(record);
       }
     } catch (e) {
@@ -66,6 +80,10 @@ export async function* readFlows(path: string, migrations = new MigrationContext
 }
 
 /** The flows of a file as model objects, in batches (see readFlowRecordBatches). */
-export async function* readFlowBatches(path: string, migrations = new MigrationContext()): AsyncGenerator<Flow[]> {
-  for await (const records of readFlowRecordBatches(path, migrations)) yield records.map(flowFromState);
+export async function* readFlowBatches(
+  path: string,
+  migrations = new MigrationContext(),
+  options: ReadOptions = {},
+): AsyncGenerator<Flow[]> {
+  for await (const records of readFlowRecordBatches(path, migrations, options)) yield records.map(flowFromState);
 }

@@ -3,9 +3,10 @@
  * (name, value) byte pairs, looked up case-insensitively, repeated names kept, original case
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
-import type { TValue } from "../format/tnetstring.js";
+import { RawElement, type TDict, type TValue, visitBytePairs } from "../format/tnetstring.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
+import { listEntry } from "./values.js";
 
 /** One raw header field as stored in a flow: `[name, value]`. */
 export type HeaderField = [Buffer, Buffer];
@@ -46,9 +47,14 @@ function lookupName(name: string | Uint8Array): Buffer {
 
 /** ASCII-case-insensitive equality of two header names (Python's `bytes.lower()` only folds ASCII). */
 function sameName(a: Buffer, b: Buffer): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    let x = a[i]!;
+  return sameNameAt(a, 0, a.length, b);
+}
+
+/** sameName for a name that lies at `start`..`end` of `buf`. */
+function sameNameAt(buf: Buffer, start: number, end: number, b: Buffer): boolean {
+  if (end - start !== b.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    let x = buf[start + i]!;
     let y = b[i]!;
     if (x === y) continue;
     if (x >= 0x41 && x <= 0x5a) x += 0x20;
@@ -56,6 +62,19 @@ function sameName(a: Buffer, b: Buffer): boolean {
     if (x !== y) return false;
   }
   return true;
+}
+
+/**
+ * Every value of the header named `key` in headers still stored as raw bytes, found without
+ * decoding the list (a filter or a listing asks every flow for Host or Content-Type, and
+ * decoding every field was most of their cost). Null when the list is not plain pairs of bytes.
+ */
+function storedValues(raw: RawElement, key: Buffer): string[] | null {
+  const out: string[] = [];
+  const found = visitBytePairs(raw, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
+    if (sameNameAt(buf, nameStart, nameEnd, key)) out.push(decodeUtf8Escaped(buf.subarray(valueStart, valueEnd)));
+  });
+  return found ? out : null;
 }
 
 /** The canonical (lower-case ASCII) form of a name, for sets of seen names. */
@@ -84,28 +103,56 @@ function asField(f: TValue): HeaderField {
  * `length` counts fields.
  */
 export class Headers implements Iterable<[string, string]> {
-  private readonly list: TValue[];
+  /** the fields, when this holds them or views an already decoded list */
+  private fieldList: TValue[] | undefined;
+  /** the dict entry this views, when it may still be raw bytes (see `overEntry`) */
+  private entry: { dict: TDict; key: string; where: string } | undefined;
 
   /** New headers holding their own fields. */
   constructor(init?: HeadersInit) {
-    this.list = [];
+    const list: TValue[] = (this.fieldList = []);
     if (init === undefined) return;
     if (init instanceof Headers) {
-      for (const [n, v] of init.fields) this.list.push([Buffer.from(n), Buffer.from(v)]);
+      for (const [n, v] of init.fields) list.push([Buffer.from(n), Buffer.from(v)]);
     } else if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
       for (const [n, v] of init as Iterable<readonly [string | Uint8Array, string | Uint8Array]>)
-        this.list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
+        list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
     } else {
       for (const [n, v] of Object.entries(init as Record<string, string | Uint8Array>))
-        this.list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
+        list.push([headerBytes(n, "name"), headerBytes(v, "value")]);
     }
   }
 
   /** A live view over a flow state's list of `[name, value]` byte pairs. */
   static over(fields: TValue[]): Headers {
     const h = Object.create(Headers.prototype) as Headers;
-    (h as unknown as { list: TValue[] }).list = fields;
+    h.fieldList = fields;
     return h;
+  }
+
+  /**
+   * A live view over the list at `dict[key]`, which may still be its stored bytes: lookups
+   * (`get`, `getAll`, `has`) read those without decoding them; anything else decodes the
+   * list into the dict first. `where` names the message in the error a non-list gets.
+   */
+  static overEntry(dict: TDict, key: string, where: string): Headers {
+    const h = Object.create(Headers.prototype) as Headers;
+    h.entry = { dict, key, where };
+    return h;
+  }
+
+  /** The field list, decoded (and put into the flow state) when it was still raw. */
+  private get list(): TValue[] {
+    if (this.fieldList) return this.fieldList;
+    const { dict, key, where } = this.entry!;
+    return (this.fieldList = listEntry(dict, key, where));
+  }
+
+  /** The stored list while nothing has decoded it. */
+  private get unparsed(): RawElement | null {
+    if (this.fieldList) return null;
+    const v = this.entry!.dict.get(this.entry!.key);
+    return v instanceof RawElement ? v : null;
   }
 
   /** The raw fields, `[name, value]` byte pairs, live (the state's own list when this is a view). */
@@ -134,6 +181,9 @@ export class Headers implements Iterable<[string, string]> {
   /** Every value of `name`, unfolded (use this for Set-Cookie and Cookie). */
   getAll(name: string | Uint8Array): string[] {
     const key = lookupName(name);
+    const raw = this.unparsed;
+    const stored = raw && storedValues(raw, key);
+    if (stored) return stored;
     const out: string[] = [];
     for (const f of this.list) {
       const [n, v] = asField(f);
@@ -145,6 +195,9 @@ export class Headers implements Iterable<[string, string]> {
   /** True when a field named `name` exists. */
   has(name: string | Uint8Array): boolean {
     const key = lookupName(name);
+    const raw = this.unparsed;
+    const stored = raw && storedValues(raw, key);
+    if (stored) return stored.length > 0;
     return this.list.some((f) => sameName(asField(f)[0], key));
   }
 

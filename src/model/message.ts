@@ -56,7 +56,7 @@ export abstract class Message {
 
   /** The headers, a live view over the stored fields. */
   get headers(): Headers {
-    return Headers.over(listEntry(this.state, "headers", this.where));
+    return Headers.overEntry(this.state, "headers", this.where);
   }
 
   /** Replaces all headers (the given ones are copied). */

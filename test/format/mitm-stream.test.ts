@@ -49,6 +49,35 @@ describe("frameFlows", () => {
     expect(seen).toEqual([...Array(15).keys()]);
   });
 
+  it("hands a chunk back only once no flow of a batch still to be used views it", async () => {
+    const whole = await frame(real, real.length);
+    for (const size of [7, 100, 4096, 65536]) {
+      // Every chunk is its own memory, as the file reader's are; a chunk handed back is
+      // overwritten at once, as a reused read buffer would be.
+      const chunks = new Set<ArrayBufferLike>();
+      const copies = async function* (): AsyncGenerator<Buffer> {
+        for await (const c of chunked(real, size)) {
+          const memory = new ArrayBuffer(c.length);
+          new Uint8Array(memory).set(c);
+          chunks.add(memory);
+          yield Buffer.from(memory);
+        }
+      };
+      const released = new Set<ArrayBufferLike>();
+      const release = (chunk: Buffer): void => {
+        if (!chunks.has(chunk.buffer)) return; // not a chunk read (joined bytes): not handed back
+        expect(released.has(chunk.buffer)).toBe(false); // once only
+        released.add(chunk.buffer);
+        new Uint8Array(chunk.buffer).fill(0x21);
+      };
+      const seen: Buffer[] = [];
+      for await (const batch of frameFlowBatches(copies(), "test.mitm", undefined, release))
+        for (const f of batch) seen.push(Buffer.from(f.bytes)); // used before asking for more
+      expect(seen.map((b) => b.toString("latin1"))).toEqual(whole.flows.map((f) => f.bytes.toString("latin1")));
+      if (size < 4096) expect(released.size).toBeGreaterThan(10);
+    }
+  });
+
   it("reads an empty input as no flows", async () => {
     expect(await frame(Buffer.alloc(0), 10)).toEqual({ flows: [] });
   });

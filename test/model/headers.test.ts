@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DictIndex, IndexedDict, RawElement, encode, type TDict } from "../../src/format/tnetstring.js";
 import { Headers } from "../../src/model/headers.js";
 
 const raw = (pairs: [string, string][]) => pairs.map(([n, v]) => [Buffer.from(n, "latin1"), Buffer.from(v, "latin1")]);
@@ -135,4 +136,45 @@ describe("Headers", () => {
       ["Content-Type", "text/plain"],
     ]);
   });
+
+  describe("over a stored list not yet decoded", () => {
+    const fields = raw([
+      ["Host", "a"],
+      ["Accept", "x"],
+      ["accept", "y"],
+      ["X-Caf\xc3\xa9", "\xc3\xa9t\xc3\xa9"],
+    ]);
+    const stored = (list: unknown[]): TDict => new IndexedDict(new DictIndex(encode(new Map([["headers", list as never]]))));
+
+    it("looks names up in the bytes, leaving the list undecoded", () => {
+      const state = stored(fields);
+      const h = Headers.overEntry(state, "headers", "request");
+      expect(h.get("ACCEPT")).toBe("x, y");
+      expect(h.getAll("host")).toEqual(["a"]);
+      expect(h.get("x-café")).toBe("été");
+      expect(h.has("accept") && !h.has("missing")).toBe(true);
+      expect(h.get("missing")).toBeUndefined();
+      expect(state.get("headers")).toBeInstanceOf(RawElement);
+    });
+
+    it("decodes the list into the state for anything else, and edits it there", () => {
+      const state = stored(fields);
+      const h = Headers.overEntry(state, "headers", "request");
+      h.set("Host", "b");
+      expect(Array.isArray(state.get("headers"))).toBe(true);
+      expect(Headers.overEntry(state, "headers", "request").get("host")).toBe("b");
+      expect(h.length).toBe(4);
+    });
+
+    it("decodes a list that is not plain byte pairs the usual way", () => {
+      const texts = stored([["Host", "a"]]); // text, not bytes: tolerated by the decoding path
+      expect(Headers.overEntry(texts, "headers", "request").get("host")).toBe("a");
+      const broken = stored([[Buffer.from("Host")]]);
+      expect(() => Headers.overEntry(broken, "headers", "request").get("host")).toThrow(/malformed header field/);
+      const missing = stored([]);
+      missing.delete("headers");
+      expect(() => Headers.overEntry(missing, "headers", "request").get("host")).toThrow(/request: expected a list/);
+    });
+  });
 });
+
