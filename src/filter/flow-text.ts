@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import type { Address, DNSMessage, DNSResourceRecord, Headers } from "../model/index.js";
-import type { TValue } from "../format/tnetstring.js";
+import { internedAscii, type TValue } from "../format/tnetstring.js";
 import { pythonStr } from "./python-str.js";
 import { asBuffer } from "../model/bytes.js";
 
@@ -17,7 +17,7 @@ import { asBuffer } from "../model/bytes.js";
  */
 export function bytesAsText(bytes: Uint8Array): string {
   const buf = asBuffer(bytes);
-  return isUtf8(buf) ? buf.toString("utf8") : buf.toString("latin1");
+  return internedAscii(buf, 0, buf.length) ?? (isUtf8(buf) ? buf.toString("utf8") : buf.toString("latin1"));
 }
 
 /** The header block `Name: value\r\n` per field, names in their original case (`bytes(headers)`). */

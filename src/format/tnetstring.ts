@@ -168,24 +168,29 @@ function spells(text: string, buf: Buffer, start: number): boolean {
   return true;
 }
 
-function decodeText(buf: Buffer, start: number, end: number): string {
-  // Most text in flows is short ASCII, and the same few dict keys come back in every flow:
-  // hand out the string made last time for the same bytes instead of one string per flow.
-  if (end - start <= 32) {
-    let hash = end - start;
-    let i = start;
-    for (; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= 0x80) break;
-      hash = (Math.imul(hash, 31) + c) | 0;
-    }
-    if (i === end) {
-      const slot = hash & (INTERN_SLOTS - 1);
-      const known = internedTexts[slot];
-      if (known !== undefined && known.length === end - start && spells(known, buf, start)) return known;
-      return (internedTexts[slot] = buf.toString("latin1", start, end));
-    }
+/**
+ * The text of short ASCII bytes (at most 32), the same string each time the same bytes come
+ * back; undefined for anything longer or not ASCII. Most text in flows is short ASCII (dict
+ * keys, methods, schemes, versions), the same few in every flow: handing out the string made
+ * last time saves making, and later collecting, one string per flow.
+ */
+export function internedAscii(buf: Buffer, start: number, end: number): string | undefined {
+  if (end - start > 32) return undefined;
+  let hash = end - start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return undefined;
+    hash = (Math.imul(hash, 31) + c) | 0;
   }
+  const slot = hash & (INTERN_SLOTS - 1);
+  const known = internedTexts[slot];
+  if (known !== undefined && known.length === end - start && spells(known, buf, start)) return known;
+  return (internedTexts[slot] = buf.toString("latin1", start, end));
+}
+
+function decodeText(buf: Buffer, start: number, end: number): string {
+  const short = internedAscii(buf, start, end);
+  if (short !== undefined) return short;
   const view = buf.subarray(start, end);
   if (!isUtf8(view)) throw new TnetstringError("not a tnetstring: invalid UTF-8 in text", start);
   return view.toString("utf8");

@@ -36,8 +36,13 @@ export function idnaDecode(host: string): string {
     .join(".");
 }
 
+/** An ASCII host name without IDNA labels whose labels are all valid: the common case, checked in one go. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9\-_]{1,63}\.)*[A-Za-z0-9\-_]{1,63}\.?$/;
+
 /** True for a valid DNS host name (RFC 1035 lengths, underscores tolerated) or an IPv4/IPv6 address. */
 export function isValidHost(host: string): boolean {
+  // Every filter on a host asks this for every flow: settle plain names without splitting them.
+  if (host.length <= 255 && PLAIN_HOST.test(host) && !/(^|\.)xn--/i.test(host)) return true;
   let ascii: string;
   try {
     ascii = idnaEncode(host);

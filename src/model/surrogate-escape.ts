@@ -5,6 +5,7 @@
  * encoding maps those back to the same byte, so any byte string survives the round trip.
  */
 import { isAscii, isUtf8 } from "node:buffer";
+import { internedAscii } from "../format/tnetstring.js";
 import { asBuffer } from "./bytes.js";
 
 /** A surrogate that is not half of a pair: what an escaped byte looks like. */
@@ -13,6 +14,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Decodes bytes as UTF-8, escaping invalid bytes as U+DC80..U+DCFF (Python `surrogateescape`). */
 export function decodeUtf8Escaped(bytes: Uint8Array): string {
   const buf = asBuffer(bytes);
+  const short = internedAscii(buf, 0, buf.length);
+  if (short !== undefined) return short;
   // Nearly everything on the wire is ASCII; latin1 is the cheapest exact decode for it.
   if (isAscii(buf)) return buf.toString("latin1");
   if (isUtf8(buf)) return buf.toString("utf8");

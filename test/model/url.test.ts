@@ -70,9 +70,11 @@ describe("hosts and authorities", () => {
   });
 
   it("isValidHost", () => {
-    for (const h of ["example.com", "a_b.example", "127.0.0.1", "::1", "bücher.de", "example.com."])
-      expect(isValidHost(h)).toBe(true);
-    for (const h of ["", "a..b", "bad host", "x".repeat(64) + ".com", "a\0b"]) expect(isValidHost(h)).toBe(false);
+    const long = (n: number): string => Array(n).fill("a".repeat(63)).join(".");
+    for (const h of ["example.com", "a_b.example", "127.0.0.1", "::1", "bücher.de", "example.com.", "xn--bcher-kva.de", long(4)])
+      expect(isValidHost(h), h).toBe(true);
+    for (const h of ["", ".", "a..b", "bad host", "x".repeat(64) + ".com", "a\0b", "xn--a.de", `${long(4)}.a`])
+      expect(isValidHost(h), h).toBe(false);
   });
 });
 
