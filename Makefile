@@ -11,8 +11,10 @@ $(NODE_MODULES): package.json package-lock.json
 
 install: $(NODE_MODULES)
 
+# tsc type-checks and writes the .d.ts files; esbuild bundles the JavaScript (scripts/bundle.mjs says why).
 build: install
-	npx tsc -p tsconfig.json
+	npx tsc -p tsconfig.json --emitDeclarationOnly
+	node scripts/bundle.mjs
 
 # The main job on the shipped sample: redact credentials from mitmdump's capture with a
 # script, then show what changed (diff exits 1 when files differ: that is the point here).

@@ -79,3 +79,19 @@ export function response(ctx: ScriptContext, flow: HTTPFlow) {
 
 /** Does not compile. */
 export const BROKEN = `export function request( {`;
+
+/**
+ * Uses reflow's classes as values, not only as types: the flows the CLI hands over must be
+ * instances of the classes \`import ... from "reflow"\` gives, and a FlowWriter of the library
+ * must take them. Writes each HTTP flow to the file named in argv[1].
+ */
+export const LIBRARY_CLASSES = `
+import { Flow, HTTPFlow, FlowWriter, Headers, type ScriptContext } from "reflow";
+export async function start(ctx: ScriptContext, argv: string[]) { ctx.writer = await FlowWriter.open(argv[1]); }
+export async function request(ctx: ScriptContext, flow: Flow) {
+  if (!(flow instanceof HTTPFlow)) throw new Error("the flow is not an HTTPFlow of the library");
+  if (!(flow.request.headers instanceof Headers)) throw new Error("the headers are not Headers of the library");
+  await ctx.writer.write(flow);
+}
+export async function done(ctx: ScriptContext) { await ctx.writer.close(); }
+`;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
 import { cliPath, fixtures, reflow, reflowAsync, testdata, flowDicts } from "../helpers.js";
-import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
+import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, LIBRARY_CLASSES, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
 beforeAll(() => {
@@ -236,6 +236,16 @@ describe("reflow run: script errors", () => {
     expect(err).toMatch(new RegExp(`${s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+`)); // file:line of the .ts
     expect(err).toContain("1 script errors");
     expect(flowDicts(readFileSync(out))).toHaveLength(7); // the flow is still written
+  });
+
+  it("hands scripts flows of the classes that importing reflow gives them", () => {
+    const copy = join(dir, "library-copy.mitm");
+    const r = reflow(["run", "-r", sample, "-s", `${script("library.ts", LIBRARY_CLASSES)} ${copy}`, "-w", join(dir, "lib-out.mitm")]);
+    expect(r.stderr.toString()).not.toContain("Error");
+    expect(r.status).toBe(0);
+    expect(flowDicts(readFileSync(copy)).map((d) => d.get("id"))).toEqual(
+      flowDicts(readFileSync(sample)).filter((d) => d.get("type") === "http").map((d) => d.get("id")),
+    );
   });
 
   it("stops before any output when a script fails to load (exit 2)", () => {
