@@ -1,9 +1,9 @@
 /** Shared test helpers: where the reference data lives, and running the built CLI. */
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decode, spanAt, type TDict } from "../src/format/tnetstring.js";
+import { decode, encode, spanAt, type TDict } from "../src/format/tnetstring.js";
 
 export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 /** `../shared/testdata` beside the project (read-only reference data). */
@@ -68,4 +68,23 @@ export function flowDicts(bytes: Buffer): TDict[] {
     pos = s.next;
   }
   return out;
+}
+
+/**
+ * A capture that spans many of the reader's 1 MiB buffers: `copies` copies of mitmdump's
+ * real-v17 capture, one flow bigger than a buffer, then `copies` more; written into `dir`
+ * with the big flow alone beside it. Whatever a command does flow by flow to `file` it
+ * should do to the parts: copies × (real), big, copies × (real).
+ */
+export function manyBuffersCapture(dir: string, copies = 120): { file: string; real: string; big: string; copies: number } {
+  const real = join(testdata, "captures", "real-v17.mitm");
+  const bytes = readFileSync(real);
+  const withBody = flowDicts(bytes).find((d) => d.get("response") instanceof Map)!;
+  (withBody.get("response") as TDict).set("content", Buffer.alloc(1_500_000, "0123456789"));
+  const big = join(dir, "big.mitm");
+  writeFileSync(big, encode(withBody));
+  const file = join(dir, "many.mitm");
+  const parts = Array<Buffer>(copies).fill(bytes);
+  writeFileSync(file, Buffer.concat([...parts, readFileSync(big), ...parts]));
+  return { file, real, big, copies };
 }

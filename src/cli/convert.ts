@@ -77,7 +77,8 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   try {
     for (const path of paths) {
       try {
-        for await (const flow of readFlowRecords(path, migrations)) {
+        // Each flow is written (copied into the output) before the next is read.
+        for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
           if (filter && !filter.match(flowFromState(flow))) {
             unmatched++;
             continue;

@@ -108,7 +108,7 @@ async function show(args: string[], opts: ShowOptions): Promise<number> {
   let damage = false;
   for (const path of paths) {
     try {
-      for await (const batch of readFlowBatches(path, migrations, { batchesOnly: true })) {
+      for await (const batch of readFlowBatches(path, migrations, { reuseBuffers: true })) {
         if (out.closed) return ExitCode.OK;
         for (const flow of batch) {
           if (filter && !filter.match(flow)) continue;

@@ -11,27 +11,32 @@ import { type Flow, flowFromState } from "../model/index.js";
 
 export interface ReadOptions {
   /**
-   * The caller is done with every flow of a batch when it asks for the next, and keeps
-   * nothing of them: their read buffers are reused (see ChunkRecycler).
+   * The caller's promise: once it asks for more flows, it keeps nothing of those it was
+   * handed (no flow, no part of one). Their read buffers are then reused (see ChunkRecycler).
+   * A caller that hands flows to user scripts cannot promise it.
    */
-  batchesOnly?: boolean;
+  reuseBuffers?: boolean;
 }
 
 /**
  * Reads the flows of `path` (`-` for stdin). Pass one MigrationContext to all files of a
  * run: old formats need state kept across files (see mitm-format.md §3).
  */
-export async function* readFlowRecords(path: string, migrations = new MigrationContext()): AsyncGenerator<FlowRecord> {
-  for await (const batch of readFlowRecordBatches(path, migrations)) yield* batch;
+export async function* readFlowRecords(
+  path: string,
+  migrations = new MigrationContext(),
+  options: ReadOptions = {},
+): AsyncGenerator<FlowRecord> {
+  for await (const batch of readFlowRecordBatches(path, migrations, options)) yield* batch;
 }
 
 /** The flows of `path` as FlowRecords, in batches: those whole in each stretch of input read. */
 export async function* readFlowRecordBatches(
   path: string,
   migrations = new MigrationContext(),
-  { batchesOnly = false }: ReadOptions = {},
+  { reuseBuffers = false }: ReadOptions = {},
 ): AsyncGenerator<FlowRecord[]> {
-  const recycler = batchesOnly ? new ChunkRecycler() : undefined;
+  const recycler = reuseBuffers ? new ChunkRecycler() : undefined;
   const input = await openInput(path, recycler);
   if (input.format !== "mitm")
     throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);

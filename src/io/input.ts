@@ -17,23 +17,27 @@ export interface FlowInput {
 }
 
 /**
- * 1 MiB: a quarter of the corpus's bytes are in flows of 100–400 KB, and a flow that spans
- * two chunks is copied out whole. Larger chunks fall out of the CPU caches before they are read.
+ * Fresh chunks: 512 KiB, one read ahead. Flows view their chunk, so a chunk lives until the
+ * garbage collector has freed every flow made from it; larger chunks or more reads in flight
+ * raised the peak memory of a conversion to v21 from 105 to 145 MB.
  */
-const CHUNK_SIZE = 1024 << 10;
+const FRESH_CHUNK = 512 << 10;
+const FRESH_READS_AHEAD = 1;
 
 /**
- * Reads in flight while the caller works. Two keep the thread pool busy across the moment
- * one finishes and the next is asked for: a filter pass over 168 MB waits ~25 ms less than
- * with one; more gain nothing on two cores.
+ * Recycled chunks: 1 MiB, two reads ahead. A quarter of the corpus's bytes are in flows of
+ * 100–400 KB, and a flow that spans two chunks is copied out whole; larger chunks fall out
+ * of the CPU caches before they are read. Two reads keep the thread pool busy across the
+ * moment one finishes and the next is asked for (a filter pass over 168 MB waits ~25 ms less).
  */
-const READS_AHEAD = 2;
+const RECYCLED_CHUNK = 1024 << 10;
+const RECYCLED_READS_AHEAD = 2;
 
 /**
  * Read buffers handed back once no flow views them, for the next reads. Fresh memory costs a
  * page fault per 4 KiB on first touch: reading 168 MB into fresh buffers takes ~2.5× as long
  * as reading it into a few reused ones. Only a reader whose flows are dropped batch by batch
- * may recycle (`reflow show`); flows kept for later (a script's, diff's) keep their chunks.
+ * may recycle (`show`, `convert`); flows kept for later (a script's, diff's) keep their chunks.
  */
 export class ChunkRecycler {
   private readonly spare: Buffer[] = [];
@@ -41,11 +45,12 @@ export class ChunkRecycler {
   private readonly own = new WeakSet<ArrayBuffer>();
   private enabled = true;
 
-  /** A chunk-sized buffer: a spare one when there is one. */
+  /** A buffer to read into: a spare one when there is one (a fresh one once stopped). */
   take(): Buffer {
+    if (!this.enabled) return Buffer.allocUnsafe(FRESH_CHUNK);
     const spare = this.spare.pop();
     if (spare) return spare;
-    const buf = Buffer.allocUnsafeSlow(CHUNK_SIZE); // its own memory, never Node's shared pool
+    const buf = Buffer.allocUnsafeSlow(RECYCLED_CHUNK); // its own memory, never Node's shared pool
     this.own.add(buf.buffer as ArrayBuffer);
     return buf;
   }
@@ -53,7 +58,7 @@ export class ChunkRecycler {
   /** Takes back a chunk (or a view into one) that no flow views any more. */
   give(chunk: Buffer): void {
     const memory = chunk.buffer as ArrayBuffer;
-    if (this.enabled && this.own.has(memory)) this.spare.push(Buffer.from(memory, 0, CHUNK_SIZE));
+    if (this.enabled && this.own.has(memory)) this.spare.push(Buffer.from(memory, 0, RECYCLED_CHUNK));
   }
 
   /** From now on nothing is taken back: something keeps flows beyond their batch. */
@@ -64,7 +69,7 @@ export class ChunkRecycler {
 }
 
 /**
- * Reads a regular file in large chunks, READS_AHEAD reads always ahead: while the caller
+ * Reads a regular file in large chunks, one or two reads always ahead: while the caller
  * works on a chunk, the next are read by libuv's thread pool on another core, so the copying
  * costs no time on this thread. Flows keep views into a chunk, so each is a fresh Buffer unless a
  * `recycler` hands back one no flow views any more. Waiting for a chunk also gives the event
@@ -76,19 +81,19 @@ async function* readFileChunks(path: string, recycler?: ChunkRecycler): AsyncGen
   const fd = openSync(path, "r");
   let position = 0;
   const readNext = async (): Promise<Buffer> => {
-    const buf = recycler ? recycler.take() : Buffer.allocUnsafe(CHUNK_SIZE);
+    const buf = recycler ? recycler.take() : Buffer.allocUnsafe(FRESH_CHUNK);
     const at = position; // reads run side by side: each takes its place in the file now
-    position += CHUNK_SIZE;
+    position += buf.length;
     let filled = 0;
-    while (filled < CHUNK_SIZE) {
+    while (filled < buf.length) {
       const n = await readAt(fd, buf, filled, at + filled);
       if (n === 0) break;
       filled += n;
     }
-    return filled === CHUNK_SIZE ? buf : buf.subarray(0, filled);
+    return filled === buf.length ? buf : buf.subarray(0, filled);
   };
   const ahead: Promise<Buffer>[] = [];
-  for (let i = 0; i < READS_AHEAD; i++) ahead.push(readNext());
+  for (let i = 0; i < (recycler ? RECYCLED_READS_AHEAD : FRESH_READS_AHEAD); i++) ahead.push(readNext());
   try {
     for (;;) {
       const chunk = await ahead.shift()!;
@@ -155,7 +160,7 @@ export async function openInput(path: string, recycler?: ChunkRecycler): Promise
       if (code === "ENOENT") throw new InputError("E_INPUT_MISSING", path, "no such file");
       throw new InputError("E_INPUT_UNREADABLE", path, (e as Error).message);
     }
-    stream = size !== undefined ? readFileChunks(path, recycler) : createReadStream(path, { highWaterMark: CHUNK_SIZE });
+    stream = size !== undefined ? readFileChunks(path, recycler) : createReadStream(path, { highWaterMark: FRESH_CHUNK });
   }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let first: Buffer | undefined;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict } from "../../src/format/tnetstring.js";
-import { allMitmFiles, cliPath, flowDicts, projectRoot, reflow, testdata } from "../helpers.js";
+import { allMitmFiles, cliPath, flowDicts, manyBuffersCapture, projectRoot, reflow, testdata } from "../helpers.js";
 
 let dir: string;
 beforeAll(() => {
@@ -27,6 +27,22 @@ describe("reflow convert", () => {
       expect(readFileSync(out).equals(readFileSync(file))).toBe(true);
     });
   }
+
+  it("converts a file of many read buffers as the sum of its parts (read buffers are reused)", () => {
+    const { file, real, big, copies } = manyBuffersCapture(dir);
+    for (const version of ["17", "21"]) {
+      const part = (input: string): Buffer => {
+        const out = join(dir, `part-${version}.mitm`);
+        expect(reflow(["convert", input, "-o", out, "-q", "--flow-version", version]).status).toBe(0);
+        return readFileSync(out);
+      };
+      const [one, bigOut] = [part(real), part(big)];
+      const out = join(dir, `many-${version}.mitm`);
+      expect(reflow(["convert", file, "-o", out, "-q", "--flow-version", version]).status).toBe(0);
+      const expected = Buffer.concat([...Array<Buffer>(copies).fill(one), bigOut, ...Array<Buffer>(copies).fill(one)]);
+      expect(readFileSync(out).equals(expected), `v${version}`).toBe(true);
+    }
+  });
 
   it("reads stdin and writes stdout with -", () => {
     const input = readFileSync(join(testdata, "captures", "real-v17.mitm"));

@@ -10,8 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { FlowJson, HttpMessageJson, MessageJson } from "../../src/format/jsonl.js";
 import { readFlows } from "../../src/io/flow-source.js";
 import type { Flow, HTTPFlow, Message, TCPFlow } from "../../src/model/index.js";
-import { encode, type TDict } from "../../src/format/tnetstring.js";
-import { flowDicts, projectRoot, reflow, testdata } from "../helpers.js";
+import { manyBuffersCapture, projectRoot, reflow, testdata } from "../helpers.js";
 
 const expectedDir = join(projectRoot, "test", "cli", "expected", "show");
 const capture = (rel: string): string => join(testdata, rel);
@@ -81,25 +80,13 @@ describe("reflow show listings", () => {
   });
 
   it("shows a file of many read buffers as the sum of its parts (read buffers are reused)", () => {
-    // 1 MiB read buffers: 8 MB of flows, one of them bigger than a buffer, spans many of them.
-    const real = readFileSync(REAL);
-    const dicts = flowDicts(real);
-    const withBody = dicts.find((d) => d.get("response") instanceof Map)!;
-    (withBody.get("response") as TDict).set("content", Buffer.alloc(1_500_000, "0123456789"));
-    const big = encode(withBody);
-    const dir = mkdtempSync(join(tmpdir(), "reflow-show-"));
-    const write = (name: string, bytes: Buffer): string => {
-      writeFileSync(join(dir, name), bytes);
-      return join(dir, name);
-    };
-    const bigFile = write("big.mitm", big);
-    const many = write("many.mitm", Buffer.concat([...Array(120).fill(real), big, ...Array(120).fill(real)]));
+    const { file, real, big, copies } = manyBuffersCapture(mkdtempSync(join(tmpdir(), "reflow-show-")));
     for (const args of [["--detail", "1"], ["--json"]]) {
-      const one = reflow(["show", REAL, ...args]).stdout.toString();
-      const bigOut = reflow(["show", bigFile, ...args]).stdout.toString();
-      const r = reflow(["show", many, ...args]);
+      const one = reflow(["show", real, ...args]).stdout.toString();
+      const bigOut = reflow(["show", big, ...args]).stdout.toString();
+      const r = reflow(["show", file, ...args]);
       expect(r.status).toBe(0);
-      expect(r.stdout.toString() === one.repeat(120) + bigOut + one.repeat(120), args.join(" ")).toBe(true);
+      expect(r.stdout.toString() === one.repeat(copies) + bigOut + one.repeat(copies), args.join(" ")).toBe(true);
     }
   });
 
