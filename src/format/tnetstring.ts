@@ -400,11 +400,39 @@ export class DictIndex {
     return (this.decodedKeys = keys);
   }
 
+  /** Where entry `i`'s value starts (its key ends there). */
+  valueStart(i: number): number {
+    return this.at[3 * i + 2]!;
+  }
+
   /** True when no key is written twice (then every entry is one of the dict's). */
   get keysUnique(): boolean {
-    this.unique ??=
-      new Set(this.keys.map((k) => (Buffer.isBuffer(k) ? `b:${k.toString("latin1")}` : k))).size === this.keys.length;
+    if (this.unique === undefined) {
+      // Compared as written (tag and bytes), nothing decoded: the writer asks this of every flow.
+      const n = this.length;
+      let unique = true;
+      if (n > 32) {
+        const seen = new Set<string>();
+        for (let i = 0; i < n && unique; i++) {
+          const key = this.buf.toString("latin1", this.at[3 * i + 1]!, this.at[3 * i + 2]!); // payload and tag
+          unique = !seen.has(key);
+          seen.add(key);
+        }
+      } else for (let i = 1; i < n && unique; i++) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+      this.unique = unique;
+    }
     return this.unique;
+  }
+
+  /** True when entries `i` and `j` have the same key: same kind, same bytes. */
+  private sameKey(i: number, j: number): boolean {
+    const { at, buf } = this;
+    const si = at[3 * i + 1]!;
+    const sj = at[3 * j + 1]!;
+    const n = at[3 * i + 2]! - si; // payload and tag
+    if (at[3 * j + 2]! - sj !== n) return false;
+    for (let k = n - 1; k >= 0; k--) if (buf[si + k] !== buf[sj + k]) return false;
+    return true;
   }
 
   /** The value of entry `i`, nested lists and dicts left as RawElements. */
@@ -648,24 +676,28 @@ export class TnetEncoder {
   private putReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>, addNew: boolean): void {
     this.putByte(TAG_DICT);
     const mark = this.written;
-    const keys = index.keys;
+    // Which entries are replaced, found by their keys' bytes: no key is decoded.
+    const replacing: (TValue | undefined)[] = [];
+    const added: [string, TValue][] = [];
+    for (const [key, value] of replaced) {
+      const i = index.find(key);
+      if (i >= 0) replacing[i] = value;
+      else if (addNew) added.push([key, value]);
+    }
     // back to front, as put() writes a dict: the last entry in the file first
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const key = keys[i]!;
-      const value = typeof key === "string" ? replaced.get(key) : undefined;
+    for (let i = index.length - 1; i >= 0; i--) {
+      const value = replacing[i];
       if (value === undefined) this.putRange(index.buf, index.entryStart(i), index.entryStart(i + 1));
       else {
         this.put(value);
-        this.put(key);
+        this.putRange(index.buf, index.entryStart(i), index.valueStart(i)); // the key as written
       }
     }
     // Keys the dict did not have were inserted last, so they go first in the file, the newest first.
-    if (addNew)
-      for (const [key, value] of replaced)
-        if (index.find(key) < 0) {
-          this.put(value);
-          this.put(key);
-        }
+    for (const [key, value] of added) {
+      this.put(value);
+      this.put(key);
+    }
     this.putLength(mark);
   }
 

@@ -51,6 +51,15 @@ describe("writing a flow of which only some entries were read", () => {
     expect(enc.encodeReplacing(index, new Map()).toString("latin1")).toBe(bytes.toString("latin1"));
     expect(enc.encodeReplacing(index, new Map([["b", "x"]])).toString("latin1")).toBe("24:1:a;1:1#1:b;1:x;1:c;1:3#}");
     expect(new DictIndex(Buffer.from("16:1:a;1:1#1:a;1:2#}", "latin1")).keysUnique).toBe(false);
+    expect(new DictIndex(Buffer.from("16:1:a;1:1#1:a,1:2#}", "latin1")).keysUnique).toBe(true); // text a, bytes a
+    const many = (last: string): Buffer => {
+      const payload = Array.from({ length: 40 }, (_, i) => (i === 39 ? last : `k${i}`))
+        .map((k, i) => `${k.length}:${k};${String(i).length}:${i}#`)
+        .join("");
+      return Buffer.from(`${payload.length}:${payload}}`, "latin1");
+    };
+    expect(new DictIndex(many("k39")).keysUnique).toBe(true); // more than 32 keys: checked another way
+    expect(new DictIndex(many("k0")).keysUnique).toBe(false);
     expect(() => new DictIndex(Buffer.from("3:1:a}", "latin1"))).toThrow(TnetstringError);
   });
 });
