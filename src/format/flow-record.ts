@@ -13,7 +13,6 @@ import {
   type TValue,
   TnetstringError,
   decode,
-  decodeShallowDict,
   resolve,
   resolveDeep,
 } from "./tnetstring.js";
@@ -196,7 +195,9 @@ export class FlowRecord implements FlowState {
     if (this.dict) return this.dict;
     try {
       if (this.isNative) {
-        const dict = decodeShallowDict(this.raw.bytes);
+        // Built over the index the entries were read through: nothing is parsed twice, and
+        // what was read (and maybe changed) stays, in its place.
+        const dict = new IndexedDict((this.index ??= new DictIndex(this.raw.bytes)));
         for (const [k, v] of this.early ?? []) if (dict.has(k)) dict.set(k, v);
         this.early = undefined;
         this.index = undefined;
