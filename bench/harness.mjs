@@ -20,9 +20,15 @@ export const opt = (name, dflt) => {
 /** True when `--name` is on the command line. */
 export const flag = (name) => args.includes(name);
 
-/** Runs a shell command under GNU time; returns wall seconds, peak RSS in MB and its stdout. */
-export function measure(cmd, { output, okCodes = [0] } = {}) {
+/**
+ * Runs a shell command under GNU time; returns wall seconds, peak RSS in MB and its stdout.
+ * `warm` (an input) is read into the page cache first, so that every tool reads it from
+ * memory: this machine's kernel reclaims idle pages (kdamond), and a 1 GB input read
+ * minutes earlier came partly from disk, which swung a run from 0.7 s to 2.7 s.
+ */
+export function measure(cmd, { output, okCodes = [0], warm } = {}) {
   if (output) spawnSync("rm", ["-f", output]);
+  if (warm) spawnSync("sh", ["-c", `cat '${warm}' > /dev/null`]);
   spawnSync("sync");
   const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "sh", "-c", cmd], { encoding: "utf8", maxBuffer: 1 << 26 });
   const code = Number(/exit status (\d+)/.exec(r.stderr)?.[1] ?? r.status);
@@ -38,8 +44,8 @@ export class Results {
   all = {};
 
   /** Measures `cmd` `runs` times; keeps the median time and the highest peak RSS. Returns the first run's stdout. */
-  bench(name, cmd, { runs = 3, output, okCodes } = {}) {
-    const ms = Array.from({ length: runs }, () => measure(cmd, { output, okCodes }));
+  bench(name, cmd, { runs = 3, output, okCodes, warm } = {}) {
+    const ms = Array.from({ length: runs }, () => measure(cmd, { output, okCodes, warm }));
     const r = { secs: median(ms.map((m) => m.secs)), rssMB: Math.max(...ms.map((m) => m.rssMB)), runs };
     this.all[name] = r;
     console.error(`  ${name.padEnd(34)} ${r.secs.toFixed(2).padStart(7)} s  ${r.rssMB.toFixed(0).padStart(5)} MB`);
