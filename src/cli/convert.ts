@@ -79,12 +79,18 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
       try {
         // Each flow is written (copied into the output) before the next is read.
         for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
-          if (filter && !filter.match(flowFromState(flow))) {
-            unmatched++;
-            continue;
+          let line: string | undefined;
+          try {
+            if (filter && !filter.match(flowFromState(flow))) {
+              unmatched++;
+              continue;
+            }
+            if (format === "jsonl") line = flowToJsonLine(flowFromState(flow));
+          } catch (e) {
+            throw flow.error(e); // damage inside the flow, found as it was read
           }
-          if (format === "jsonl") {
-            await out.write(Buffer.from(flowToJsonLine(flowFromState(flow))));
+          if (line !== undefined) {
+            await out.write(Buffer.from(line));
             flows++;
             continue;
           }

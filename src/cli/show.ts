@@ -5,7 +5,7 @@ import { type DetailLevel, FlowListing } from "../display/flow-listing.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { flowToJsonLine } from "../format/jsonl.js";
-import { readFlowBatches } from "../io/flow-source.js";
+import { flowReadError, readFlowBatches } from "../io/flow-source.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
 import { errorLine, useColour } from "./report.js";
@@ -111,9 +111,14 @@ async function show(args: string[], opts: ShowOptions): Promise<number> {
       for await (const batch of readFlowBatches(path, migrations, { reuseBuffers: true })) {
         if (out.closed) return ExitCode.OK;
         for (const flow of batch) {
-          if (filter && !filter.match(flow)) continue;
-          if (opts.json) out.add(flowToJsonLine(flow));
-          else for (const line of listing.render(flow)) out.add(`${line}\n`);
+          let text: string;
+          try {
+            if (filter && !filter.match(flow)) continue;
+            text = opts.json ? flowToJsonLine(flow) : listing.render(flow).map((line) => `${line}\n`).join("");
+          } catch (e) {
+            throw flowReadError(flow, e); // damage inside the flow: this input ends here
+          }
+          if (text) out.add(text);
         }
         await out.flush();
       }

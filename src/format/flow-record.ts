@@ -8,11 +8,13 @@ import { type MigrationContext, NEWEST_VERSION, migrateToNewest } from "./migrat
 import {
   DictIndex,
   IndexedDict,
+  type IndexedDictOptions,
   RawElement,
   type TDict,
   type TValue,
   TnetstringError,
   decode,
+  decodeRaw,
   resolve,
   resolveDeep,
 } from "./tnetstring.js";
@@ -53,7 +55,7 @@ export function peekFlowHeader(index: DictIndex): { version: StoredVersion | nul
  * connections are only valid after `promote()` has migrated the flow to 21.
  */
 export interface FlowState {
-  /** the top-level dict (shallow: resolve entries with `resolveEntry`) */
+  /** the top-level dict (read single entries with `entry`, which parses them as the model needs) */
   top(): TDict;
   /** a top-level entry for reading, parsed as `resolveEntry` parses it (null when absent) */
   entry(key: string): TValue;
@@ -76,22 +78,34 @@ const VERSION_INVARIANT = ["request", "response", "websocket", "messages", "erro
  */
 const PARSED_SHALLOW = new Set(["request", "response", "websocket", "client_conn", "server_conn"]);
 
-/** A top-level entry's value as read: dicts the model reads entry by entry one level deep, the rest whole. */
-function parseEntry(key: string, raw: RawElement): TValue {
+/**
+ * A top-level entry's value as read: dicts the model reads entry by entry one level deep
+ * (their damage reported through `nested`), the rest whole.
+ */
+function parseEntry(key: string, raw: RawElement, nested?: IndexedDictOptions): TValue {
   return PARSED_SHALLOW.has(key) && raw.source[raw.end - 1] === DICT_TAG
-    ? new IndexedDict(new DictIndex(raw.source, raw.start, raw.end))
-    : decode(raw.bytes);
+    ? new IndexedDict(new DictIndex(raw.source, raw.start, raw.end), nested)
+    : decodeRaw(raw);
 }
 
 /** Reads a top-level entry, parsing it in place the first time. */
-export function resolveEntry(top: TDict, key: string): TValue {
+export function resolveEntry(top: TDict, key: string, nested?: IndexedDictOptions): TValue {
   const v = top.get(key);
   if (v instanceof RawElement) {
-    const parsed = parseEntry(key, v);
+    const parsed = parseEntry(key, v, nested);
     top.set(key, parsed);
     return parsed;
   }
   return v === undefined ? null : v;
+}
+
+/** How a flow's nested dicts read: damage found in them is named with the flow's file, offset and number. */
+class NestedReading implements IndexedDictOptions {
+  constructor(private readonly record: FlowRecord) {}
+
+  failure(e: unknown): Error {
+    return this.record.error(e);
+  }
 }
 
 /** Parses whatever a shallowly parsed dict still holds raw (migrations need whole values). */
@@ -113,20 +127,21 @@ export function formatVersion(v: StoredVersion | null): string {
   return Array.isArray(v) ? v.slice(0, 2).join(".") : String(v);
 }
 
-/** One flow read from a file. */
-export class FlowRecord implements FlowState {
+/**
+ * One flow read from a file. A flow in a version the model reads natively (17 to 21) is
+ * read through the index of its top-level entries (an IndexedDict): what is never read is
+ * never parsed, and is written back as it stands.
+ */
+export class FlowRecord implements FlowState, IndexedDictOptions {
   readonly storedVersion: StoredVersion | null;
   readonly type: string | null;
+  /** where the top-level entries are in the bytes */
+  private readonly index: DictIndex;
   private dict: TDict | undefined;
   private dictVersion = 0;
-  /**
-   * Entries read before the dict was built (by `entry`, straight from the bytes): a filter
-   * or a listing reads a few entries of every flow and never needs the rest. `top()` puts
-   * these very objects into the dict, so what was read (and maybe changed) stays.
-   */
+  /** entries read before the top-level dict was made (null: absent) */
   private early: Map<string, TValue> | undefined;
-  /** where the entries are in the bytes (until the dict is built) */
-  private index: DictIndex | undefined;
+  private nested: NestedReading | undefined;
 
   constructor(
     readonly raw: RawFlow,
@@ -148,13 +163,16 @@ export class FlowRecord implements FlowState {
     }
   }
 
-  /** True once anything parsed the flow: then it is written from its state, not its bytes. */
+  /** True once anything was read or changed: then the flow is written from its state, not its bytes. */
   get touched(): boolean {
-    return this.dict !== undefined || this.early !== undefined;
+    if (this.early !== undefined) return true;
+    if (this.dict === undefined) return false;
+    const unfilled = this.dict instanceof IndexedDict ? this.dict.unfilled : null;
+    return unfilled === null || unfilled.read.size > 0 || this.dictVersion !== this.storedVersion;
   }
 
   get version(): number {
-    if (this.dict === undefined && this.isNative) return this.storedVersion as number;
+    if (this.isNative && this.dictVersion === 0) return this.storedVersion as number;
     this.top();
     return this.dictVersion;
   }
@@ -168,27 +186,30 @@ export class FlowRecord implements FlowState {
     return typeof v === "number" && v >= NATIVE_MIN && v <= NEWEST_VERSION;
   }
 
-  /**
-   * The entries read from the bytes when no more was parsed (no top-level dict built), with
-   * the index of where every entry is: what the writer needs to copy the rest as it stands.
-   */
-  get partlyRead(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
-    return this.dict === undefined && this.index && this.early ? { index: this.index, read: this.early } : null;
-  }
-
   entry(key: string): TValue {
-    if (this.dict !== undefined || !this.isNative) return resolveEntry(this.top(), key);
-    const known = this.early?.get(key);
-    if (known !== undefined) return known;
-    let v: TValue;
+    if (this.dict === undefined && this.isNative) {
+      // Most flows are only ever read entry by entry (a filter, a listing): straight from
+      // the index, without a top-level dict (top() later takes over what was read).
+      const known = this.early?.get(key);
+      if (known !== undefined) return known;
+      let v: TValue;
+      try {
+        const i = this.index.find(key);
+        const stored = i < 0 ? null : this.index.valueAt(i);
+        v = stored instanceof RawElement ? this.parse(key, stored) : stored;
+      } catch (e) {
+        throw this.error(e);
+      }
+      (this.early ??= new Map()).set(key, v);
+      return v;
+    }
+    const top = this.top();
+    if (top instanceof IndexedDict) return top.get(key) ?? null; // damage is named by failure()
     try {
-      const found = (this.index ??= new DictIndex(this.raw.bytes)).get(key);
-      v = found instanceof RawElement ? parseEntry(key, found) : (found ?? null);
+      return resolveEntry(top, key, (this.nested ??= new NestedReading(this)));
     } catch (e) {
       throw this.error(e);
     }
-    (this.early ??= new Map()).set(key, v);
-    return v;
   }
 
   top(): TDict {
@@ -197,10 +218,9 @@ export class FlowRecord implements FlowState {
       if (this.isNative) {
         // Built over the index the entries were read through: nothing is parsed twice, and
         // what was read (and maybe changed) stays, in its place.
-        const dict = new IndexedDict((this.index ??= new DictIndex(this.raw.bytes)));
-        for (const [k, v] of this.early ?? []) if (dict.has(k)) dict.set(k, v);
+        const dict = new IndexedDict(this.index, this);
+        for (const [k, v] of this.early ?? []) if (v !== null || this.index.has(k)) dict.set(k, v);
         this.early = undefined;
-        this.index = undefined;
         this.dict = dict;
         this.dictVersion = this.storedVersion as number;
       } else {
@@ -213,14 +233,25 @@ export class FlowRecord implements FlowState {
     return this.dict;
   }
 
+  /** How the top-level dict makes an entry when it is first read (IndexedDictOptions). */
+  parse(key: string, raw: RawElement): TValue {
+    return parseEntry(key, raw, (this.nested ??= new NestedReading(this)));
+  }
+
+  /** How damage found while reading an entry is reported (IndexedDictOptions). */
+  failure(e: unknown): Error {
+    return this.error(e);
+  }
+
   promote(): TDict {
     const top = this.top();
     if (this.dictVersion === NEWEST_VERSION) return top;
     try {
-      const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, top.get(k)!]));
+      const stored = (k: string): TValue | undefined => (top instanceof IndexedDict ? top.peek(k) : top.get(k));
+      const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, stored(k)!]));
       // From 17 on, migrations change only the connections and the backup: parse just those.
       for (const key of ["client_conn", "server_conn", "backup"]) {
-        const v = top.get(key);
+        const v = stored(key);
         if (v instanceof RawElement) top.set(key, resolveDeep(v));
         else if (v instanceof Map) parseRest(v); // read before (an address), one level deep
       }

@@ -23,13 +23,10 @@ export class MitmEncoder {
 
   /** The flow's bytes at the target version; a view valid until the next call. */
   encode(flow: FlowState): Buffer {
-    if (flow instanceof FlowRecord && flow.storedVersion === this.version) {
-      if (!flow.touched) return flow.raw.bytes;
-      // Only some entries were read (a filter, a script changing the response): encode
-      // those, copy the others from the original bytes, and never build the whole dict.
-      const partly = flow.partlyRead;
-      if (partly && partly.index.keysUnique) return this.encoder.encodeReplacing(partly.index, partly.read);
-    }
+    // An untouched flow at the target version is its bytes. Of one where only some entries
+    // were read (a filter, a script changing the response), the encoder encodes those and
+    // copies the others from the original bytes (see IndexedDict).
+    if (flow instanceof FlowRecord && flow.storedVersion === this.version && !flow.touched) return flow.raw.bytes;
     try {
       if (flow.version === this.version) return this.encoder.encode(flow.top());
       return this.encoder.encode(downgradeTo(flow.promote(), this.version));

@@ -328,6 +328,16 @@ export function visitBytePairs(raw: RawElement, visit: BytePairVisitor): boolean
   }
 }
 
+/**
+ * Decodes a RawElement fully, where it stands in its source: the offset of any damage then
+ * counts from the source's start (the flow's), not from the element's.
+ */
+export function decodeRaw(raw: RawElement): TValue {
+  const value = decodeAt(raw.source, raw.start, raw.end, false);
+  if (after !== raw.end) throw new TnetstringError("not a tnetstring: trailing bytes after the element", after);
+  return value;
+}
+
 /** Decodes the single element that fills `buf`, fully. */
 export function decode(buf: Buffer): TValue {
   const value = decodeAt(buf, 0, buf.length, false);
@@ -471,6 +481,14 @@ export class DictIndex {
   }
 }
 
+/** How an IndexedDict makes its entries. */
+export interface IndexedDictOptions {
+  /** Makes a list or dict entry from its bytes when it is first read (default: decoded whole). */
+  parse?: (key: string, raw: RawElement) => TValue;
+  /** Turns a failure to read an entry into the error to throw (default: the failure itself). */
+  failure?: (e: unknown) => Error;
+}
+
 /**
  * A dict read entry by entry through a DictIndex: an entry is parsed when first read, and
  * the Map itself is filled (in the dict's order, as decodeDict makes it) only when something
@@ -478,6 +496,12 @@ export class DictIndex {
  * and setting single entries parse nothing else: a listing reads a request's method and
  * path, a filter its host, and neither pays for the other ten entries. It is a Map, so the
  * model and the encoder handle it as any dict; the encoder copies the entries never read.
+ *
+ * `get` hands out lists and dicts parsed (by `options.parse`), never as RawElements, so
+ * what reads it needs no care; `peek` gives an entry as stored, for a reader that can use
+ * the bytes (header lookups). Iterating gives entries never read as RawElements, which
+ * the encoder copies as they stand. Damage found while reading an entry goes through
+ * `options.failure`, which names the file, the offset and the flow.
  */
 export class IndexedDict extends Map<TKey, TValue> {
   /** until filled: where the entries are */
@@ -485,9 +509,37 @@ export class IndexedDict extends Map<TKey, TValue> {
   /** until filled: the entries read or set so far */
   private readonly early = new Map<string, TValue>();
 
-  constructor(index: DictIndex) {
+  constructor(
+    index: DictIndex,
+    private readonly options: IndexedDictOptions = {},
+  ) {
     super();
     this.index = index;
+  }
+
+  /** The error to throw for a failure to read an entry's bytes. */
+  private failed(e: unknown): unknown {
+    return this.options.failure ? this.options.failure(e) : e;
+  }
+
+  /** A stored value as `get` hands it out: lists and dicts parsed. */
+  private parsed(key: TKey, v: TValue): TValue {
+    if (!(v instanceof RawElement)) return v;
+    const options = this.options;
+    try {
+      return options.parse && typeof key === "string" ? options.parse(key, v) : decodeRaw(v);
+    } catch (e) {
+      throw this.failed(e);
+    }
+  }
+
+  /** Entry `i`'s value as stored (lists and dicts as RawElements). */
+  private storedAt(index: DictIndex, i: number): TValue {
+    try {
+      return index.valueAt(i);
+    } catch (e) {
+      throw this.failed(e);
+    }
   }
 
   /** While unfilled: the index and the entries read or set, for the encoder to write from. */
@@ -496,14 +548,31 @@ export class IndexedDict extends Map<TKey, TValue> {
   }
 
   override get(key: TKey): TValue | undefined {
+    if (this.index === null || typeof key !== "string") {
+      const v = this.filled().getEntry(key);
+      if (!(v instanceof RawElement)) return v;
+      const parsed = this.parsed(key, v);
+      this.setEntry(key, parsed);
+      return parsed;
+    }
+    let v = this.early.get(key);
+    if (v === undefined) {
+      const i = this.index.find(key);
+      if (i < 0) return undefined;
+      v = this.storedAt(this.index, i);
+    } else if (!(v instanceof RawElement)) return v;
+    if (v instanceof RawElement) v = this.parsed(key, v);
+    this.early.set(key, v);
+    return v;
+  }
+
+  /** An entry as stored: a list or dict never read is still its RawElement (nothing is parsed). */
+  peek(key: TKey): TValue | undefined {
     if (this.index === null || typeof key !== "string") return this.filled().getEntry(key);
     const known = this.early.get(key);
     if (known !== undefined) return known;
     const i = this.index.find(key);
-    if (i < 0) return undefined;
-    const v = this.index.valueAt(i);
-    this.early.set(key, v);
-    return v;
+    return i < 0 ? undefined : this.storedAt(this.index, i);
   }
 
   override has(key: TKey): boolean {
@@ -589,14 +658,19 @@ export class IndexedDict extends Map<TKey, TValue> {
   private filled(): this {
     const index = this.index;
     if (index === null) return this;
-    this.index = null;
-    const keys = index.keys;
+    let keys: TKey[];
+    try {
+      keys = index.keys;
+    } catch (e) {
+      throw this.failed(e);
+    }
     const values: TValue[] = [];
     const starts: number[] = [];
     for (let i = 0; i < keys.length; i++) {
-      values.push(index.valueAt(i));
+      values.push(this.storedAt(index, i));
       starts.push(index.entryStart(i));
     }
+    this.index = null;
     starts.push(index.end);
     for (let i = keys.length - 1; i >= 0; i--) if (!super.has(keys[i]!)) super.set(keys[i]!, values[i]!);
     for (const [k, v] of this.early) super.set(k, v);
@@ -608,12 +682,12 @@ export class IndexedDict extends Map<TKey, TValue> {
 
 /** Parses a RawElement on demand; any other value is returned as it is. */
 export function resolve(v: TValue): TValue {
-  return v instanceof RawElement ? decode(v.bytes) : v;
+  return v instanceof RawElement ? decodeRaw(v) : v;
 }
 
 /** Fully parses a value, including any RawElements left inside it. */
 export function resolveDeep(v: TValue): TValue {
-  if (v instanceof RawElement) return decode(v.bytes);
+  if (v instanceof RawElement) return decodeRaw(v);
   if (Array.isArray(v)) return v.map(resolveDeep);
   if (v instanceof Map) {
     const out: TDict = new Map();
@@ -662,18 +736,11 @@ export class TnetEncoder {
   }
 
   /**
-   * Encodes the dict `index` was made over with its text-keyed entries in `replaced` encoded
-   * from their values and every other entry copied as it stands; a view as `encode` gives.
+   * Writes the dict `index` was made over with its text-keyed entries in `replaced` encoded
+   * from their values (those it lacks added) and every other entry copied as it stands.
    * The index's keys must be unique (see DictIndex.keysUnique).
    */
-  encodeReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>): Buffer {
-    this.pos = this.buf.length;
-    this.putReplacing(index, replaced, false);
-    return this.buf.subarray(this.pos);
-  }
-
-  /** With `addNew`, entries of `replaced` the index lacks are added (else they are looked-up absences). */
-  private putReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>, addNew: boolean): void {
+  private putReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>): void {
     this.putByte(TAG_DICT);
     const mark = this.written;
     // Which entries are replaced, found by their keys' bytes: no key is decoded.
@@ -682,7 +749,7 @@ export class TnetEncoder {
     for (const [key, value] of replaced) {
       const i = index.find(key);
       if (i >= 0) replacing[i] = value;
-      else if (addNew) added.push([key, value]);
+      else added.push([key, value]);
     }
     // back to front, as put() writes a dict: the last entry in the file first
     for (let i = index.length - 1; i >= 0; i--) {
@@ -807,7 +874,7 @@ export class TnetEncoder {
     }
     if (v instanceof IndexedDict) {
       const unfilled = v.unfilled;
-      if (unfilled && unfilled.index.keysUnique) return this.putReplacing(unfilled.index, unfilled.read, true);
+      if (unfilled && unfilled.index.keysUnique) return this.putReplacing(unfilled.index, unfilled.read);
     }
     if (v instanceof Map) {
       this.putByte(TAG_DICT);

@@ -90,5 +90,32 @@ export async function* readFlowBatches(
   migrations = new MigrationContext(),
   options: ReadOptions = {},
 ): AsyncGenerator<Flow[]> {
-  for await (const records of readFlowRecordBatches(path, migrations, options)) yield records.map(flowFromState);
+  for await (const records of readFlowRecordBatches(path, migrations, options)) {
+    const flows: Flow[] = [];
+    try {
+      for (const record of records) flows.push(flowOf(record));
+    } catch (e) {
+      if (flows.length) yield flows; // every flow before the one refused
+      throw e;
+    }
+    yield flows;
+  }
+}
+
+/** The model object of a flow read from a file; a flow of no known type is damage, named as such. */
+export function flowOf(record: FlowRecord): Flow {
+  try {
+    return flowFromState(record);
+  } catch (e) {
+    throw record.error(e);
+  }
+}
+
+/**
+ * An error met while reading a flow's parts, made the FlowReadError that names its file, byte
+ * offset and number: a flow's parts are parsed when first read, so damage inside one shows
+ * only then, in whatever reads it (a filter, a listing). Other errors are left as they are.
+ */
+export function flowReadError(flow: Flow, e: unknown): unknown {
+  return flow.state instanceof FlowRecord ? flow.state.error(e) : e;
 }

@@ -5,7 +5,7 @@
  * whose shape differs between versions 17 and 21) promote the state to 21 first.
  */
 import { randomUUID } from "node:crypto";
-import { type FlowState, resolveEntry } from "../format/flow-record.js";
+import type { FlowState } from "../format/flow-record.js";
 import { MigrationContext, NEWEST_VERSION, migrateToNewest } from "../format/migrations/index.js";
 import { decodeBackslashReplace } from "../format/migrations/values.js";
 import { type TDict, type TValue, resolveDeep } from "../format/tnetstring.js";
@@ -121,7 +121,8 @@ export abstract class Flow {
   }
 
   private connection(key: string): TDict {
-    const v = resolveEntry(this.state.promote(), key);
+    this.state.promote();
+    const v = this.state.entry(key);
     if (!isDict(v)) throw new TypeError(`flow ${key}: expected a dict`);
     return v;
   }

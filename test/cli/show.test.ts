@@ -125,6 +125,30 @@ describe("reflow show errors", () => {
     ).toHaveLength(3);
     expect(r.stderr.toString()).toMatch(/cut\.mitm: .*byte offset 4498, flow #2/);
   });
+
+  it("names damage inside a flow, found only as it is read, with the flows before it shown (exit 3)", () => {
+    // The second flow's method stored as an int: framing and the top level are sound, so
+    // the damage shows when a listing, a filter or the JSON writer reads the request.
+    const real = readFileSync(REAL);
+    const at = real.indexOf("6:method;3:GET,", real.indexOf("6:method;3:GET,") + 1);
+    const damaged = Buffer.from(real);
+    damaged.write("#", at + "6:method;3:GET".length, "latin1");
+    const dir = mkdtempSync(join(tmpdir(), "reflow-show-"));
+    const file = join(dir, "bad-method.mitm");
+    writeFileSync(file, damaged);
+    const first = reflow(["show", REAL]).stdout.toString().split("\n").slice(0, 2).join("\n");
+    const where = `${file}: not a tnetstring: bad int "GET" (byte offset ${at + "6:method;3:".length}, flow #1)`;
+    for (const args of [[], ["~m", "POST"], ["--json"], ["--detail", "3"]]) {
+      const r = reflow(["show", file, ...args]);
+      expect(r.status, args.join(" ")).toBe(3);
+      expect(r.stderr.toString(), args.join(" ")).toBe(`error: ${where}\n`);
+      if (args.length === 0) expect(r.stdout.toString()).toBe(`${first}\n`);
+    }
+    const out = join(dir, "out.jsonl");
+    const c = reflow(["convert", file, "-o", out, "--to", "jsonl", "-q"]);
+    expect([c.status, c.stderr.toString()]).toEqual([3, `error: ${where}\n`]);
+    expect(readFileSync(out, "utf8").split("\n")).toHaveLength(2); // the first flow, then nothing
+  });
 });
 
 describe("reflow filter", () => {

@@ -10,6 +10,10 @@ import { FlowRecord } from "../../src/format/flow-record.js";
 import { MigrationContext, WRITABLE_VERSIONS } from "../../src/format/migrations/index.js";
 import { frameFlows } from "../../src/format/mitm-stream.js";
 import { MitmEncoder } from "../../src/format/mitm-writer.js";
+import { FlowListing } from "../../src/display/flow-listing.js";
+import { parseFilter } from "../../src/filter/index.js";
+import { flowToJsonLine } from "../../src/format/jsonl.js";
+import { flowOf, flowReadError } from "../../src/io/flow-source.js";
 import { testdata } from "../helpers.js";
 
 const seeds = [
@@ -94,6 +98,31 @@ async function exercise(bytes: Buffer): Promise<unknown> {
   return undefined;
 }
 
+const listings = [1, 4].map((detail) => new FlowListing({ detail: detail as 1 | 4, colour: false, width: null }));
+const filters = ["~d example & ~m POST", "~h content-type", "~b x", "~src 127 | ~dst 127", "~c 200 & ~t json", "~websocket | ~tcp"].map((f) =>
+  parseFilter(f),
+);
+
+/** Reads every flow the way `show` does (filters, listings, JSON), with its damage named as show names it. */
+async function show(bytes: Buffer): Promise<unknown> {
+  const migrations = new MigrationContext();
+  try {
+    for await (const raw of frameFlows(once(bytes), "fuzz.mitm", bytes.length)) {
+      const flow = flowOf(new FlowRecord(raw, "fuzz.mitm", migrations));
+      try {
+        for (const f of filters) f.match(flow);
+        for (const l of listings) l.render(flow);
+        flowToJsonLine(flow);
+      } catch (e) {
+        throw flowReadError(flow, e);
+      }
+    }
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe("fuzzing the reader", () => {
   it("sees only typed errors over 10,000 damaged inputs", async () => {
     const r = rng(20261121);
@@ -108,5 +137,19 @@ describe("fuzzing the reader", () => {
     }
     expect(untyped).toEqual([]);
     expect(typed).toBeGreaterThan(1000); // the damage was real
+  });
+
+  it("sees only typed errors reading 3,000 damaged inputs as show does", async () => {
+    const r = rng(20261122);
+    const untyped: string[] = [];
+    let typed = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const e = await show(mutate(r));
+      if (e === undefined) continue;
+      if (e instanceof FlowReadError) typed++;
+      else if (untyped.length < 5) untyped.push(`case ${i}: ${(e as Error).stack ?? String(e)}`);
+    }
+    expect(untyped).toEqual([]);
+    expect(typed).toBeGreaterThan(300);
   });
 });

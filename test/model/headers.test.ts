@@ -154,7 +154,7 @@ describe("Headers", () => {
       expect(h.get("x-café")).toBe("été");
       expect(h.has("accept") && !h.has("missing")).toBe(true);
       expect(h.get("missing")).toBeUndefined();
-      expect(state.get("headers")).toBeInstanceOf(RawElement);
+      expect((state as IndexedDict).peek("headers")).toBeInstanceOf(RawElement);
     });
 
     it("decodes the list into the state for anything else, and edits it there", () => {
