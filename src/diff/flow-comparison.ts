@@ -4,7 +4,7 @@
  * unparsed bytes are equal is never parsed, so unchanged parts cost a memcmp.
  */
 import { FlowRecord, resolveEntry } from "../format/flow-record.js";
-import { RawElement, type TDict } from "../format/tnetstring.js";
+import { RawElement, type TDict, storedEntry } from "../format/tnetstring.js";
 import type {
   DNSFlow,
   DNSMessage,
@@ -47,8 +47,9 @@ export class FlowComparer {
   /** Every difference between `a` and `b` that the options do not leave out; [] when they are the same. */
   compare(a: Flow, b: Flow): Change[] {
     const out: Change[] = [];
-    if (a.state instanceof FlowRecord && b.state instanceof FlowRecord && a.state.raw.bytes.equals(b.state.raw.bytes))
-      return out;
+    const [sa, sb] = [a.state, b.state];
+    if (sa instanceof FlowRecord && sb instanceof FlowRecord && !sa.touched && !sb.touched && sa.raw.bytes.equals(sb.raw.bytes))
+      return out; // the same bytes, unchanged since read
     if (a.type !== b.type) {
       out.push({ kind: "value", field: "type", a: a.type, b: b.type });
       return out;
@@ -195,8 +196,8 @@ export class FlowComparer {
 
 /** True when a top-level entry is still unparsed on both sides and its bytes are equal. */
 function sameStored(ta: TDict, tb: TDict, key: string): boolean {
-  const va = ta.get(key);
-  const vb = tb.get(key);
+  const va = storedEntry(ta, key);
+  const vb = storedEntry(tb, key);
   if (va instanceof RawElement && vb instanceof RawElement) return va.bytes.equals(vb.bytes);
   return (va === null || va === undefined) && (vb === null || vb === undefined);
 }

@@ -17,6 +17,7 @@ import {
   decodeRaw,
   resolve,
   resolveDeep,
+  storedEntry,
 } from "./tnetstring.js";
 
 /** A format version as stored: an int from 4 on, a release list (`[0, 11, 3]`) before. */
@@ -247,7 +248,7 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
     const top = this.top();
     if (this.dictVersion === NEWEST_VERSION) return top;
     try {
-      const stored = (k: string): TValue | undefined => (top instanceof IndexedDict ? top.peek(k) : top.get(k));
+      const stored = (k: string): TValue | undefined => storedEntry(top, k);
       const kept = new Map(VERSION_INVARIANT.filter((k) => top.has(k)).map((k) => [k, stored(k)!]));
       // From 17 on, migrations change only the connections and the backup: parse just those.
       for (const key of ["client_conn", "server_conn", "backup"]) {

@@ -481,6 +481,14 @@ export class DictIndex {
   }
 }
 
+/**
+ * A dict entry as stored: for an IndexedDict, a list or dict never read is still its
+ * RawElement (see IndexedDict.peek); any other dict's entries are what they hold.
+ */
+export function storedEntry(dict: TDict, key: string): TValue | undefined {
+  return dict instanceof IndexedDict ? dict.peek(key) : dict.get(key);
+}
+
 /** How an IndexedDict makes its entries. */
 export interface IndexedDictOptions {
   /** Makes a list or dict entry from its bytes when it is first read (default: decoded whole). */

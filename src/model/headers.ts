@@ -3,7 +3,7 @@
  * (name, value) byte pairs, looked up case-insensitively, repeated names kept, original case
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
-import { IndexedDict, RawElement, type TDict, type TValue, visitBytePairs } from "../format/tnetstring.js";
+import { RawElement, type TDict, type TValue, storedEntry, visitBytePairs } from "../format/tnetstring.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -151,8 +151,7 @@ export class Headers implements Iterable<[string, string]> {
   /** The stored list while nothing has decoded it. */
   private get unparsed(): RawElement | null {
     if (this.fieldList) return null;
-    const { dict, key } = this.entry!;
-    const v = dict instanceof IndexedDict ? dict.peek(key) : dict.get(key);
+    const v = storedEntry(this.entry!.dict, this.entry!.key);
     return v instanceof RawElement ? v : null;
   }
 

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Change } from "../../src/diff/changes.js";
 import { defaultCompareOptions } from "../../src/diff/diff-options.js";
 import { FlowComparer } from "../../src/diff/flow-comparison.js";
+import { IndexedDict, RawElement } from "../../src/format/tnetstring.js";
 import { readFlows } from "../../src/io/flow-source.js";
 import { type Flow, type HTTPFlow, Response } from "../../src/model/index.js";
 import { fixtures, testdata } from "../helpers.js";
@@ -25,6 +26,18 @@ const pair = (i: number): [HTTPFlow, HTTPFlow] => [sample[i]!, sample[i]!.copy()
 describe("FlowComparer", () => {
   it("finds nothing between a flow and its copy (another id and version)", () => {
     for (const flow of sample) expect(compare(flow, flow.copy())).toEqual([]);
+  });
+
+  it("leaves what is stored alike on both sides unparsed (connections, metadata)", async () => {
+    const [a, b] = [await flowsOf(join(fixtures, "sample.mitm")), await flowsOf(join(fixtures, "sample.mitm"))];
+    for (let i = 0; i < a.length; i++) {
+      b[i]!.comment = "changed"; // the same bytes otherwise: compared entry by entry, not as bytes
+      expect(compare(a[i]!, b[i]!)).toEqual([{ kind: "value", field: "comment", a: "", b: "changed" }]);
+      for (const f of [a[i]!, b[i]!]) {
+        const top = f.state.top() as IndexedDict;
+        for (const key of ["client_conn", "server_conn", "metadata"]) expect(top.peek(key), key).toBeInstanceOf(RawElement);
+      }
+    }
   });
 
   it("compares the request line and status", () => {
