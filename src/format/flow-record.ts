@@ -73,9 +73,9 @@ const NATIVE_MIN = 17;
 const VERSION_INVARIANT = ["request", "response", "websocket", "messages", "error", "metadata"];
 
 /**
- * The parts the model reads entry by entry (through `entryOf`), so they are parsed one level
- * deep: a listing reads a request's method and path and never parses its headers. Metadata,
- * error and message lists are handed out whole, so they are parsed whole.
+ * The parts the model reads entry by entry, so they are IndexedDicts: a listing reads a
+ * request's method and path and never parses its headers. Metadata, error and message
+ * lists are handed out whole, so they are parsed whole.
  */
 const PARSED_SHALLOW = new Set(["request", "response", "websocket", "client_conn", "server_conn"]);
 

@@ -557,10 +557,11 @@ export class IndexedDict extends Map<TKey, TValue> {
 
   override get(key: TKey): TValue | undefined {
     if (this.index === null || typeof key !== "string") {
-      const v = this.filled().getEntry(key);
+      this.fill();
+      const v = super.get(key);
       if (!(v instanceof RawElement)) return v;
       const parsed = this.parsed(key, v);
-      this.setEntry(key, parsed);
+      super.set(key, parsed);
       return parsed;
     }
     let v = this.early.get(key);
@@ -576,7 +577,10 @@ export class IndexedDict extends Map<TKey, TValue> {
 
   /** An entry as stored: a list or dict never read is still its RawElement (nothing is parsed). */
   peek(key: TKey): TValue | undefined {
-    if (this.index === null || typeof key !== "string") return this.filled().getEntry(key);
+    if (this.index === null || typeof key !== "string") {
+      this.fill();
+      return super.get(key);
+    }
     const known = this.early.get(key);
     if (known !== undefined) return known;
     const i = this.index.find(key);
@@ -584,88 +588,68 @@ export class IndexedDict extends Map<TKey, TValue> {
   }
 
   override has(key: TKey): boolean {
-    if (this.index === null || typeof key !== "string") return this.filled().hasEntry(key);
-    return this.early.has(key) || this.index.find(key) >= 0;
+    if (this.index !== null && typeof key === "string") return this.early.has(key) || this.index.find(key) >= 0;
+    this.fill();
+    return super.has(key);
   }
 
   override set(key: TKey, value: TValue): this {
-    if (this.index === null || typeof key !== "string") return this.filled().setEntry(key, value);
-    this.early.set(key, value);
+    if (this.index !== null && typeof key === "string") this.early.set(key, value);
+    else {
+      this.fill();
+      super.set(key, value);
+    }
     return this;
   }
 
+  // Everything else needs the whole dict: fill it, then do what a Map does.
   override delete(key: TKey): boolean {
-    return this.filled().deleteEntry(key);
+    this.fill();
+    return super.delete(key);
   }
 
   override clear(): void {
-    this.filled().clearEntries();
+    this.fill();
+    super.clear();
   }
 
   override get size(): number {
-    return this.filled().entryCount;
+    this.fill();
+    return super.size;
   }
 
   override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
-    this.filled().forEachEntry(fn, thisArg);
+    this.fill();
+    super.forEach(fn, thisArg);
   }
 
   override entries(): MapIterator<[TKey, TValue]> {
-    return this.filled().allEntries();
+    this.fill();
+    return super.entries();
   }
 
   override keys(): MapIterator<TKey> {
-    return this.filled().allKeys();
+    this.fill();
+    return super.keys();
   }
 
   override values(): MapIterator<TValue> {
-    return this.filled().allValues();
+    this.fill();
+    return super.values();
   }
 
   override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
-    return this.filled().allEntries();
-  }
-
-  // Map's own methods, for use once filled (the overrides above route here).
-  private getEntry(key: TKey): TValue | undefined {
-    return super.get(key);
-  }
-  private hasEntry(key: TKey): boolean {
-    return super.has(key);
-  }
-  private setEntry(key: TKey, value: TValue): this {
-    super.set(key, value);
-    return this;
-  }
-  private deleteEntry(key: TKey): boolean {
-    return super.delete(key);
-  }
-  private clearEntries(): void {
-    super.clear();
-  }
-  private get entryCount(): number {
-    return super.size;
-  }
-  private forEachEntry(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
-    super.forEach(fn, thisArg);
-  }
-  private allEntries(): MapIterator<[TKey, TValue]> {
+    this.fill();
     return super.entries();
-  }
-  private allKeys(): MapIterator<TKey> {
-    return super.keys();
-  }
-  private allValues(): MapIterator<TValue> {
-    return super.values();
   }
 
   /**
    * Fills the Map from the index, as decodeDict would have made it, with the entries read or
    * set since in place of their originals (new keys last, in the order they were set).
    */
-  private filled(): this {
+  private fill(): void {
     const index = this.index;
-    if (index === null) return this;
+    if (index === null) return;
     let keys: TKey[];
     try {
       keys = index.keys;
@@ -684,7 +668,6 @@ export class IndexedDict extends Map<TKey, TValue> {
     for (const [k, v] of this.early) super.set(k, v);
     this.early.clear();
     (this as OriginDict)[ORIGIN] = { buf: index.buf, keys, values, starts };
-    return this;
   }
 }
 

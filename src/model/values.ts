@@ -61,7 +61,10 @@ export function isDict(v: TValue | undefined): v is TDict {
   return v instanceof Map;
 }
 
-/** Reads a nested entry of a dict, parsing it in place if it is still raw. */
+/**
+ * Reads a nested entry of a dict, parsing it in place if it is still raw (an IndexedDict
+ * parses its entries itself; a promoted or migrated dict may still hold RawElements).
+ */
 export function entryOf(dict: TDict, key: string): TValue {
   const v = dict.get(key);
   if (v instanceof RawElement) {
