@@ -13,7 +13,7 @@
  * them from a chunk as it did from its source file. Packages stay outside, in node_modules,
  * but for commander, which every command loads: as CommonJS of its own it cost ~9 ms.
  */
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -21,8 +21,9 @@ import { build } from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 // Chunk names change with their contents: drop the JavaScript of earlier builds (not tsc's .d.ts).
-for (const f of readdirSync(join(root, "dist"), { recursive: true, encoding: "utf8" }))
-  if (/\.js(\.map)?$/.test(f)) rmSync(join(root, "dist", f));
+if (existsSync(join(root, "dist")))
+  for (const f of readdirSync(join(root, "dist"), { recursive: true, encoding: "utf8" }))
+    if (/\.js(\.map)?$/.test(f)) rmSync(join(root, "dist", f));
 
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const EXTERNAL = Object.keys(pkg.dependencies).filter((d) => d !== "commander");
