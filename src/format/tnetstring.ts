@@ -197,8 +197,9 @@ function decodeText(buf: Buffer, start: number, end: number): string {
 }
 
 /**
- * The original entries of a dict made by decodeShallowDict: entry `i` (in file order) is
- * `keys[i]`, read as `values[i]` from bytes `starts[i]` to `starts[i + 1]` of `buf`.
+ * The original entries of a shallowly decoded dict (decodeShallowDict, a filled
+ * IndexedDict): entry `i` (in file order) is `keys[i]`, read as `values[i]` from bytes
+ * `starts[i]` to `starts[i + 1]` of `buf`.
  */
 interface DictOrigin {
   buf: Buffer;
@@ -215,7 +216,7 @@ interface DictOrigin {
  */
 const ORIGIN = Symbol("tnetstring origin");
 
-/** A dict that may carry its origin (only dicts made by decodeShallowDict do). */
+/** A dict that may carry its origin (only shallowly decoded ones do). */
 type OriginDict = TDict & { [ORIGIN]?: DictOrigin };
 
 /** Set by decodeAt: one past the tag of the element it just read. (A register, not a return object: no allocation per element.) */
@@ -346,8 +347,8 @@ export function decode(buf: Buffer): TValue {
 }
 
 /**
- * Decodes a top-level dict, leaving every nested list or dict as a RawElement.
- * This is the cheap first look at a flow: scalars are parsed, containers are not.
+ * Decodes a top-level dict, leaving every nested list or dict as a RawElement: what a
+ * filled IndexedDict holds, made in one go (the reference its tests compare with).
  */
 export function decodeShallowDict(buf: Buffer): TDict {
   const s = spanAt(buf, 0, buf.length);
