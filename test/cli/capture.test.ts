@@ -29,6 +29,7 @@ import {
   tlsOverTunnel,
   viaProxy,
   waitForFlowOfType,
+  waitForHttpFlow,
 } from "../proxy/capture-harness.js";
 import { reflow } from "../helpers.js";
 
@@ -117,14 +118,7 @@ afterAll(async () => {
 });
 
 /** The flow whose path is `path` (the last one, if several). */
-async function flowFor(path: string): Promise<HTTPFlow> {
-  for (let i = 0; i < 200; i++) {
-    const f = (await httpFlows(out).catch(() => [])).filter((x) => x.request.path === path).pop();
-    if (f) return f;
-    await sleep(25);
-  }
-  throw new Error(`no flow for ${path}`);
-}
+const flowFor = (path: string): Promise<HTTPFlow> => waitForHttpFlow(out, path);
 
 describe("reflow capture: forward proxy", () => {
   it("creates its CA in the confdir, the key file 0600", () => {

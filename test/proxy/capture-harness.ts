@@ -91,7 +91,6 @@ export function killStrayCaptures(): void {
   for (const p of running) if (p.pid) process.kill(p.pid, "SIGKILL");
 }
 
-/** Every flow of a capture file. */
 /** Waits (briefly polling) until the capture file holds a flow of `type`, and returns it. */
 export async function waitForFlowOfType(path: string, type: Flow["type"]): Promise<Flow | undefined> {
   for (let i = 0; i < 100; i++) {
@@ -102,6 +101,17 @@ export async function waitForFlowOfType(path: string, type: Flow["type"]): Promi
   return undefined;
 }
 
+/** Waits (polling, up to 5 s) until the capture file holds an HTTP flow for `requestPath`; the last one. */
+export async function waitForHttpFlow(path: string, requestPath: string): Promise<HTTPFlow> {
+  for (let i = 0; i < 200; i++) {
+    const flow = (await httpFlows(path).catch(() => [])).filter((f) => f.request.path === requestPath).pop();
+    if (flow) return flow;
+    await sleep(25);
+  }
+  throw new Error(`no flow for ${requestPath} in ${path}`);
+}
+
+/** Every flow of a capture file. */
 export async function readCapture(path: string): Promise<Flow[]> {
   const out: Flow[] = [];
   for await (const f of readFlows(path)) out.push(f);

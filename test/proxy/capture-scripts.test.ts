@@ -24,6 +24,7 @@ import {
   tempDir,
   viaProxy,
   waitForFlowOfType,
+  waitForHttpFlow,
 } from "./capture-harness.js";
 
 const dir = tempDir();
@@ -114,14 +115,8 @@ afterAll(async () => {
   killStrayCaptures();
 });
 
-async function flowFor(path: string): Promise<HTTPFlow> {
-  for (let i = 0; i < 200; i++) {
-    const f = (await httpFlows(out).catch(() => [])).filter((x) => x.request.path === path).pop();
-    if (f) return f;
-    await sleep(25);
-  }
-  throw new Error(`no flow for ${path}`);
-}
+/** The flow whose path is `path` (the last one, if several). */
+const flowFor = (path: string): Promise<HTTPFlow> => waitForHttpFlow(out, path);
 
 const url = (path: string): string => `http://127.0.0.1:${origin.port}${path}`;
 
