@@ -140,8 +140,6 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
   private readonly index: DictIndex;
   private dict: TDict | undefined;
   private dictVersion = 0;
-  /** entries read before the top-level dict was made (null: absent) */
-  private early: Map<string, TValue> | undefined;
   private nested: NestedReading | undefined;
 
   constructor(
@@ -166,7 +164,6 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
 
   /** True once anything was read or changed: then the flow is written from its state, not its bytes. */
   get touched(): boolean {
-    if (this.early !== undefined) return true;
     if (this.dict === undefined) return false;
     const unfilled = this.dict instanceof IndexedDict ? this.dict.unfilled : null;
     return unfilled === null || unfilled.read.size > 0 || this.dictVersion !== this.storedVersion;
@@ -188,22 +185,6 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
   }
 
   entry(key: string): TValue {
-    if (this.dict === undefined && this.isNative) {
-      // Most flows are only ever read entry by entry (a filter, a listing): straight from
-      // the index, without a top-level dict (top() later takes over what was read).
-      const known = this.early?.get(key);
-      if (known !== undefined) return known;
-      let v: TValue;
-      try {
-        const i = this.index.find(key);
-        const stored = i < 0 ? null : this.index.valueAt(i);
-        v = stored instanceof RawElement ? this.parse(key, stored) : stored;
-      } catch (e) {
-        throw this.error(e);
-      }
-      (this.early ??= new Map()).set(key, v);
-      return v;
-    }
     const top = this.top();
     if (top instanceof IndexedDict) return top.get(key) ?? null; // damage is named by failure()
     try {
@@ -217,12 +198,9 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
     if (this.dict) return this.dict;
     try {
       if (this.isNative) {
-        // Built over the index the entries were read through: nothing is parsed twice, and
-        // what was read (and maybe changed) stays, in its place.
-        const dict = new IndexedDict(this.index, this);
-        for (const [k, v] of this.early ?? []) if (v !== null || this.index.has(k)) dict.set(k, v);
-        this.early = undefined;
-        this.dict = dict;
+        // Read entry by entry through the index: a filter or a listing reads a few entries
+        // of every flow and never makes (or pays for) the rest.
+        this.dict = new IndexedDict(this.index, this);
         this.dictVersion = this.storedVersion as number;
       } else {
         this.dict = migrateToNewest(decode(this.raw.bytes) as TDict, this.migrations);
