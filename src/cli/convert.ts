@@ -81,11 +81,14 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
         for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
           let line: string | undefined;
           try {
-            if (filter && !filter.match(flowFromState(flow))) {
-              unmatched++;
-              continue;
+            if (filter || format === "jsonl") {
+              const model = flowFromState(flow); // only when read: an identity copy needs no model
+              if (filter && !filter.match(model)) {
+                unmatched++;
+                continue;
+              }
+              if (format === "jsonl") line = flowToJsonLine(model);
             }
-            if (format === "jsonl") line = flowToJsonLine(flowFromState(flow));
           } catch (e) {
             throw flow.error(e); // damage inside the flow, found as it was read
           }

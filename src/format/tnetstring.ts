@@ -470,16 +470,6 @@ export class DictIndex {
     }
     return -1;
   }
-
-  has(key: string): boolean {
-    return this.find(key) >= 0;
-  }
-
-  /** The value of text key `key` (nested lists and dicts as RawElements), or undefined when there is none. */
-  get(key: string): TValue | undefined {
-    const i = this.find(key);
-    return i < 0 ? undefined : this.valueAt(i);
-  }
 }
 
 /**
@@ -565,14 +555,12 @@ export class IndexedDict extends Map<TKey, TValue> {
       super.set(key, parsed);
       return parsed;
     }
-    let v = this.early.get(key);
-    if (v === undefined) {
-      const i = this.index.find(key);
-      if (i < 0) return undefined;
-      v = this.storedAt(this.index, i);
-    } else if (!(v instanceof RawElement)) return v;
-    if (v instanceof RawElement) v = this.parsed(key, v);
-    this.early.set(key, v);
+    const known = this.early.get(key);
+    if (known !== undefined && !(known instanceof RawElement)) return known;
+    const stored = known ?? this.fromIndex(this.index, key);
+    if (stored === undefined) return undefined;
+    const v = this.parsed(key, stored);
+    this.early.set(key, v); // the same object next time, and written back from here
     return v;
   }
 
@@ -582,10 +570,13 @@ export class IndexedDict extends Map<TKey, TValue> {
       this.fill();
       return super.get(key);
     }
-    const known = this.early.get(key);
-    if (known !== undefined) return known;
-    const i = this.index.find(key);
-    return i < 0 ? undefined : this.storedAt(this.index, i);
+    return this.early.get(key) ?? this.fromIndex(this.index, key);
+  }
+
+  /** Text key `key`'s value as stored in the bytes, or undefined when there is none. */
+  private fromIndex(index: DictIndex, key: string): TValue | undefined {
+    const i = index.find(key);
+    return i < 0 ? undefined : this.storedAt(index, i);
   }
 
   override has(key: TKey): boolean {

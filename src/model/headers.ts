@@ -148,11 +148,11 @@ export class Headers implements Iterable<[string, string]> {
     return (this.fieldList = listEntry(dict, key, where));
   }
 
-  /** The stored list while nothing has decoded it. */
-  private get unparsed(): RawElement | null {
+  /** Every value of `key`, read from the stored bytes while nothing has decoded the list; else null. */
+  private storedValues(key: Buffer): string[] | null {
     if (this.fieldList) return null;
     const v = storedEntry(this.entry!.dict, this.entry!.key);
-    return v instanceof RawElement ? v : null;
+    return v instanceof RawElement ? storedValues(v, key) : null;
   }
 
   /** The raw fields, `[name, value]` byte pairs, live (the state's own list when this is a view). */
@@ -181,8 +181,7 @@ export class Headers implements Iterable<[string, string]> {
   /** Every value of `name`, unfolded (use this for Set-Cookie and Cookie). */
   getAll(name: string | Uint8Array): string[] {
     const key = lookupName(name);
-    const raw = this.unparsed;
-    const stored = raw && storedValues(raw, key);
+    const stored = this.storedValues(key);
     if (stored) return stored;
     const out: string[] = [];
     for (const f of this.list) {
@@ -195,8 +194,7 @@ export class Headers implements Iterable<[string, string]> {
   /** True when a field named `name` exists. */
   has(name: string | Uint8Array): boolean {
     const key = lookupName(name);
-    const raw = this.unparsed;
-    const stored = raw && storedValues(raw, key);
+    const stored = this.storedValues(key);
     if (stored) return stored.length > 0;
     return this.list.some((f) => sameName(asField(f)[0], key));
   }
