@@ -80,6 +80,9 @@ export function refuseRequest(res: ServerResponse, status: number, text: string)
   res.end(text);
 }
 
+/** The failure of an exchange whose client went away. */
+const clientGone = (): ProxyFailure => new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+
 /** Runs one exchange from the request that arrived to its end. */
 export class HttpRelay {
   private call: UpstreamCall | null = null;
@@ -124,7 +127,7 @@ export class HttpRelay {
         return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the request was complete"));
       }
       const verdict = await ctx.handler.request(ex);
-      if (this.clientGone) return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+      if (this.clientGone) return await this.fail(clientGone());
       if (verdict.kind === "kill") return await this.kill();
       if (verdict.kind === "respond") {
         // Answered by a script: nothing goes upstream.
@@ -150,7 +153,7 @@ export class HttpRelay {
     ex.server = conn.info;
     if (this.clientGone) {
       servers.release(conn, target, toProxy, false);
-      throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+      throw clientGone();
     }
     const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
     this.call = call;
@@ -165,7 +168,7 @@ export class HttpRelay {
     try {
       head = await call.start(request);
     } catch (e) {
-      throw this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : e;
+      throw this.clientGone ? clientGone() : e;
     }
     // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
     const response: HttpResponseData = {
@@ -181,7 +184,7 @@ export class HttpRelay {
     };
     ex.response = response;
     const hv = await ctx.handler.responseHeaders(ex);
-    if (this.clientGone) return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    if (this.clientGone) return this.fail(clientGone());
     if (hv.kind === "kill") return this.kill();
 
     if (hv.stream) {
@@ -190,7 +193,7 @@ export class HttpRelay {
       try {
         await call.pipeTo(this.res);
       } catch (e) {
-        return this.fail(this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : (e as ProxyFailure));
+        return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
       }
       servers.release(conn, target, toProxy, call.reusable);
       this.res.end();
@@ -205,7 +208,7 @@ export class HttpRelay {
       response.content = body.content;
       response.trailers = body.trailers;
     } catch (e) {
-      return this.fail(this.clientGone ? new ProxyFailure("E_CLIENT_GONE", "Client disconnected") : (e as ProxyFailure));
+      return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
     }
     servers.release(conn, target, toProxy, call.reusable);
     response.timestampEnd = unixNow();
@@ -228,7 +231,7 @@ export class HttpRelay {
 
   /** Sends a whole response to the client and waits until it is out. */
   private async deliver(r: HttpResponseData): Promise<void> {
-    if (this.clientGone) return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    if (this.clientGone) return this.fail(clientGone());
     try {
       this.writeHead(r);
       if (r.trailers?.length && /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? ""))
