@@ -20,12 +20,13 @@ import {
   flowFromState,
 } from "../model/index.js";
 import { toFloatValue } from "../model/values.js";
+import type { AnswerStage } from "../pipeline/answer-stage.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { ScriptEvent } from "../pipeline/script.js";
 import type { TCPMessageEvent } from "../pipeline/saved-flows.js";
 import { unixNow } from "../proxy/clock.js";
 import type { ClientConnectionInfo, ServerConnectionInfo } from "../proxy/connection-info.js";
-import type { HttpExchange, RequestVerdict, ResponseHeadersVerdict, ResponseVerdict } from "../proxy/exchange.js";
+import type { HttpExchange, HttpResponseData, RequestVerdict, ResponseHeadersVerdict, ResponseVerdict } from "../proxy/exchange.js";
 import type { ProxyHandler, TcpSession, WebSocketClose, WebSocketMessageData } from "../proxy/proxy-handler.js";
 import type { CaptureOutput } from "./capture-output.js";
 import {
@@ -40,7 +41,7 @@ import {
   serverConnState,
   websocketMessageEntry,
   websocketState,
-} from "./live-state.js";
+} from "../pipeline/live-state.js";
 
 /** The message recorded on flows still unfinished when the capture stops. */
 export const SHUTDOWN_MESSAGE = "Capture stopped before the exchange completed (E_SHUTDOWN)";
@@ -70,6 +71,8 @@ export class LiveCapture implements ProxyHandler {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly output: CaptureOutput,
+    /** a stage that may answer requests before the scripts see them (server replay) */
+    private readonly answers: AnswerStage | null = null,
   ) {}
 
   /** The model object of a live flow (made on first use). */
@@ -136,15 +139,40 @@ export class LiveCapture implements ProxyHandler {
   async request(ex: HttpExchange): Promise<RequestVerdict> {
     const live = this.newHttpFlow(ex);
     this.pipeline.stats.flowsRead++;
-    if (!this.pipeline.wants("request")) return { kind: "forward", request: ex.request }; // nothing could have changed it
+    const answer = this.answers?.answer(ex.request) ?? null;
+    if (answer?.kind === "kill") return { kind: "kill" };
+    if (answer?.kind === "respond") {
+      live.dict.set("response", responseState(answer.response));
+      if (answer.replay) live.dict.set("is_replay", "response");
+      if (answer.error !== null) live.dict.set("error", FlowError.stateOf({ msg: answer.error, timestamp: unixNow() }));
+    }
+    if (!this.pipeline.wants("request")) {
+      // nothing could have changed it
+      if (answer?.kind === "respond") return this.answered(live, answer.response);
+      return { kind: "forward", request: ex.request };
+    }
     await this.fireFlow("request", live);
     if (this.killed(live)) return { kind: "kill" };
     const response = live.dict.get("response");
-    if (response instanceof Map) return { kind: "respond", response: responseFromState(response) };
+    if (response instanceof Map) return this.answered(live, null);
     const out = requestFromState(live.dict.get("request") as TDict);
     // Scripts may set Unicode host names; connections need their ASCII (IDNA) form.
     if (!/^[\x00-\x7f]*$/.test(out.host)) out.host = domainToASCII(out.host) || out.host;
     return { kind: "forward", request: out };
+  }
+
+  /**
+   * A request answered before it went upstream (by the answer stage or a script): the
+   * response events fire as mitmproxy fires them for such a response, then it is sent.
+   * `sent` is the answer as it stands when no script can have changed it.
+   */
+  private async answered(live: LiveFlow, sent: HttpResponseData | null): Promise<RequestVerdict> {
+    if (this.pipeline.wants("responseheaders")) await this.fireFlow("responseheaders", live);
+    if (!this.killed(live) && this.pipeline.wants("response")) await this.fireFlow("response", live);
+    if (this.killed(live)) return { kind: "kill" };
+    const now = live.dict.get("response");
+    if (sent && !this.pipeline.wants("responseheaders") && !this.pipeline.wants("response")) return { kind: "respond", response: sent };
+    return now instanceof Map ? { kind: "respond", response: responseFromState(now) } : { kind: "kill" };
   }
 
   async responseHeaders(ex: HttpExchange): Promise<ResponseHeadersVerdict> {

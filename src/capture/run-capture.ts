@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { CaptureSetupError, ExitCode } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
+import type { AnswerStage } from "../pipeline/answer-stage.js";
 import { Pipeline } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { CertificateAuthority, CertificateAuthorityError } from "../proxy/certificates.js";
@@ -39,6 +40,8 @@ export interface CaptureSettings {
   logLevel: LogLevel;
   /** where status lines go (stderr) */
   status: (line: string) => void;
+  /** answers requests before the scripts (server replay); null: every request goes upstream */
+  answers?: AnswerStage | null;
 }
 
 /** The default CA directory. */
@@ -68,7 +71,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
     log: (line) => logStream.write(line + "\n"),
     onWriteError: (e) => s.status(`error: writing ${s.outPath}: ${e.message}`),
   });
-  const capture = new LiveCapture(pipeline, output);
+  const capture = new LiveCapture(pipeline, output, s.answers ?? null);
   const proxy = new ProxyServer(
     {
       host: s.listenHost,

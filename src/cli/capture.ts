@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { filterFromWords } from "../filter/index.js";
 import type { LogLevel } from "../pipeline/script.js";
+import type { ProxyMode } from "../proxy/proxy-mode.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { info } from "./report.js";
 
@@ -28,19 +29,22 @@ interface CaptureOptions {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function parsePort(text: string): number {
+/** `-p`: a port, 0 for any free one. */
+export function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`-p takes a port from 0 to 65535 (got ${JSON.stringify(text)})`);
   return n;
 }
 
-function parseSeconds(text: string): number {
+/** A number of seconds (timeouts). */
+export function parseSeconds(text: string): number {
   const n = Number(text);
   if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`expected a number of seconds, got ${JSON.stringify(text)}`);
   return n;
 }
 
-function parseDetail(text: string): number {
+/** `--detail`: 0 to 4. */
+export function parseDetail(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 4) throw new UsageError(`--detail takes 0 to 4 (got ${JSON.stringify(text)})`);
   return n;
@@ -53,6 +57,21 @@ function hostRegex(option: string, text: string | undefined): RegExp | null {
     return new RegExp(text, "i");
   } catch (e) {
     throw new UsageError(`${option}: invalid regex ${JSON.stringify(text)}: ${(e as Error).message}`);
+  }
+}
+
+/** `--confdir` as given: null for the default (~/.reflow), `~` expanded. */
+export function confdirOf(text: string | undefined): string | null {
+  return text === undefined || text === "~/.reflow" ? null : text.replace(/^~(?=$|\/)/, process.env.HOME ?? "~");
+}
+
+/** `-m`: regular, reverse:URL or upstream:URL; a malformed one is a usage error. */
+export async function proxyModeOf(text: string): Promise<ProxyMode> {
+  const { parseProxyMode, ProxyModeError } = await import("../proxy/proxy-mode.js");
+  try {
+    return parseProxyMode(text);
+  } catch (e) {
+    throw new UsageError(e instanceof ProxyModeError ? e.message : String(e));
   }
 }
 
@@ -98,16 +117,10 @@ Examples:
     .action(async (words: string[], opts: CaptureOptions) => {
       if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
       const filter = filterFromWords(words);
-      const { parseProxyMode, ProxyModeError } = await import("../proxy/proxy-mode.js");
-      let mode;
-      try {
-        mode = parseProxyMode(opts.mode);
-      } catch (e) {
-        throw new UsageError(e instanceof ProxyModeError ? e.message : String(e));
-      }
+      const mode = await proxyModeOf(opts.mode);
       // The proxy and X.509 code load only when capturing (keeps `reflow run` start-up short).
       const { runCapture } = await import("../capture/run-capture.js");
-      const confdir = opts.confdir === undefined || opts.confdir === "~/.reflow" ? null : opts.confdir.replace(/^~(?=$|\/)/, process.env.HOME ?? "~");
+      const confdir = confdirOf(opts.confdir);
       process.exitCode = await runCapture({
         listenHost: opts.listenHost,
         listenPort: opts.listenPort,

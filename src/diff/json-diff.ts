@@ -2,6 +2,8 @@
  * Structural comparison of JSON values: object keys in any order, arrays position by
  * position, each difference named by its path (`$.items[3].name`).
  */
+// The path notation is the model's, so that `replay --ignore-json-path` reads what diff prints.
+import { keyPath } from "../model/json-path.js";
 import type { JsonValue } from "./changes.js";
 
 /** One difference at a path; `a`/`b` left out where the path does not exist on that side. */
@@ -11,12 +13,6 @@ export interface JsonDifference {
   b?: JsonValue;
 }
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-/** `path` extended by an object key: `.name`, or `["odd key"]` when the key is not an identifier. */
-export function keyPath(path: string, key: string): string {
-  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-}
 
 function kindOf(v: JsonValue): string {
   if (v === null) return "null";

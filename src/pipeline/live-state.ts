@@ -1,5 +1,5 @@
 /**
- * Live traffic as version-21 flow state (mitm-format.md §2): dicts in mitmproxy's key
+ * Live traffic (the proxy's exchanges) as version-21 flow state (mitm-format.md §2): dicts in mitmproxy's key
  * insertion order, every value of the kind the schema wants (bytes as Buffer, str as
  * string, int as integral number, float via toFloatValue), and back again: the request
  * or response a script left in the state, as the proxy sends it.

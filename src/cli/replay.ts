@@ -1,0 +1,204 @@
+/**
+ * `reflow replay`: answer requests from a recording (server replay, a proxy that never goes
+ * upstream unless told to), or send a recording's requests again (`--client`).
+ */
+import { type Command, Option } from "commander";
+import { ExitCode, UsageError } from "../errors.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import { JsonPathError, parseJsonPath } from "../model/json-path.js";
+import type { LogLevel } from "../pipeline/script.js";
+import type { ProxyMode } from "../proxy/proxy-mode.js";
+import type { ServerReplay } from "../replay/server-replay.js";
+import { EXTRA_CHOICES, type ServerReplaySettings, defaultReplaySettings, parseExtra } from "../replay/replay-settings.js";
+import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./capture.js";
+import { parseFlowVersion } from "./flow-version.js";
+import { expandInputs } from "./inputs.js";
+import { info } from "./report.js";
+
+interface ReplayOptions {
+  client?: boolean;
+  listenPort: number;
+  listenHost: string;
+  mode: string;
+  wfile?: string;
+  script: string[];
+  confdir?: string;
+  sslInsecure?: boolean;
+  ignoreParams: string[];
+  ignorePayloadParams: string[];
+  ignoreJsonPath: string[];
+  ignoreContent?: boolean;
+  ignoreHost?: boolean;
+  ignorePort?: boolean;
+  useHeaders: string[];
+  reuse?: boolean;
+  extra: string;
+  refresh: boolean;
+  strict?: boolean;
+  concurrency: number;
+  flowVersion?: WritableVersion;
+  detail: number;
+  timeout: number;
+  grace: number;
+  verbose: number;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function parseConcurrency(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency takes a whole number from 1 (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+/** The most unused answers `--strict` lists by name. */
+const UNUSED_LISTED = 50;
+
+/** The server-replay settings the options ask for. */
+function replaySettings(opts: ReplayOptions): ServerReplaySettings {
+  const extra = parseExtra(opts.extra);
+  if (extra === null) throw new UsageError(`--extra takes ${EXTRA_CHOICES.join(", ")} (got ${JSON.stringify(opts.extra)})`);
+  let paths;
+  try {
+    paths = opts.ignoreJsonPath.map(parseJsonPath);
+  } catch (e) {
+    throw new UsageError(`--ignore-json-path: ${e instanceof JsonPathError ? e.message : String(e)}`);
+  }
+  return defaultReplaySettings({
+    ignoreParams: new Set(opts.ignoreParams),
+    ignorePayloadParams: new Set(opts.ignorePayloadParams),
+    ignoreJsonPaths: paths,
+    ignoreContent: opts.ignoreContent === true,
+    ignoreHost: opts.ignoreHost === true,
+    ignorePort: opts.ignorePort === true,
+    useHeaders: opts.useHeaders,
+    reuse: opts.reuse === true,
+    extra,
+    refresh: opts.refresh,
+  });
+}
+
+/** The closing summary of a server replay; with `strict`, exit 1 when anything missed or went unused. */
+function summarize(replay: ServerReplay, strict: boolean): number {
+  const t = replay.tally();
+  info(`replay: ${t.served} served, ${t.missed} missed, ${t.unused.length} recorded answers never asked for`);
+  if (!strict) return ExitCode.OK;
+  for (const a of t.unused.slice(0, UNUSED_LISTED)) info(`never asked for: ${a.label} (${a.file} flow #${a.flowIndex})`);
+  if (t.unused.length > UNUSED_LISTED) info(`… and ${t.unused.length - UNUSED_LISTED} more`);
+  const failed = t.missed > 0 || t.unused.length > 0;
+  if (failed) info("replay --strict: failed (every request must be answered and every recorded answer asked for)");
+  return failed ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
+}
+
+async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMode): Promise<number> {
+  const settings = replaySettings(opts);
+  // The proxy, X.509 and replay code load only here (keeps other commands' start-up short).
+  const { RecordedAnswers } = await import("../replay/recorded-answers.js");
+  const { ServerReplay } = await import("../replay/server-replay.js");
+  const { runCapture } = await import("../capture/run-capture.js");
+  const answers = await RecordedAnswers.load(files, settings);
+  info(`Replaying ${answers.all.length} recorded answers from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
+  const replay = new ServerReplay(answers, settings, (line) => info(line));
+  const code = await runCapture({
+    listenHost: opts.listenHost,
+    listenPort: opts.listenPort,
+    mode,
+    outPath: opts.wfile ?? null,
+    append: false,
+    scripts: opts.script,
+    confdir: confdirOf(opts.confdir),
+    insecure: opts.sslInsecure === true,
+    tcpHosts: null,
+    ignoreHosts: null,
+    flowVersion: opts.flowVersion ?? 21,
+    detail: opts.detail,
+    filter: null,
+    timeoutMs: opts.timeout * 1000,
+    graceMs: opts.grace * 1000,
+    logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
+    status: (line) => info(line),
+    answers: replay,
+  });
+  answers.close();
+  return Math.max(code, summarize(replay, opts.strict === true));
+}
+
+async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMode): Promise<number> {
+  const { runClientReplay } = await import("../replay/client-replay.js");
+  const tally = await runClientReplay({
+    inputs: files,
+    outPath: opts.wfile ?? null,
+    concurrency: opts.concurrency,
+    target: mode.kind === "reverse" ? mode.target : null,
+    upstreamProxy: mode.kind === "upstream" ? mode.proxy : null,
+    insecure: opts.sslInsecure === true,
+    timeoutMs: opts.timeout * 1000,
+    version: opts.flowVersion,
+    log: (line) => info(line),
+  });
+  info(`client replay: ${tally.sent} sent, ${tally.failed} failed, ${tally.skipped} not replayable`);
+  return ExitCode.OK;
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command("replay")
+    .summary("answer requests from a recording (server replay), or send its requests again (--client)")
+    .description(
+      "Server replay: a proxy (forward, with TLS interception through the CA in --confdir, or -m reverse:URL) that " +
+        "answers each request with the recorded response of the same request (method, scheme, host, port, path, " +
+        "query parameters in order, body), repeated requests with their recorded answers in order. It never " +
+        "connects upstream unless --extra forward. Each miss is logged with the nearest recorded request and what " +
+        "differs. Ctrl-C (or SIGTERM) stops it and prints a summary.\n\n" +
+        "Client replay (--client): sends every recorded request again, to its recorded server, to a new base URL " +
+        "(-m reverse:URL) or through a proxy (-m upstream:URL), and writes the flows with the new responses in " +
+        "recorded order, for `reflow diff old new --by request`.",
+    )
+    .argument("<file...>", "recordings (paths, quoted globs, - for stdin)")
+    .option("--client", "client replay: send the recorded requests again")
+    .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
+    .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
+    .option("-m, --mode <MODE>", "server: regular or reverse:URL; client: reverse:URL (new base URL) or upstream:URL", "regular")
+    .option("-w, --wfile <OUT>", "write the flows: served and missed ones (misses as error flows), or the replayed ones")
+    .option("-s, --script <'PATH ARGS'>", "a script and its arguments (repeatable; served flows have isReplay = \"response\")", collect, [])
+    .option("--ignore-params <NAME>", "leave query parameter NAME out of the match (repeatable)", collect, [])
+    .option("--ignore-payload-params <NAME>", "leave form or multipart field NAME out of the match (repeatable)", collect, [])
+    .option("--ignore-json-path <PATH>", "leave a JSON body member out of the match, as diff prints paths: '$.nonce', '$.items[*].ts' (repeatable)", collect, [])
+    .option("--ignore-content", "leave the request body out of the match")
+    .option("--ignore-host", "leave the host out of the match")
+    .option("--ignore-port", "leave the port out of the match")
+    .option("--use-headers <NAME>", "make request header NAME part of the match (repeatable)", collect, [])
+    .option("--reuse", "once a request's recorded answers were served, serve the last one again")
+    .option("--extra <WHAT>", `requests with no recorded answer: ${EXTRA_CHOICES.join(", ")} (a status is an empty response)`, "404")
+    .option("--refresh", "shift Date, Expires, Last-Modified and cookie expiry by the recording's age (default)", true)
+    .option("--no-refresh", "serve the recorded dates as they are")
+    .option("--strict", "exit 1 with a summary when a request missed or a recorded answer was never asked for")
+    .option("--confdir <DIR>", "where the CA lives (reflow-ca.pem, or mitmproxy's mitmproxy-ca.pem)", "~/.reflow")
+    .option("-k, --ssl-insecure", "don't verify server certificates (client replay, --extra forward)")
+    .addOption(new Option("--concurrency <N>", "client replay: requests in flight at once (output keeps recorded order)").default(1).argParser(parseConcurrency))
+    .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").argParser(parseFlowVersion))
+    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail))
+    .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
+    .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  reflow replay api.mitm -m reverse:http://localhost:3000 -p 3000 --strict   # the app's backend, from a recording
+  reflow replay 'caps/*.mitm' -p 0 --ignore-params ts --ignore-json-path '$.nonce' -w run.mitm
+  curl -x http://127.0.0.1:8080 --cacert ~/.reflow/reflow-ca-cert.pem https://api.example.com/items
+  reflow replay --client api.mitm -m reverse:http://staging:3000 -w new.mitm --concurrency 8
+  reflow diff api.mitm new.mitm --by request --ignore-header date`,
+    )
+    .action(async (args: string[], opts: ReplayOptions) => {
+      const mode = await proxyModeOf(opts.mode);
+      const files = await expandInputs(args);
+      if (opts.client) process.exitCode = await clientReplay(files, opts, mode);
+      else {
+        if (mode.kind === "upstream" && opts.extra !== "forward")
+          throw new UsageError("-m upstream:URL only matters with --extra forward (server replay never goes upstream otherwise)");
+        process.exitCode = await serverReplay(files, opts, mode);
+      }
+    });
+}

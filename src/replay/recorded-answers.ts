@@ -1,0 +1,168 @@
+/**
+ * The recording server replay answers from: every HTTP flow with a response, indexed by its
+ * request's key, in recorded order. Building the index reads each request's key parts and
+ * keeps nothing else of a flow read from a file but where it stands: its bytes are read
+ * again, and its response made ready to send, only when a request asks for it. (Keeping
+ * 168 MB of read buffers alive cost more in garbage collection than the whole index.)
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { escapeControl } from "../display/human.js";
+import { FlowRecord, type FlowState } from "../format/flow-record.js";
+import { MigrationContext } from "../format/migrations/index.js";
+import type { TDict } from "../format/tnetstring.js";
+import { readFlowRecordBatches } from "../io/flow-source.js";
+import { Request } from "../model/index.js";
+import { toNumber } from "../model/values.js";
+import { responseFromState } from "../pipeline/live-state.js";
+import type { HttpResponseData } from "../proxy/exchange.js";
+import { type RequestKey, requestKey } from "./request-key.js";
+import type { MatchSettings } from "./replay-settings.js";
+
+/** A request as log lines show it: method and path (with query), escaped for the terminal. */
+export function requestLabel(request: Request): string {
+  return escapeControl(`${request.method} ${request.path}`);
+}
+
+/** Where a flow's bytes stand in a file, to read them again. */
+interface StoredAt {
+  files: OpenFiles;
+  offset: number;
+  length: number;
+}
+
+/** Files read again by position, each opened once. */
+class OpenFiles {
+  private readonly fds = new Map<string, number>();
+
+  /** `length` bytes of `path` from `offset`. */
+  read(path: string, offset: number, length: number): Buffer {
+    let fd = this.fds.get(path);
+    if (fd === undefined) this.fds.set(path, (fd = openSync(path, "r")));
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) throw new Error(`${path} changed while replaying from it (ends before byte ${offset + length})`);
+      got += n;
+    }
+    return buf;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** A recorded response ready to send, and when it was recorded (Unix seconds, for --refresh). */
+export interface ReadyResponse {
+  response: HttpResponseData;
+  recordedAt: number;
+}
+
+/** One recorded exchange that can answer requests with its key. */
+export class RecordedAnswer {
+  /** how many times it was served */
+  served = 0;
+  private ready: ReadyResponse | null = null;
+
+  constructor(
+    readonly key: RequestKey,
+    /** the recorded request as log lines show it */
+    readonly label: string,
+    /** the flow itself (from stdin, or an old format read whole), or where to read it again */
+    private readonly source: FlowState | StoredAt,
+    /** where it was recorded: file and flow number */
+    readonly file: string,
+    readonly flowIndex: number,
+  ) {}
+
+  /** The recorded response, as the proxy sends it (made on first use). */
+  response(): ReadyResponse {
+    if (this.ready) return this.ready;
+    let state = this.source;
+    if (!("entry" in state)) {
+      const raw = { bytes: state.files.read(this.file, state.offset, state.length), offset: state.offset, index: this.flowIndex };
+      state = new FlowRecord(raw, this.file, new MigrationContext());
+    }
+    const dict = state.entry("response") as TDict;
+    this.ready = { response: responseFromState(dict), recordedAt: toNumber(dict.get("timestamp_start")) ?? 0 };
+    return this.ready;
+  }
+}
+
+/** The recorded answers of one or more files. */
+export class RecordedAnswers {
+  /** every answer in recorded order */
+  readonly all: RecordedAnswer[] = [];
+  /** flows that cannot answer (no response, WebSocket, not HTTP) */
+  skipped = 0;
+  private readonly byKey = new Map<string, RecordedAnswer[]>();
+  /** per key, how many of its answers were taken */
+  private readonly taken = new Map<string, number>();
+  private readonly files = new OpenFiles();
+
+  private constructor(private readonly settings: MatchSettings) {}
+
+  /** Reads `paths` in order through the project's flow reader; damage stops it with the reader's error. */
+  static async load(paths: readonly string[], settings: MatchSettings): Promise<RecordedAnswers> {
+    const answers = new RecordedAnswers(settings);
+    const migrations = new MigrationContext();
+    for (const path of paths) {
+      // Nothing of a flow read from a file is kept but its key and position: its read buffer can be reused.
+      for await (const batch of readFlowRecordBatches(path, migrations, { reuseBuffers: true })) {
+        for (const record of batch) answers.add(record, path);
+      }
+    }
+    return answers;
+  }
+
+  private add(record: FlowRecord, path: string): void {
+    const response = record.entry("type") === "http" ? record.entry("response") : null;
+    // A WebSocket handshake cannot be answered without its connection: left out, as flows without a response.
+    if (!(response instanceof Map) || record.entry("websocket") !== null) {
+      this.skipped++;
+      return;
+    }
+    const request = new Request(record.entry("request") as TDict);
+    const { offset, index } = record.raw;
+    // Read again from the file when it is one, and the flow needs no state carried over from the flows before it.
+    const source: FlowState | StoredAt =
+      path !== "-" && record.isNative ? { files: this.files, offset, length: record.raw.bytes.length } : record;
+    const answer = new RecordedAnswer(requestKey(request, this.settings), requestLabel(request), source, path === "-" ? record.file : path, index);
+    this.all.push(answer);
+    const list = this.byKey.get(answer.key.text);
+    if (list) list.push(answer);
+    else this.byKey.set(answer.key.text, [answer]);
+  }
+
+  /**
+   * The next answer for `key`: its recorded answers in order, each once; when they ran out,
+   * null, or the last one again with `reuse`.
+   */
+  take(key: RequestKey, reuse: boolean): RecordedAnswer | null {
+    const list = this.byKey.get(key.text);
+    if (!list) return null;
+    const n = this.taken.get(key.text) ?? 0;
+    if (n < list.length) {
+      this.taken.set(key.text, n + 1);
+      return list[n]!;
+    }
+    return reuse ? list[list.length - 1]! : null;
+  }
+
+  /** How many answers `key` has recorded. */
+  countFor(key: RequestKey): number {
+    return this.byKey.get(key.text)?.length ?? 0;
+  }
+
+  /** Answers no request asked for, in recorded order. */
+  unused(): RecordedAnswer[] {
+    return this.all.filter((a) => a.served === 0);
+  }
+
+  /** Closes the files answers are read from. */
+  close(): void {
+    this.files.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Server replay: answers live requests from a recording, never going upstream unless misses
+ * are to be forwarded. Each hit is served in recorded order; each miss is logged with the
+ * nearest recorded request and what differs, and counted for `--strict`.
+ */
+import { escapeControl } from "../display/human.js";
+import { Request, reasonPhrase } from "../model/index.js";
+import type { AnswerStage, StageAnswer } from "../pipeline/answer-stage.js";
+import { requestState } from "../pipeline/live-state.js";
+import { unixNow } from "../proxy/clock.js";
+import type { HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
+import { nearestRequest } from "./nearest-request.js";
+import { type RecordedAnswer, type RecordedAnswers, requestLabel } from "./recorded-answers.js";
+import { refreshHeaders } from "./refresh-response.js";
+import { type RequestKey, requestKey } from "./request-key.js";
+import type { ServerReplaySettings } from "./replay-settings.js";
+
+/** How a replay went, for the closing summary. */
+export interface ReplayTally {
+  served: number;
+  missed: number;
+  /** recorded answers no request asked for */
+  unused: RecordedAnswer[];
+}
+
+/** The answer stage of `reflow replay`. */
+export class ServerReplay implements AnswerStage {
+  private served = 0;
+  private missed = 0;
+
+  constructor(
+    private readonly answers: RecordedAnswers,
+    private readonly settings: ServerReplaySettings,
+    /** where miss lines go */
+    private readonly log: (line: string) => void,
+  ) {}
+
+  answer(live: HttpRequestData): StageAnswer {
+    const request = new Request(requestState(live));
+    const key = requestKey(request, this.settings);
+    const hit = this.answers.take(key, this.settings.reuse);
+    if (hit) {
+      hit.served++;
+      this.served++;
+      return { kind: "respond", response: this.serve(hit), replay: true, error: null };
+    }
+    this.missed++;
+    const why = this.explainMiss(request, key);
+    const extra = this.settings.extra;
+    this.log(`miss: ${why}${extra === "forward" ? " (forwarded)" : ""}`);
+    if (extra === "forward") return { kind: "forward" };
+    if (extra === "kill") return { kind: "kill" };
+    return { kind: "respond", response: emptyResponse(extra), replay: true, error: `No recorded response: ${why}` };
+  }
+
+  /** A recorded response, refreshed unless --no-refresh, stamped as sent now. */
+  private serve(hit: RecordedAnswer): HttpResponseData {
+    const { response: r, recordedAt } = hit.response();
+    const now = unixNow();
+    return {
+      httpVersion: r.httpVersion,
+      statusCode: r.statusCode,
+      reason: r.reason,
+      headers: this.settings.refresh ? refreshHeaders(r.headers, now - recordedAt) : r.headers,
+      content: r.content,
+      trailers: r.trailers,
+      timestampStart: now,
+      timestampEnd: now,
+    };
+  }
+
+  /** "GET /a?page=2: nearest GET /a?page=1, query page 2 ≠ 1", escaped for the terminal. */
+  explainMiss(request: Request, key: RequestKey): string {
+    const label = requestLabel(request);
+    const nearest = nearestRequest(key, this.answers.all);
+    if (!nearest) return `${label}: nothing recorded`;
+    if (nearest.differences.length === 0) {
+      const n = this.answers.countFor(key);
+      return `${label}: all ${n} recorded answer${n === 1 ? " was" : "s were"} served already`;
+    }
+    return `${label}: nearest ${nearest.answer.label}, ${escapeControl(nearest.differences.join(", "))}`;
+  }
+
+  /** Served, missed and never asked for, so far. */
+  tally(): ReplayTally {
+    return { served: this.served, missed: this.missed, unused: this.answers.unused() };
+  }
+}
+
+/** The empty response `--extra STATUS` sends (mitmproxy's `Response.make(status)`). */
+function emptyResponse(status: number): HttpResponseData {
+  const now = unixNow();
+  return {
+    httpVersion: "HTTP/1.1",
+    statusCode: status,
+    reason: Buffer.from(reasonPhrase(status), "latin1"),
+    // a 204 has no Content-Length at all (RFC 9110 §8.6)
+    headers: status === 204 ? [] : [[Buffer.from("content-length"), Buffer.from("0")]],
+    content: Buffer.alloc(0),
+    trailers: null,
+    timestampStart: now,
+    timestampEnd: now,
+  };
+}
