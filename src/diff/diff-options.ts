@@ -20,6 +20,7 @@ export const IGNORE_CATEGORIES = {
   connections: "connection ids (flows on one connection share one)",
   addresses: "client and server peername and sockname, and the server address",
   mitmcert: "the certificate the proxy made up for the client (new on every run)",
+  replay: "whether the flow is a replay (is_replay): a client replay of a recording differs from it in that alone",
   tls: "the rest of the TLS details: version, cipher, ALPN, SNI, certificates",
   metadata: "the flow's metadata",
   comment: "the flow's comment",
@@ -30,7 +31,7 @@ export const IGNORE_CATEGORIES = {
 export type IgnoreCategory = keyof typeof IGNORE_CATEGORIES;
 
 /** What is ignored when `--ignore` is not given. */
-export const DEFAULT_IGNORE: readonly IgnoreCategory[] = ["timestamps", "connections", "addresses", "mitmcert"];
+export const DEFAULT_IGNORE: readonly IgnoreCategory[] = ["timestamps", "connections", "addresses", "mitmcert", "replay"];
 
 /** Everything a flow comparison needs to know. */
 export interface CompareOptions {

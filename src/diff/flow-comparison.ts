@@ -173,7 +173,7 @@ export class FlowComparer {
         stateToJson(resolveEntry(ta, "metadata") ?? new Map()),
         stateToJson(resolveEntry(tb, "metadata") ?? new Map()),
       );
-    value(out, "is_replay", a.isReplay, b.isReplay);
+    if (!ignore.has("replay")) value(out, "is_replay", a.isReplay, b.isReplay);
     value(out, "intercepted", a.intercepted, b.intercepted);
     if (this.timestamps) value(out, "timestamp_created", a.timestampCreated, b.timestampCreated);
   }

@@ -136,7 +136,7 @@ describe("reflow diff: a capture against the add-header rewrite of it", () => {
     const doc = JSON.parse(out(ok(["diff", sample, rewritten, "--json"], 1)));
     expect(shapeProblems(doc)).toEqual([]);
     expect(doc.by).toBe("id");
-    expect(doc.ignore).toEqual(["timestamps", "connections", "addresses", "mitmcert"]);
+    expect(doc.ignore).toEqual(["timestamps", "connections", "addresses", "mitmcert", "replay"]);
     const equal = JSON.parse(out(ok(["diff", sample, sample, "--json"])));
     expect(shapeProblems(equal)).toEqual([]);
     expect(equal).toMatchObject({ flows: [], summary: { same: 7, changed: 0, added: 0, removed: 0 } });

@@ -44,7 +44,12 @@ const running = new Set<ChildProcess>();
 
 /** Starts `reflow capture -p 0 ARGS` and waits until it listens. */
 export function startCapture(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningCapture> {
-  const proc = spawn(process.execPath, [cliPath, "capture", "-p", "0", "--listen-host", "127.0.0.1", ...args], {
+  return startProxyCommand("capture", args, env);
+}
+
+/** Starts `reflow COMMAND -p 0 ARGS` (a command that runs the proxy) and waits until it listens. */
+export function startProxyCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningCapture> {
+  const proc = spawn(process.execPath, [cliPath, command, "-p", "0", "--listen-host", "127.0.0.1", ...args], {
     cwd: projectRoot,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -60,7 +65,7 @@ export function startCapture(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     }),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`capture did not start:\n${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${err}`)), 20_000);
     proc.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
       const m = /Proxy server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
@@ -81,7 +86,7 @@ export function startCapture(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     });
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`capture exited before listening:\n${err}`));
+      reject(new Error(`${command} exited before listening:\n${err}`));
     });
   });
 }
