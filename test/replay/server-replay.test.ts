@@ -3,7 +3,6 @@
  * local origins, which are stopped before anything is replayed; the replay answers alone.
  */
 import { writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,19 +36,10 @@ let originPort = 0;
 let securePort = 0;
 const OLD_DATE = "Wed, 21 Oct 2015 07:28:00 GMT";
 
-/** A request to a reverse proxy (origin-form); kept-alive connections are not reused between tests. */
+/** A request to a reverse proxy (origin-form). */
 function ask(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<ClientResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers, agent: false });
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(opts.body);
-  });
+  const headers = ["Host", `127.0.0.1:${port}`, ...Object.entries(opts.headers ?? {}).flat()];
+  return viaProxy(port, path, { method: opts.method, headers, body: opts.body });
 }
 
 const header = (r: ClientResponse, name: string): string | undefined =>
