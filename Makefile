@@ -35,6 +35,7 @@ bench: build
 	node bench/run.mjs
 	node bench/diff.mjs
 	node bench/capture.mjs
+	node bench/replay.mjs
 
 clean:
 	rm -rf dist bench/out
