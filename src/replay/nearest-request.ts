@@ -70,23 +70,91 @@ export function keyDifferences(asked: RequestKey, recorded: RequestKey): { text:
   return out;
 }
 
-/** The recorded request nearest to `asked`, or null when nothing was recorded. */
-export function nearestRequest(asked: RequestKey, recorded: readonly RecordedAnswer[]): NearestRequest | null {
+/** True when two queries are the same pairs in the same order. */
+function sameQuery(a: [string, string][], b: [string, string][]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
+  return true;
+}
+
+/** True when parameter `name` has the same values, in the same order, in both queries. */
+function sameValues(a: [string, string][], b: [string, string][], name: string): boolean {
+  let j = 0;
+  for (const [k, v] of a) {
+    if (k !== name) continue;
+    while (j < b.length && b[j]![0] !== name) j++;
+    if (j === b.length || b[j]![1] !== v) return false;
+    j++;
+  }
+  while (j < b.length && b[j]![0] !== name) j++;
+  return j === b.length;
+}
+
+const firstIndexOf = (q: [string, string][], name: string): number => q.findIndex(([k]) => k === name);
+
+/** queryDifferences(a, b).length for unequal queries, without making the texts. */
+function queryDistance(a: [string, string][], b: [string, string][]): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    const name = a[i]![0];
+    if (firstIndexOf(a, name) === i && !sameValues(a, b, name)) n++;
+  }
+  for (let j = 0; j < b.length; j++) {
+    const name = b[j]![0];
+    if (firstIndexOf(b, name) === j && firstIndexOf(a, name) < 0) n++;
+  }
+  return Math.max(n, 1); // the same parameters in another order differ once
+}
+
+/**
+ * The summed weight of keyDifferences(asked, recorded), worked out cheaply: the request-line
+ * parts first, and nothing more once it reaches `limit` (a nearer request is known).
+ */
+function distance(asked: RequestKey, recorded: RequestKey, limit: number): number {
+  let d = 0;
+  if (asked.method !== recorded.method) d += WEIGHT.method;
+  if (asked.path !== recorded.path) d += WEIGHT.path;
+  if (asked.host !== recorded.host) d += WEIGHT.host;
+  if (asked.scheme !== recorded.scheme) d += WEIGHT.scheme;
+  if (asked.port !== recorded.port) d += WEIGHT.port;
+  if (d >= limit) return d;
+  if (!sameQuery(asked.query, recorded.query)) d += queryDistance(asked.query, recorded.query) * WEIGHT.query;
+  if (asked.body && recorded.body && asked.body.digest !== recorded.body.digest) d += WEIGHT.body;
+  asked.headers.forEach(([, value], i) => {
+    if (value !== (recorded.headers[i]?.[1] ?? null)) d += WEIGHT.header;
+  });
+  return d;
+}
+
+/** Where nearest requests are looked for: one recorded answer per distinct key, in recorded order. */
+export interface NearestCandidates {
+  /** the distinct keys' first answers with this path */
+  withPath(path: string): readonly RecordedAnswer[];
+  /** every distinct key's first answer */
+  distinct(): readonly RecordedAnswer[];
+}
+
+/**
+ * The recorded request nearest to `asked`, or null when nothing was recorded. Requests with
+ * the same path are looked at first: one of them that differs in little else is nearer than
+ * any other path can be, and then the rest of the recording is not looked at.
+ */
+export function nearestRequest(asked: RequestKey, candidates: NearestCandidates): NearestRequest | null {
   let best: RecordedAnswer | null = null;
   let bestScore = Infinity;
-  let bestDiffs: { text: string; weight: number }[] = [];
-  const seen = new Set<string>();
-  for (const answer of recorded) {
-    if (seen.has(answer.key.text)) continue; // the first of equal keys stands for all of them
-    seen.add(answer.key.text);
-    const diffs = keyDifferences(asked, answer.key);
-    const score = diffs.reduce((n, d) => n + d.weight, 0);
-    if (score < bestScore) {
-      best = answer;
-      bestScore = score;
-      bestDiffs = diffs;
-      if (score === 0) break;
+  const consider = (list: readonly RecordedAnswer[]): void => {
+    for (const answer of list) {
+      const score = distance(asked, answer.key, bestScore);
+      if (score < bestScore) {
+        best = answer;
+        bestScore = score;
+        if (score === 0) return;
+      }
     }
-  }
-  return best && { answer: best, differences: bestDiffs.map((d) => d.text) };
+  };
+  consider(candidates.withPath(asked.path));
+  if (bestScore > WEIGHT.path) consider(candidates.distinct());
+  if (!best) return null;
+  const found: RecordedAnswer = best;
+  return { answer: found, differences: keyDifferences(asked, found.key).map((d) => d.text) };
 }

@@ -15,6 +15,7 @@ import { Request } from "../model/index.js";
 import { toNumber } from "../model/values.js";
 import { responseFromState } from "../pipeline/live-state.js";
 import type { HttpResponseData } from "../proxy/exchange.js";
+import type { NearestCandidates } from "./nearest-request.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { MatchSettings } from "./replay-settings.js";
 
@@ -92,12 +93,15 @@ export class RecordedAnswer {
 }
 
 /** The recorded answers of one or more files. */
-export class RecordedAnswers {
+export class RecordedAnswers implements NearestCandidates {
   /** every answer in recorded order */
   readonly all: RecordedAnswer[] = [];
   /** flows that cannot answer (no response, WebSocket, not HTTP) */
   skipped = 0;
   private readonly byKey = new Map<string, RecordedAnswer[]>();
+  /** the first answer of each key, in recorded order, and those by path (where nearest requests are looked for) */
+  private readonly firsts: RecordedAnswer[] = [];
+  private readonly byPath = new Map<string, RecordedAnswer[]>();
   /** per key, how many of its answers were taken */
   private readonly taken = new Map<string, number>();
   private readonly files = new OpenFiles();
@@ -132,8 +136,20 @@ export class RecordedAnswers {
     const answer = new RecordedAnswer(requestKey(request, this.settings), requestLabel(request), source, path === "-" ? record.file : path, index);
     this.all.push(answer);
     const list = this.byKey.get(answer.key.text);
-    if (list) list.push(answer);
-    else this.byKey.set(answer.key.text, [answer]);
+    if (list) return void list.push(answer);
+    this.byKey.set(answer.key.text, [answer]);
+    this.firsts.push(answer);
+    const samePath = this.byPath.get(answer.key.path);
+    if (samePath) samePath.push(answer);
+    else this.byPath.set(answer.key.path, [answer]);
+  }
+
+  withPath(path: string): readonly RecordedAnswer[] {
+    return this.byPath.get(path) ?? [];
+  }
+
+  distinct(): readonly RecordedAnswer[] {
+    return this.firsts;
   }
 
   /**

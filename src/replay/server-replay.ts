@@ -9,11 +9,14 @@ import type { AnswerStage, StageAnswer } from "../pipeline/answer-stage.js";
 import { requestState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
 import type { HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
-import { nearestRequest } from "./nearest-request.js";
+import { type NearestRequest, nearestRequest } from "./nearest-request.js";
 import { type RecordedAnswer, type RecordedAnswers, requestLabel } from "./recorded-answers.js";
 import { refreshHeaders } from "./refresh-response.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { ServerReplaySettings } from "./replay-settings.js";
+
+/** How many misses' nearest requests are remembered. */
+const NEAREST_REMEMBERED = 1024;
 
 /** How a replay went, for the closing summary. */
 export interface ReplayTally {
@@ -27,6 +30,8 @@ export interface ReplayTally {
 export class ServerReplay implements AnswerStage {
   private served = 0;
   private missed = 0;
+  /** the nearest recorded request of recent misses, by key */
+  private readonly nearestSeen = new Map<string, NearestRequest | null>();
 
   constructor(
     private readonly answers: RecordedAnswers,
@@ -72,7 +77,13 @@ export class ServerReplay implements AnswerStage {
   /** "GET /a?page=2: nearest GET /a?page=1, query page 2 ≠ 1", escaped for the terminal. */
   explainMiss(request: Request, key: RequestKey): string {
     const label = requestLabel(request);
-    const nearest = nearestRequest(key, this.answers.all);
+    let nearest = this.nearestSeen.get(key.text);
+    if (nearest === undefined) {
+      nearest = nearestRequest(key, this.answers);
+      // A client that keeps asking for what was not recorded costs one search.
+      if (this.nearestSeen.size >= NEAREST_REMEMBERED) this.nearestSeen.delete(this.nearestSeen.keys().next().value!);
+      this.nearestSeen.set(key.text, nearest);
+    }
     if (!nearest) return `${label}: nothing recorded`;
     if (nearest.differences.length === 0) {
       const n = this.answers.countFor(key);

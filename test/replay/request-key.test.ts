@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { Request } from "../../src/model/index.js";
 import { parseJsonPath } from "../../src/model/json-path.js";
-import { keyDifferences } from "../../src/replay/nearest-request.js";
+import { type NearestCandidates, keyDifferences, nearestRequest } from "../../src/replay/nearest-request.js";
+import type { RecordedAnswer } from "../../src/replay/recorded-answers.js";
 import { type RequestKey, requestKey } from "../../src/replay/request-key.js";
 import { type MatchSettings, defaultReplaySettings } from "../../src/replay/replay-settings.js";
 
@@ -82,5 +83,27 @@ describe("server-replay key", () => {
     expect(d).toEqual(["query page 2 ≠ 1"]);
     const d2 = keyDifferences(key(Request.make("POST", "http://h/b")), key(get("http://h/a?x=1"))).map((x) => x.text);
     expect(d2).toEqual(["method POST ≠ GET", "path /b ≠ /a", "query x missing (recorded 1)"]);
+  });
+});
+
+describe("nearest recorded request", () => {
+  /** Candidates as the recording offers them: the first answer of each distinct key. */
+  function candidates(urls: string[]): NearestCandidates {
+    const answers = urls.map((u, i) => ({ key: key(Request.make(u.split(" ")[0]!, u.split(" ")[1]!)), label: u, flowIndex: i }) as unknown as RecordedAnswer);
+    return { distinct: () => answers, withPath: (p) => answers.filter((a) => a.key.path === p) };
+  }
+  const nearest = (asked: string, urls: string[]): string | undefined => {
+    const [method, url] = asked.split(" ");
+    return nearestRequest(key(Request.make(method!, url!)), candidates(urls))?.answer.label;
+  };
+
+  it("prefers the same path, then the fewest other differences, then the earliest", () => {
+    const recorded = ["GET http://h/a?x=1&y=1", "GET http://h/b?x=2", "POST http://h/a?x=2", "GET http://h/a?x=2&y=1"];
+    expect(nearest("GET http://h/a?x=2&y=1", recorded)).toBe("GET http://h/a?x=2&y=1");
+    expect(nearest("GET http://h/a?x=3&y=1", recorded)).toBe("GET http://h/a?x=1&y=1");
+    expect(nearest("GET http://h/b?x=3", recorded)).toBe("GET http://h/b?x=2");
+    expect(nearest("GET http://h/c?x=2", recorded)).toBe("GET http://h/b?x=2");
+    expect(nearest("POST http://h/a", recorded)).toBe("POST http://h/a?x=2");
+    expect(nearest("GET http://h/a", [])).toBeUndefined();
   });
 });
