@@ -2,7 +2,8 @@
  * Client replay: every recorded HTTP request sent again (to its recorded server, or to a new
  * base URL, or through an upstream proxy) and written with its new response, in recorded
  * order, `concurrency` requests at a time. As mitmproxy's client replay, the flows keep their
- * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them.
+ * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them by id or
+ * by request.
  */
 import type { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
@@ -55,25 +56,29 @@ function unreplayable(record: FlowRecord): string | null {
   return null;
 }
 
-/** The request as it is to be sent: rewritten to the new base URL, and with a Host header. */
+/**
+ * The request as it is to be sent: to the new base URL when there is one (with its Host
+ * header), and with a Host header in any case. The flow keeps the request as recorded, so
+ * that `diff --by request` pairs it with the original; `server_conn` says where it went.
+ */
 function outgoing(record: FlowRecord, target: Endpoint | null): HttpRequestData {
   const dict = record.entry("request") as TDict;
   const request = new Request(dict);
-  if (target) {
-    // The setters rewrite the Host header and authority with them (as mitmproxy ≥ 10 does).
-    request.scheme = target.scheme;
-    request.host = target.host;
-    request.port = target.port;
-  }
   const now = unixNow();
   request.timestampStart = now;
   request.timestampEnd = now;
   const out = requestFromState(dict);
-  // An HTTP/2 recording has its host in the authority; HTTP/1.1 needs a Host header (RFC 9112 §3.2).
-  if (!request.headers.has("host")) {
-    const host = request.authority || hostport(request.scheme, request.host, request.port);
-    out.headers = [[Buffer.from("Host"), Buffer.from(host, "latin1")], ...out.headers];
+  let host: string | null = request.headers.get("host") ?? null;
+  if (target) {
+    out.scheme = target.scheme;
+    out.host = target.host;
+    out.port = target.port;
+    host = hostport(target.scheme, target.host, target.port);
   }
+  // An HTTP/2 recording has its host in the authority; HTTP/1.1 needs a Host header (RFC 9112 §3.2).
+  host ??= request.authority || hostport(request.scheme, request.host, request.port);
+  const others = out.headers.filter(([name]) => name.toString("latin1").toLowerCase() !== "host");
+  out.headers = [[Buffer.from("Host"), Buffer.from(host, "latin1")], ...others];
   return out;
 }
 

@@ -96,11 +96,14 @@ describe("reflow replay --client", () => {
     expect(r.status, r.stderr.toString()).toBe(0);
     const flows = await httpFlows(out);
     expect(flows.map((f) => f.request.path)).toEqual(["/a", "/b?x=1", "/echo", "/a"]);
-    expect(flows.every((f) => f.request.port === changed.port)).toBe(true);
+    expect(flows.every((f) => f.serverConn.address?.[1] === changed.port), "sent to the new base URL").toBe(true);
     expect(JSON.parse(flows[2]!.response!.text!).body).toBe("hello");
-    const diff = await reflowAsync(["diff", rec, out, "--json"]);
+    // The flows keep the recorded request, so diff pairs them by request and shows only what the backend changed.
+    const diff = await reflowAsync(["diff", rec, out, "--by", "request", "--json"]);
     expect(diff.status).toBe(1);
-    expect(diff.stdout.toString()).toContain("$.version");
+    const doc = JSON.parse(diff.stdout.toString()) as { flows: { status: string; changes: { field: string; path?: string }[] }[] };
+    expect(doc.flows.map((f) => f.status), "every flow paired").toEqual(["changed"]);
+    expect(doc.flows[0]!.changes.map((c) => `${c.field} ${c.path ?? ""}`.trim())).toEqual(["response.body $.version", "response.body $.items[2]"]);
   });
 
   it("a backend that is gone gives error flows, in place", async () => {
