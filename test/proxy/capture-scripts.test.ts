@@ -136,10 +136,11 @@ describe("reflow capture: scripts act live", () => {
     expect((await flowFor("/rewritten")).response!.statusCode).toBe(200);
   });
 
-  it("answers a request itself: the mocked response never reaches upstream", async () => {
+  it("answers a request itself: the mocked response never reaches upstream, and gets the response event", async () => {
     const r = await viaProxy(cap.port, url("/mock"));
     expect(r.status).toBe(203);
     expect(r.body.toString()).toBe("mocked body");
+    expect(r.headers, "the response hook ran on the answer, as in mitmproxy").toContain("by-script");
     expect(hits).not.toContain("/mock");
     const f = await flowFor("/mock");
     expect(f.response!.headers.get("X-Mocked")).toBe("yes");
