@@ -8,7 +8,7 @@ import { Request, reasonPhrase } from "../model/index.js";
 import type { AnswerStage, StageAnswer } from "../pipeline/answer-stage.js";
 import { requestState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
-import type { HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
+import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
 import { type NearestRequest, nearestRequest } from "./nearest-request.js";
 import { type RecordedAnswer, type RecordedAnswers, requestLabel } from "./recorded-answers.js";
 import { refreshHeaders } from "./refresh-response.js";
@@ -62,13 +62,16 @@ export class ServerReplay implements AnswerStage {
   private serve(hit: RecordedAnswer): HttpResponseData {
     const { response: r, recordedAt } = hit.response();
     const now = unixNow();
+    const headers = this.settings.refresh ? refreshHeaders(r.headers, now - recordedAt) : r.headers;
     return {
       httpVersion: r.httpVersion,
       statusCode: r.statusCode,
       reason: r.reason,
-      headers: this.settings.refresh ? refreshHeaders(r.headers, now - recordedAt) : r.headers,
-      content: r.content,
-      trailers: r.trailers,
+      // A body that was not recorded (streamed) is served empty, framed as empty: the
+      // recorded Content-Length would leave the client waiting for bytes that never come.
+      headers: r.content === null ? withoutBodyFraming(headers) : headers,
+      content: r.content ?? Buffer.alloc(0),
+      trailers: r.content === null ? null : r.trailers,
       timestampStart: now,
       timestampEnd: now,
     };
@@ -96,6 +99,13 @@ export class ServerReplay implements AnswerStage {
   tally(): ReplayTally {
     return { served: this.served, missed: this.missed, unused: this.answers.unused() };
   }
+}
+
+/** `headers` framing an empty body: Content-Length 0 instead of the recorded framing (and no trailers). */
+function withoutBodyFraming(headers: HeaderPair[]): HeaderPair[] {
+  const framing = new Set(["content-length", "transfer-encoding", "trailer"]);
+  const kept = headers.filter(([name]) => !framing.has(name.toString("latin1").toLowerCase()));
+  return [...kept, [Buffer.from("content-length"), Buffer.from("0")]];
 }
 
 /** The empty response `--extra STATUS` sends (mitmproxy's `Response.make(status)`). */

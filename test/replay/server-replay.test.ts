@@ -290,6 +290,14 @@ describe("reflow replay --refresh", () => {
 });
 
 describe("reflow replay from a mitmdump 8.1.1 capture", () => {
+  it("serves a response recorded without its body (cut off) as an empty one, framed so", async () => {
+    const r = await replay([join(testdata, "captures", "real-v17-incomplete-body.mitm")]);
+    const got = await curl(["-m", "5", "-i", "-x", `http://127.0.0.1:${r.port}`, "http://127.0.0.1:28474/chunked"]);
+    await r.stop();
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*content-length: 0\r\n\r\n$/i);
+  });
+
   it("serves every recorded answer of real-v17.mitm, bodies as recorded (--strict: none left)", async () => {
     const rec = join(testdata, "captures", "real-v17.mitm");
     // WebSocket flows are left out of replay: a recorded handshake cannot answer without its connection.
