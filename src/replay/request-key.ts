@@ -60,9 +60,19 @@ function bodyKey(request: Request, s: MatchSettings): BodyKey {
   }
   if (s.ignoreJsonPaths.length > 0) {
     const json = jsonBody(request);
-    if (json !== undefined) return { digest: digestOf(JSON.stringify(omitJsonPaths(json, s.ignoreJsonPaths))), size: raw.length, fields: null };
+    if (json !== undefined) return { digest: digestOf(canonicalJson(omitJsonPaths(json, s.ignoreJsonPaths))), size: raw.length, fields: null };
   }
   return { digest: digestOf(raw), size: raw.length, fields: null };
+}
+
+/** JSON text with object keys sorted: bodies that differ only in key order or spacing are equal, as `diff` sees them. */
+function canonicalJson(v: JsonValue): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k]!)}`)
+    .join(",")}}`;
 }
 
 /** The decoded body as JSON, or undefined when it is not JSON. */

@@ -76,6 +76,8 @@ describe("server-replay key", () => {
     expect(key(body("a", 1)).text).not.toBe(key(body("b", 2)).text);
     expect(key(body("a", 1), paths).text).toBe(key(body("b", 2), paths).text);
     expect(key(body("a", 1), paths).text).not.toBe(key(body("a", 1, 2), paths).text);
+    const reordered = post("http://h/j", ' { "items": [{ "ts": 9, "id": 1 }], "nonce": "c", "q": 1 }', "application/json");
+    expect(key(reordered, paths).text, "key order and spacing do not count, as in diff").toBe(key(body("a", 1), paths).text);
   });
 
   it("names the parts that differ", () => {
