@@ -5,7 +5,6 @@
  * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them by id or
  * by request.
  */
-import type { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
 import type { TDict } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
@@ -18,6 +17,7 @@ import type { HttpRequestData } from "../proxy/exchange.js";
 import { ProxyFailure } from "../proxy/proxy-failure.js";
 import type { Endpoint } from "../proxy/proxy-mode.js";
 import { RequestSender } from "../proxy/request-sender.js";
+import type { ReadRecord } from "./recorded-answers.js";
 
 /** Everything client replay was asked for. */
 export interface ClientReplaySettings {
@@ -47,7 +47,7 @@ export interface ClientReplayTally {
 }
 
 /** Why a flow cannot be replayed (mitmproxy's ClientPlayback.check), or null when it can. */
-function unreplayable(record: FlowRecord): string | null {
+function unreplayable(record: ReadRecord): string | null {
   if (record.entry("type") !== "http") return "not an HTTP flow";
   const request = record.entry("request");
   if (!(request instanceof Map)) return "no request";
@@ -61,7 +61,7 @@ function unreplayable(record: FlowRecord): string | null {
  * header), and with a Host header in any case. The flow keeps the request as recorded, so
  * that `diff --by request` pairs it with the original; `server_conn` says where it went.
  */
-function outgoing(record: FlowRecord, target: Endpoint | null): HttpRequestData {
+function outgoing(record: ReadRecord, target: Endpoint | null): HttpRequestData {
   const dict = record.entry("request") as TDict;
   const request = new Request(dict);
   const now = unixNow();
@@ -83,7 +83,7 @@ function outgoing(record: FlowRecord, target: Endpoint | null): HttpRequestData 
 }
 
 /** Sends one flow's request again and puts the outcome into the flow. */
-async function replayOne(record: FlowRecord, sender: RequestSender, s: ClientReplaySettings, tally: ClientReplayTally): Promise<FlowRecord> {
+async function replayOne(record: ReadRecord, sender: RequestSender, s: ClientReplaySettings, tally: ClientReplayTally): Promise<ReadRecord> {
   const top = record.promote();
   const out = outgoing(record, s.target);
   top.set("is_replay", "request");
@@ -110,7 +110,7 @@ export async function runClientReplay(s: ClientReplaySettings): Promise<ClientRe
   const writer = s.outPath === null ? null : await FlowWriter.open(s.outPath, { version: s.version });
   const sender = new RequestSender({ insecure: s.insecure, timeoutMs: s.timeoutMs, upstreamProxy: s.upstreamProxy });
   // Replays in flight, in recorded order: the oldest is written first, whenever the others end.
-  const inFlight: Promise<FlowRecord>[] = [];
+  const inFlight: Promise<ReadRecord>[] = [];
   const writeOldest = async (): Promise<void> => {
     const record = await inFlight.shift()!;
     if (writer) await writer.write(record);

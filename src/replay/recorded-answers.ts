@@ -1,9 +1,9 @@
 /**
  * The recording server replay answers from: every HTTP flow with a response, indexed by its
  * request's key, in recorded order. Building the index reads each request's key parts and
- * keeps nothing else of a flow read from a file but where it stands: its bytes are read
- * again, and its response made ready to send, only when a request asks for it. (Keeping
- * 168 MB of read buffers alive cost more in garbage collection than the whole index.)
+ * keeps nothing else of a flow in a mitm file but where it stands: its bytes are read again,
+ * and its response made ready to send, only when a request asks for it. (Keeping 168 MB of
+ * read buffers alive cost more in garbage collection than the whole index.)
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { escapeControl } from "../display/human.js";
@@ -14,7 +14,7 @@ import { readFlowRecordBatches } from "../io/flow-source.js";
 import { Request } from "../model/index.js";
 import { toNumber } from "../model/values.js";
 import { responseFromState } from "../pipeline/live-state.js";
-import type { HttpResponseData } from "../proxy/exchange.js";
+import type { HeaderPair, HttpResponseData } from "../proxy/exchange.js";
 import type { NearestCandidates } from "./nearest-request.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { MatchSettings } from "./replay-settings.js";
@@ -23,6 +23,9 @@ import type { MatchSettings } from "./replay-settings.js";
 export function requestLabel(request: Request): string {
   return escapeControl(`${request.method} ${request.path}`);
 }
+
+/** A flow as the project's reader hands it out (a FlowRecord for mitm files). */
+export type ReadRecord = FlowState & { readonly file: string; readonly raw: { readonly offset: number; readonly index: number } };
 
 /** Where a flow's bytes stand in a file, to read them again. */
 interface StoredAt {
@@ -61,33 +64,54 @@ export interface ReadyResponse {
   recordedAt: number;
 }
 
+/** The response of `state`, ready to send. */
+function readyResponse(state: FlowState): ReadyResponse {
+  const dict = state.entry("response") as TDict;
+  return { response: responseFromState(dict), recordedAt: toNumber(dict.get("timestamp_start")) ?? 0 };
+}
+
+/** `r` in memory of its own: nothing of it views a read buffer (which the reader reuses). */
+function ownCopy(r: ReadyResponse): ReadyResponse {
+  const copy = (b: Buffer): Buffer => Buffer.from(b);
+  const pairs = (h: HeaderPair[]): HeaderPair[] => h.map(([n, v]) => [copy(n), copy(v)]);
+  const { response: x } = r;
+  return {
+    recordedAt: r.recordedAt,
+    response: {
+      ...x,
+      reason: copy(x.reason),
+      headers: pairs(x.headers),
+      content: x.content && copy(x.content),
+      trailers: x.trailers && pairs(x.trailers),
+    },
+  };
+}
+
 /** One recorded exchange that can answer requests with its key. */
 export class RecordedAnswer {
   /** how many times it was served */
   served = 0;
-  private ready: ReadyResponse | null = null;
+  private ready: ReadyResponse | null;
 
   constructor(
     readonly key: RequestKey,
     /** the recorded request as log lines show it */
     readonly label: string,
-    /** the flow itself (from stdin, or an old format read whole), or where to read it again */
-    private readonly source: FlowState | StoredAt,
+    /** where to read the flow again, or its response (then ready from the start) */
+    private readonly source: StoredAt | ReadyResponse,
     /** where it was recorded: file and flow number */
     readonly file: string,
     readonly flowIndex: number,
-  ) {}
+  ) {
+    this.ready = "response" in source ? source : null;
+  }
 
-  /** The recorded response, as the proxy sends it (made on first use). */
+  /** The recorded response, as the proxy sends it (read again on first use). */
   response(): ReadyResponse {
     if (this.ready) return this.ready;
-    let state = this.source;
-    if (!("entry" in state)) {
-      const raw = { bytes: state.files.read(this.file, state.offset, state.length), offset: state.offset, index: this.flowIndex };
-      state = new FlowRecord(raw, this.file, new MigrationContext());
-    }
-    const dict = state.entry("response") as TDict;
-    this.ready = { response: responseFromState(dict), recordedAt: toNumber(dict.get("timestamp_start")) ?? 0 };
+    const at = this.source as StoredAt;
+    const raw = { bytes: at.files.read(this.file, at.offset, at.length), offset: at.offset, index: this.flowIndex };
+    this.ready = readyResponse(new FlowRecord(raw, this.file, new MigrationContext()));
     return this.ready;
   }
 }
@@ -121,7 +145,7 @@ export class RecordedAnswers implements NearestCandidates {
     return answers;
   }
 
-  private add(record: FlowRecord, path: string): void {
+  private add(record: ReadRecord, path: string): void {
     const response = record.entry("type") === "http" ? record.entry("response") : null;
     // A WebSocket handshake cannot be answered without its connection: left out, as flows without a response.
     if (!(response instanceof Map) || record.entry("websocket") !== null) {
@@ -130,9 +154,12 @@ export class RecordedAnswers implements NearestCandidates {
     }
     const request = new Request(record.entry("request") as TDict);
     const { offset, index } = record.raw;
-    // Read again from the file when it is one, and the flow needs no state carried over from the flows before it.
-    const source: FlowState | StoredAt =
-      path !== "-" && record.isNative ? { files: this.files, offset, length: record.raw.bytes.length } : record;
+    // A flow of a mitm file that needs no state carried over from the flows before it is read
+    // again when asked for; any other (stdin, an old version, other formats) has its response copied now.
+    const source: StoredAt | ReadyResponse =
+      path !== "-" && record instanceof FlowRecord && record.isNative
+        ? { files: this.files, offset, length: record.raw.bytes.length }
+        : ownCopy(readyResponse(record));
     const answer = new RecordedAnswer(requestKey(request, this.settings), requestLabel(request), source, path === "-" ? record.file : path, index);
     this.all.push(answer);
     const list = this.byKey.get(answer.key.text);
