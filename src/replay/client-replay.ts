@@ -5,6 +5,7 @@
  * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them by id or
  * by request.
  */
+import { FlowReadError } from "../errors.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
 import type { TDict } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
@@ -134,8 +135,14 @@ export async function runClientReplay(s: ClientReplaySettings): Promise<ClientRe
     while (inFlight.length) await writeOldest();
     await writer?.close();
   } catch (e) {
-    await Promise.allSettled(inFlight);
-    await writer?.abort();
+    if (e instanceof FlowReadError) {
+      // Damage in an input: every flow before it is still replayed and written (exit 3 follows).
+      while (inFlight.length) await writeOldest();
+      await writer?.close();
+    } else {
+      await Promise.allSettled(inFlight);
+      await writer?.abort();
+    }
     throw e;
   } finally {
     await sender.close();

@@ -4,6 +4,7 @@
  * (error flows), over TLS (verified unless -k) and through an upstream proxy.
  */
 import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,6 +118,16 @@ describe("reflow replay --client", () => {
       ["/echo", null, true],
       ["/a", null, true],
     ]);
+  });
+
+  it("a damaged recording: the flows before the damage are replayed and written, then exit 3", async () => {
+    const whole = readFileSync(rec);
+    const cut = join(dir, "cut.mitm");
+    writeFileSync(cut, whole.subarray(0, whole.length - 10));
+    const out = join(dir, "cut-replayed.mitm");
+    const r = await reflowAsync(["replay", "--client", cut, "-w", out]);
+    expect(r.status, r.stderr.toString()).toBe(3);
+    expect((await httpFlows(out)).map((f) => f.request.path)).toEqual(["/a", "/b?x=1", "/echo"]);
   });
 
   it("verifies the server's certificate unless -k", async () => {
