@@ -204,6 +204,17 @@ describe("reflow replay: reverse mode", () => {
     expect(flows[1]!.error!.msg).toContain("GET /missing");
   });
 
+  it("answers from several files given as a glob, in path order", async () => {
+    expect(reflow(["convert", reverseRec, "-o", join(dir, "part-1.mitm"), "--filter", "~u /counter"]).status).toBe(0);
+    expect(reflow(["convert", reverseRec, "-o", join(dir, "part-2.mitm"), "--filter", "~u /counter | ~u /dated"]).status).toBe(0);
+    const r = await replay([join(dir, "part-*.mitm"), "-m", `reverse:http://127.0.0.1:${originPort}`]);
+    const counts = [];
+    for (let i = 0; i < 7; i++) counts.push((await ask(r.port, "/counter")).body.toString());
+    expect(counts, "part-1's three answers, then part-2's").toEqual(["1", "2", "3", "1", "2", "3", ""]);
+    expect((await ask(r.port, "/dated")).status).toBe(200);
+    await r.stop();
+  });
+
   it("--strict exits 1 when a request missed or a recorded answer was never asked for", async () => {
     const one = join(dir, "one.mitm");
     expect(reflow(["convert", reverseRec, "-o", one, "--filter", "~u /api/items"]).status).toBe(0);
