@@ -167,11 +167,12 @@ export class LiveCapture implements ProxyHandler {
    * `sent` is the answer as it stands when no script can have changed it.
    */
   private async answered(live: LiveFlow, sent: HttpResponseData | null): Promise<RequestVerdict> {
+    const scripted = this.pipeline.wants("responseheaders") || this.pipeline.wants("response");
+    if (sent && !scripted) return { kind: "respond", response: sent };
     if (this.pipeline.wants("responseheaders")) await this.fireFlow("responseheaders", live);
     if (!this.killed(live) && this.pipeline.wants("response")) await this.fireFlow("response", live);
     if (this.killed(live)) return { kind: "kill" };
     const now = live.dict.get("response");
-    if (sent && !this.pipeline.wants("responseheaders") && !this.pipeline.wants("response")) return { kind: "respond", response: sent };
     return now instanceof Map ? { kind: "respond", response: responseFromState(now) } : { kind: "kill" };
   }
 
