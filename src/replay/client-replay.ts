@@ -43,7 +43,7 @@ export interface ClientReplaySettings {
 export interface ClientReplayTally {
   sent: number;
   failed: number;
-  /** flows that cannot be sent again (not HTTP, WebSocket, body not recorded) */
+  /** flows that cannot be sent again (not HTTP, WebSocket, body not recorded): written as recorded */
   skipped: number;
 }
 
@@ -123,11 +123,11 @@ export async function runClientReplay(s: ClientReplaySettings): Promise<ClientRe
         for (const record of batch) {
           const why = unreplayable(record);
           if (why) {
+            // Kept in its place as recorded, so that a diff against the recording sees it unchanged.
             tally.skipped++;
-            s.log(`${record.file}: flow #${record.raw.index} not replayed: ${why}`);
-            continue;
-          }
-          inFlight.push(replayOne(record, sender, s, tally));
+            s.log(`${record.file}: flow #${record.raw.index} not replayed (written as recorded): ${why}`);
+            inFlight.push(Promise.resolve(record));
+          } else inFlight.push(replayOne(record, sender, s, tally));
           if (inFlight.length >= s.concurrency) await writeOldest();
         }
       }

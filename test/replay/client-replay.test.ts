@@ -15,11 +15,13 @@ import {
   httpsOrigin,
   killStrayCaptures,
   originCa,
+  readCapture,
   startCapture,
   tempDir,
   viaProxy,
 } from "../proxy/capture-harness.js";
-import { cliPath, reflowAsync } from "../helpers.js";
+import type { HTTPFlow } from "../../src/model/index.js";
+import { cliPath, reflowAsync, testdata } from "../helpers.js";
 
 const dir = tempDir("reflow-client-replay-");
 const rec = join(dir, "recorded.mitm");
@@ -128,6 +130,19 @@ describe("reflow replay --client", () => {
     const r = await reflowAsync(["replay", "--client", cut, "-w", out]);
     expect(r.status, r.stderr.toString()).toBe(3);
     expect((await httpFlows(out)).map((f) => f.request.path)).toEqual(["/a", "/b?x=1", "/echo"]);
+  });
+
+  it("flows that cannot be sent again (WebSocket, TCP, UDP, DNS) are written as recorded, in place", async () => {
+    const tflows = join(testdata, "captures", "tflow-v21.mitm");
+    const out = join(dir, "tflows.mitm");
+    const r = await reflowAsync(["replay", "--client", tflows, "-w", out, "--timeout", "2"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const [before, after] = [await readCapture(tflows), await readCapture(out)];
+    expect(after.map((f) => f.id)).toEqual(before.map((f) => f.id));
+    const kept = before.filter((f) => f.type !== "http" || (f as HTTPFlow).websocket).map((f) => f.id);
+    expect(kept.length).toBeGreaterThan(1);
+    const diff = JSON.parse((await reflowAsync(["diff", tflows, out, "--json"])).stdout.toString()) as { flows: { a: string }[] };
+    expect(diff.flows.filter((f) => kept.includes(f.a)), "kept flows are the same").toEqual([]);
   });
 
   it("verifies the server's certificate unless -k", async () => {
