@@ -95,8 +95,8 @@ export class RecordedAnswer {
 
   constructor(
     readonly key: RequestKey,
-    /** the recorded request as log lines show it */
-    readonly label: string,
+    /** method and path (with query) of the recorded request */
+    private readonly requestLine: string,
     /** where to read the flow again, or its response (then ready from the start) */
     private readonly source: StoredAt | ReadyResponse,
     /** where it was recorded: file and flow number */
@@ -104,6 +104,11 @@ export class RecordedAnswer {
     readonly flowIndex: number,
   ) {
     this.ready = "response" in source ? source : null;
+  }
+
+  /** The recorded request as log lines show it (escaped only when shown: most never are). */
+  get label(): string {
+    return escapeControl(this.requestLine);
   }
 
   /** The recorded response, as the proxy sends it (read again on first use). */
@@ -160,7 +165,7 @@ export class RecordedAnswers implements NearestCandidates {
       path !== "-" && record instanceof FlowRecord && record.isNative
         ? { files: this.files, offset, length: record.raw.bytes.length }
         : ownCopy(readyResponse(record));
-    const answer = new RecordedAnswer(requestKey(request, this.settings), requestLabel(request), source, path === "-" ? record.file : path, index);
+    const answer = new RecordedAnswer(requestKey(request, this.settings), `${request.method} ${request.path}`, source, path === "-" ? record.file : path, index);
     this.all.push(answer);
     const list = this.byKey.get(answer.key.text);
     if (list) return void list.push(answer);
