@@ -14,6 +14,7 @@ import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { info } from "./report.js";
+import { samePath } from "./run.js";
 
 interface ReplayOptions {
   client?: boolean;
@@ -196,6 +197,9 @@ Examples:
       const files = await expandInputs(args);
       if (opts.client) process.exitCode = await clientReplay(files, opts, mode);
       else {
+        // The served flows are written into OUT as they pass, while answers are read from the inputs.
+        const out = opts.wfile;
+        if (out !== undefined && files.some((f) => samePath(f, out))) throw new UsageError(`-w ${out} is also a recording being replayed`);
         if (mode.kind === "upstream" && opts.extra !== "forward")
           throw new UsageError("-m upstream:URL only matters with --extra forward (server replay never goes upstream otherwise)");
         process.exitCode = await serverReplay(files, opts, mode);

@@ -2,7 +2,7 @@
  * `reflow replay` (server replay) end to end: a recording made with `reflow capture` from
  * local origins, which are stopped before anything is replayed; the replay answers alone.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -213,6 +213,13 @@ describe("reflow replay: reverse mode", () => {
     expect(counts, "part-1's three answers, then part-2's").toEqual(["1", "2", "3", "1", "2", "3", ""]);
     expect((await ask(r.port, "/dated")).status).toBe(200);
     await r.stop();
+  });
+
+  it("refuses -w naming a recording it answers from (exit 2), leaving it as it was", () => {
+    const before = readFileSync(reverseRec);
+    const r = reflow(["replay", reverseRec, "-w", reverseRec, "-p", "0"]);
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(readFileSync(reverseRec).equals(before)).toBe(true);
   });
 
   it("--strict exits 1 when a request missed or a recorded answer was never asked for", async () => {
