@@ -2,6 +2,7 @@
  * `reflow replay`: answer requests from a recording (server replay, a proxy that never goes
  * upstream unless told to), or send a recording's requests again (`--client`).
  */
+import { statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
@@ -14,7 +15,6 @@ import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { info } from "./report.js";
-import { samePath } from "./run.js";
 
 interface ReplayOptions {
   client?: boolean;
@@ -50,6 +50,20 @@ function parseConcurrency(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency takes a whole number from 1 (got ${JSON.stringify(text)})`);
   return n;
+}
+
+/** True when `path` is one of `files` (the same file: device and inode, whatever the names). */
+function isOneOf(path: string, files: string[]): boolean {
+  const id = (p: string): string | null => {
+    try {
+      const st = statSync(p);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  };
+  const target = id(path);
+  return target !== null && files.some((f) => id(f) === target);
 }
 
 /** The most unused answers `--strict` lists by name. */
@@ -198,8 +212,7 @@ Examples:
       if (opts.client) process.exitCode = await clientReplay(files, opts, mode);
       else {
         // The served flows are written into OUT as they pass, while answers are read from the inputs.
-        const out = opts.wfile;
-        if (out !== undefined && files.some((f) => samePath(f, out))) throw new UsageError(`-w ${out} is also a recording being replayed`);
+        if (opts.wfile !== undefined && isOneOf(opts.wfile, files)) throw new UsageError(`-w ${opts.wfile} is also a recording being replayed`);
         if (mode.kind === "upstream" && opts.extra !== "forward")
           throw new UsageError("-m upstream:URL only matters with --extra forward (server replay never goes upstream otherwise)");
         process.exitCode = await serverReplay(files, opts, mode);

@@ -98,8 +98,7 @@ function isDirectoryTarget(path: string): boolean {
   }
 }
 
-/** True when `a` and `b` name the same existing file. */
-export function samePath(a: string, b: string): boolean {
+function samePath(a: string, b: string): boolean {
   try {
     return realpathSync(a) === realpathSync(b);
   } catch {
