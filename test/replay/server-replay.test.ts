@@ -215,6 +215,18 @@ describe("reflow replay: reverse mode", () => {
     await r.stop();
   });
 
+  it("usage errors exit 2 before listening", () => {
+    for (const bad of [
+      ["--extra", "302"],
+      ["--ignore-json-path", "nonce"],
+      ["-m", "upstream:http://127.0.0.1:1"],
+      ["--client", "--concurrency", "0"],
+    ]) {
+      const r = reflow(["replay", reverseRec, "-p", "0", ...bad]);
+      expect(r.status, `${bad.join(" ")}: ${r.stderr}`).toBe(2);
+    }
+  });
+
   it("refuses -w naming a recording it answers from (exit 2), leaving it as it was", () => {
     const before = readFileSync(reverseRec);
     const r = reflow(["replay", reverseRec, "-w", reverseRec, "-p", "0"]);
