@@ -62,7 +62,8 @@ export class ServerReplay implements AnswerStage {
   private serve(hit: RecordedAnswer): HttpResponseData {
     const { response: r, recordedAt } = hit.response();
     const now = unixNow();
-    const headers = this.settings.refresh ? refreshHeaders(r.headers, now - recordedAt) : r.headers;
+    // A response with no recorded time has no age to shift by.
+    const headers = this.settings.refresh && recordedAt > 0 ? refreshHeaders(r.headers, now - recordedAt) : r.headers;
     return {
       httpVersion: r.httpVersion,
       statusCode: r.statusCode,
