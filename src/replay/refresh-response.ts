@@ -8,8 +8,15 @@ import type { HeaderPair } from "../proxy/exchange.js";
 
 const DATE_HEADERS = new Set(["date", "expires", "last-modified"]);
 
+/**
+ * A month name and a time of day: what every HTTP date form has (RFC 9110 §5.6.7). Date.parse
+ * alone takes "0" (a common `Expires`, "already expired") for the year 2000.
+ */
+const LOOKS_LIKE_DATE = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b.*\d{1,2}:\d{2}/i;
+
 /** An HTTP date moved by `delta` seconds; null when `text` is not a date. */
 function shiftDate(text: string, delta: number): string | null {
+  if (!LOOKS_LIKE_DATE.test(text)) return null;
   const t = Date.parse(text);
   if (Number.isNaN(t)) return null;
   // formatdate(usegmt=True): whole seconds, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7)
