@@ -19,11 +19,6 @@ import type { NearestCandidates } from "./nearest-request.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { MatchSettings } from "./replay-settings.js";
 
-/** A request as log lines show it: method and path (with query), escaped for the terminal. */
-export function requestLabel(request: Request): string {
-  return escapeControl(`${request.method} ${request.path}`);
-}
-
 /** A flow as the project's reader hands it out (a FlowRecord for mitm files). */
 export type ReadRecord = FlowState & { readonly file: string; readonly raw: { readonly offset: number; readonly index: number } };
 

@@ -10,10 +10,15 @@ import { requestState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
 import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
 import { type NearestRequest, nearestRequest } from "./nearest-request.js";
-import { type RecordedAnswer, type RecordedAnswers, requestLabel } from "./recorded-answers.js";
+import type { RecordedAnswer, RecordedAnswers } from "./recorded-answers.js";
 import { refreshHeaders } from "./refresh-response.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { ServerReplaySettings } from "./replay-settings.js";
+
+/** A request as log lines show it: method and path (with query), escaped for the terminal. */
+function requestLabel(request: Request): string {
+  return escapeControl(`${request.method} ${request.path}`);
+}
 
 /** How many misses' nearest requests are remembered. */
 const NEAREST_REMEMBERED = 1024;
