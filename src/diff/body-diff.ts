@@ -7,7 +7,7 @@ import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { type Message, decodeText, inferCharset } from "../model/index.js";
 import type { BodySummary, Change, JsonValue } from "./changes.js";
-import { diffJson } from "./json-diff.js";
+import { diffJson } from "../model/json-diff.js";
 import { diffLines } from "./line-diff.js";
 
 /** Content types whose bodies are text even when they are not UTF-8. */

@@ -20,7 +20,7 @@ import { diffBodies } from "./body-diff.js";
 import type { Change, JsonValue } from "./changes.js";
 import type { CompareOptions, IgnoreCategory } from "./diff-options.js";
 import { diffHeaders } from "./header-diff.js";
-import { diffJson } from "./json-diff.js";
+import { diffJson } from "../model/json-diff.js";
 import { type ComparedMessage, diffMessages } from "./message-diff.js";
 import { stateToJson } from "./state-values.js";
 

@@ -17,7 +17,7 @@ export { FlowComparer } from "./flow-comparison.js";
 export { type DiffReport, type FlowDiffOptions, diffFlowStreams } from "./flow-diff.js";
 export { type FlowPair, pairFlows } from "./flow-pairing.js";
 export { flowTitle } from "./flow-title.js";
-export { diffJson } from "./json-diff.js";
+export { diffJson } from "../model/json-diff.js";
 export { JsonReport } from "./json-report.js";
 export { diffLines } from "./line-diff.js";
 export { requestKey } from "./request-key.js";

@@ -3,8 +3,10 @@
  * ("query page 2 ≠ 1"). Nearness weighs the parts a person would look at first: method and
  * path most, then host, then the rest one by one; ties go to the earliest recorded.
  */
+import { diffJson } from "../model/json-diff.js";
+import { type JsonPathStep, type JsonValue, omitJsonPaths } from "../model/json-path.js";
 import type { RecordedAnswer } from "./recorded-answers.js";
-import type { RequestKey } from "./request-key.js";
+import { type RequestKey, parseJsonBody } from "./request-key.js";
 
 /** The nearest recorded request and what differs from it. */
 export interface NearestRequest {
@@ -157,4 +159,33 @@ export function nearestRequest(asked: RequestKey, candidates: NearestCandidates)
   if (!best) return null;
   const found: RecordedAnswer = best;
   return { answer: found, differences: keyDifferences(asked, found.key).map((d) => d.text) };
+}
+
+/** How many JSON differences a miss line names. */
+const JSON_DIFFERENCES_SHOWN = 3;
+
+/** A JSON value as a miss line shows it: compact, cut at 40 characters. */
+function shortJson(v: JsonValue): string {
+  const text = JSON.stringify(v);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+/**
+ * Where two JSON bodies differ, the ignored paths left out, as `diff` names the places
+ * ("body $.nonce "b" ≠ "a""): the path to give `--ignore-json-path`. Null when either body
+ * is not JSON.
+ */
+export function jsonBodyDifferences(asked: Buffer | null, recorded: Buffer | null, ignore: readonly JsonPathStep[][]): string[] | null {
+  const a = parseJsonBody(asked);
+  const r = parseJsonBody(recorded);
+  if (a === undefined || r === undefined) return null;
+  const found = diffJson(omitJsonPaths(a, ignore), omitJsonPaths(r, ignore));
+  if (found.length === 0) return null;
+  const out = found.slice(0, JSON_DIFFERENCES_SHOWN).map((d) => {
+    if (d.a === undefined) return `body ${d.path} missing (recorded ${shortJson(d.b!)})`;
+    if (d.b === undefined) return `body ${d.path} not recorded`;
+    return `body ${d.path} ${shortJson(d.a)} ≠ ${shortJson(d.b)}`;
+  });
+  if (found.length > JSON_DIFFERENCES_SHOWN) out.push(`and ${found.length - JSON_DIFFERENCES_SHOWN} more body differences`);
+  return out;
 }

@@ -65,6 +65,11 @@ function readyResponse(state: FlowState): ReadyResponse {
   return { response: responseFromState(dict), recordedAt: toNumber(dict.get("timestamp_start")) ?? 0 };
 }
 
+/** A copy of `b` in memory of its own (null stays null). */
+function ownBytes(b: Buffer | null): Buffer | null {
+  return b && Buffer.from(b);
+}
+
 /** `r` in memory of its own: nothing of it views a read buffer (which the reader reuses). */
 function ownCopy(r: ReadyResponse): ReadyResponse {
   const copy = (b: Buffer): Buffer => Buffer.from(b);
@@ -82,6 +87,12 @@ function ownCopy(r: ReadyResponse): ReadyResponse {
   };
 }
 
+/** What is kept of a flow that is not read again: its response, and its request body for explanations. */
+interface KeptFlow {
+  ready: ReadyResponse;
+  requestBody: Buffer | null;
+}
+
 /** One recorded exchange that can answer requests with its key. */
 export class RecordedAnswer {
   /** how many times it was served */
@@ -92,13 +103,26 @@ export class RecordedAnswer {
     readonly key: RequestKey,
     /** method and path (with query) of the recorded request */
     private readonly requestLine: string,
-    /** where to read the flow again, or its response (then ready from the start) */
-    private readonly source: StoredAt | ReadyResponse,
+    /** where to read the flow again, or what was kept of it */
+    private readonly source: StoredAt | KeptFlow,
     /** where it was recorded: file and flow number */
     readonly file: string,
     readonly flowIndex: number,
   ) {
-    this.ready = "response" in source ? source : null;
+    this.ready = "ready" in source ? source.ready : null;
+  }
+
+  /** The flow, read again from its file. */
+  private reread(at: StoredAt): FlowRecord {
+    const raw = { bytes: at.files.read(this.file, at.offset, at.length), offset: at.offset, index: this.flowIndex };
+    return new FlowRecord(raw, this.file, new MigrationContext());
+  }
+
+  /** The recorded request's body, decoded (for explaining a miss). */
+  requestBody(): Buffer | null {
+    const source = this.source;
+    if ("ready" in source) return source.requestBody;
+    return new Request(this.reread(source).entry("request") as TDict).getContent(false);
   }
 
   /** The recorded request as log lines show it (escaped only when shown: most never are). */
@@ -108,10 +132,7 @@ export class RecordedAnswer {
 
   /** The recorded response, as the proxy sends it (read again on first use). */
   response(): ReadyResponse {
-    if (this.ready) return this.ready;
-    const at = this.source as StoredAt;
-    const raw = { bytes: at.files.read(this.file, at.offset, at.length), offset: at.offset, index: this.flowIndex };
-    this.ready = readyResponse(new FlowRecord(raw, this.file, new MigrationContext()));
+    this.ready ??= readyResponse(this.reread(this.source as StoredAt));
     return this.ready;
   }
 }
@@ -156,10 +177,10 @@ export class RecordedAnswers implements NearestCandidates {
     const { offset, index } = record.raw;
     // A flow of a mitm file that needs no state carried over from the flows before it is read
     // again when asked for; any other (stdin, an old version, other formats) has its response copied now.
-    const source: StoredAt | ReadyResponse =
+    const source: StoredAt | KeptFlow =
       path !== "-" && record instanceof FlowRecord && record.isNative
         ? { files: this.files, offset, length: record.raw.bytes.length }
-        : ownCopy(readyResponse(record));
+        : { ready: ownCopy(readyResponse(record)), requestBody: ownBytes(request.getContent(false)) };
     const answer = new RecordedAnswer(requestKey(request, this.settings), `${request.method} ${request.path}`, source, path === "-" ? record.file : path, index);
     this.all.push(answer);
     const list = this.byKey.get(answer.key.text);

@@ -77,7 +77,12 @@ function canonicalJson(v: JsonValue): string {
 
 /** The decoded body as JSON, or undefined when it is not JSON. */
 function jsonBody(request: Request): JsonValue | undefined {
-  const text = request.getContent(false)?.toString("utf8").trim() ?? "";
+  return parseJsonBody(request.getContent(false));
+}
+
+/** A (decoded) body as JSON: an object or array; undefined for anything else. */
+export function parseJsonBody(body: Buffer | null): JsonValue | undefined {
+  const text = body?.toString("utf8").trim() ?? "";
   if (!text.startsWith("{") && !text.startsWith("[")) return undefined;
   try {
     return JSON.parse(text) as JsonValue;

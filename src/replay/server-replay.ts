@@ -9,7 +9,7 @@ import type { AnswerStage, StageAnswer } from "../pipeline/answer-stage.js";
 import { requestState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
 import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
-import { type NearestRequest, nearestRequest } from "./nearest-request.js";
+import { type NearestRequest, jsonBodyDifferences, nearestRequest } from "./nearest-request.js";
 import type { RecordedAnswer, RecordedAnswers } from "./recorded-answers.js";
 import { refreshHeaders } from "./refresh-response.js";
 import { type RequestKey, requestKey } from "./request-key.js";
@@ -88,7 +88,7 @@ export class ServerReplay implements AnswerStage {
     const label = requestLabel(request);
     let nearest = this.nearestSeen.get(key.text);
     if (nearest === undefined) {
-      nearest = nearestRequest(key, this.answers);
+      nearest = this.nearest(request, key);
       // A client that keeps asking for what was not recorded costs one search.
       if (this.nearestSeen.size >= NEAREST_REMEMBERED) this.nearestSeen.delete(this.nearestSeen.keys().next().value!);
       this.nearestSeen.set(key.text, nearest);
@@ -99,6 +99,16 @@ export class ServerReplay implements AnswerStage {
       return `${label}: all ${n} recorded answer${n === 1 ? " was" : "s were"} served already`;
     }
     return `${label}: nearest ${nearest.answer.label}, ${escapeControl(nearest.differences.join(", "))}`;
+  }
+
+  /** The nearest recorded request; a JSON body's differences named by path (what `--ignore-json-path` takes). */
+  private nearest(request: Request, key: RequestKey): NearestRequest | null {
+    const found = nearestRequest(key, this.answers);
+    const at = found?.differences.findIndex((d) => d.startsWith("body differs")) ?? -1;
+    if (!found || at < 0) return found;
+    const json = jsonBodyDifferences(request.getContent(false), found.answer.requestBody(), this.settings.ignoreJsonPaths);
+    if (json) found.differences.splice(at, 1, ...json);
+    return found;
   }
 
   /** Served, missed and never asked for, so far. */

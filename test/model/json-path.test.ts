@@ -1,6 +1,6 @@
 /** JSON paths as diff prints them, read back: what diff reports, omitJsonPaths removes. */
 import { describe, expect, it } from "vitest";
-import { diffJson } from "../../src/diff/json-diff.js";
+import { diffJson } from "../../src/model/json-diff.js";
 import { JsonPathError, type JsonValue, omitJsonPaths, parseJsonPath } from "../../src/model/json-path.js";
 
 const clone = (v: JsonValue): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;

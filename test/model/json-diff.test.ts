@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffJson } from "../../src/diff/json-diff.js";
+import { diffJson } from "../../src/model/json-diff.js";
 
 describe("diffJson", () => {
   it("names differences by path", () => {

@@ -2,9 +2,8 @@
  * Structural comparison of JSON values: object keys in any order, arrays position by
  * position, each difference named by its path (`$.items[3].name`).
  */
-// The path notation is the model's, so that `replay --ignore-json-path` reads what diff prints.
-import { keyPath } from "../model/json-path.js";
-import type { JsonValue } from "./changes.js";
+// In the model, below diff and replay: diff reports with it, replay explains misses with it.
+import { type JsonValue, keyPath } from "./json-path.js";
 
 /** One difference at a path; `a`/`b` left out where the path does not exist on that side. */
 export interface JsonDifference {
