@@ -5,6 +5,7 @@
  * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them by id or
  * by request.
  */
+import { escapeControl } from "../display/human.js";
 import { FlowReadError } from "../errors.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
 import type { TDict } from "../format/tnetstring.js";
@@ -14,7 +15,7 @@ import { hostport } from "../model/url.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
 import { requestFromState, responseState, serverConnState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
-import type { HttpRequestData } from "../proxy/exchange.js";
+import type { HeaderPair, HttpRequestData } from "../proxy/exchange.js";
 import { ProxyFailure } from "../proxy/proxy-failure.js";
 import type { Endpoint } from "../proxy/proxy-mode.js";
 import { RequestSender } from "../proxy/request-sender.js";
@@ -78,8 +79,16 @@ function outgoing(record: ReadRecord, target: Endpoint | null): HttpRequestData 
   }
   // An HTTP/2 recording has its host in the authority; HTTP/1.1 needs a Host header (RFC 9112 §3.2).
   host ??= request.authority || hostport(request.scheme, request.host, request.port);
-  const others = out.headers.filter(([name]) => name.toString("latin1").toLowerCase() !== "host");
-  out.headers = [[Buffer.from("Host"), Buffer.from(host, "latin1")], ...others];
+  // The Host header in its recorded place (one of them, should there be several), else first.
+  const value = Buffer.from(host, "latin1");
+  let placed = false;
+  out.headers = out.headers.flatMap(([name, v]): HeaderPair[] => {
+    if (name.toString("latin1").toLowerCase() !== "host") return [[name, v]];
+    if (placed) return [];
+    placed = true;
+    return [[name, value]];
+  });
+  if (!placed) out.headers.unshift([Buffer.from("Host"), value]);
   return out;
 }
 
@@ -100,7 +109,7 @@ async function replayOne(record: ReadRecord, sender: RequestSender, s: ClientRep
     top.set("error", FlowError.stateOf({ msg: failure.flowMessage, timestamp: unixNow() }));
     top.set("server_conn", serverConnState(null, [out.host, out.port], failure.message));
     tally.failed++;
-    s.log(`${record.file}: flow #${record.raw.index}: ${failure.flowMessage}`);
+    s.log(`${record.file}: flow #${record.raw.index}: ${escapeControl(failure.flowMessage)}`);
   }
   return record;
 }
