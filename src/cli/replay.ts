@@ -14,7 +14,7 @@ import { EXTRA_CHOICES, type ServerReplaySettings, defaultReplaySettings, parseE
 import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./capture.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
-import { info } from "./report.js";
+import { info, warn } from "./report.js";
 
 interface ReplayOptions {
   client?: boolean;
@@ -113,6 +113,8 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
   const { runCapture } = await import("../capture/run-capture.js");
   const answers = await RecordedAnswers.load(files, settings);
   info(`Replaying ${answers.all.length} recorded answers from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
+  const elsewhere = mode.kind === "reverse" ? answers.notFor(mode.target) : null;
+  if (elsewhere) warn(elsewhere);
   const replay = new ServerReplay(answers, settings, (line) => info(line));
   const code = await runCapture({
     listenHost: opts.listenHost,

@@ -192,6 +192,25 @@ export class RecordedAnswers implements NearestCandidates {
     else this.byPath.set(answer.key.path, [answer]);
   }
 
+  /**
+   * Why nothing recorded can answer requests for `target` (a reverse proxy's, whose requests
+   * all go there), or null when something can: a common slip is a recording made in forward
+   * mode, or against another port.
+   */
+  notFor(target: { host: string; port: number }): string | null {
+    const count = new Map<string, number>();
+    for (const a of this.firsts) {
+      const where = `${a.key.host ?? "*"}:${a.key.port ?? "*"}`;
+      count.set(where, (count.get(where) ?? 0) + 1);
+    }
+    const host = this.settings.ignoreHost ? "*" : target.host.toLowerCase();
+    const port = this.settings.ignorePort ? "*" : String(target.port);
+    if (count.size === 0 || count.has(`${host}:${port}`)) return null;
+    const recorded = [...count].sort((x, y) => y[1] - x[1]).map(([where]) => escapeControl(where));
+    const shown = recorded.slice(0, 3).join(", ") + (recorded.length > 3 ? ", …" : "");
+    return `no recorded request is for ${host}:${port} (recorded: ${shown}); see --ignore-host, --ignore-port`;
+  }
+
   withPath(path: string): readonly RecordedAnswer[] {
     return this.byPath.get(path) ?? [];
   }

@@ -267,6 +267,15 @@ describe("reflow replay: forward mode", () => {
     expect(counter.count(), "connections made upstream").toBe(0);
   });
 
+  it("warns when a reverse target is none of the recorded hosts", async () => {
+    const wrong = await replay([reverseRec, "-m", "reverse:http://127.0.0.1:1"]);
+    await wrong.stop();
+    expect(wrong.stderr()).toContain(`warning: no recorded request is for 127.0.0.1:1 (recorded: 127.0.0.1:${originPort})`);
+    const right = await replay([reverseRec, "-m", `reverse:http://127.0.0.1:${originPort}`]);
+    await right.stop();
+    expect(right.stderr()).not.toContain("warning");
+  });
+
   it("--ignore-host and --ignore-port", async () => {
     const otherHost = `http://localhost:${originPort}/api/items?page=1`;
     const otherPort = `http://127.0.0.1:1/api/items?page=1`;
