@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FlowWriter } from "../../src/pipeline/flow-writer.js";
 import type { HTTPFlow } from "../../src/model/index.js";
 import {
   type ClientResponse,
@@ -295,22 +294,19 @@ describe("reflow replay: forward mode", () => {
 });
 
 describe("reflow replay --refresh", () => {
-  /** The /dated flow, recorded `age` seconds earlier than it was. */
-  async function agedRecording(age: number): Promise<string> {
+  /** The /dated flow, recorded `age` seconds earlier than it was (rewritten with `reflow run`). */
+  function agedRecording(age: number): string {
     const out = join(dir, `aged-${age}.mitm`);
-    const writer = await FlowWriter.open(out);
-    for (const f of (await readCapture(reverseRec)) as HTTPFlow[]) {
-      if (f.request.path !== "/dated") continue;
-      f.response!.timestampStart -= age;
-      await writer.write(f);
-    }
-    await writer.close();
+    const script = join(dir, "age.mjs");
+    writeFileSync(script, `export function response(ctx, flow) { flow.response.timestampStart -= ${age}; }\n`);
+    const r = reflow(["run", "-r", reverseRec, "-s", script, "-w", out, "~u /dated"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
     return out;
   }
 
   it("moves Date and cookie expiry forward by the recording's age; --no-refresh leaves them", async () => {
     const age = 86_400;
-    const rec = await agedRecording(age);
+    const rec = agedRecording(age);
     const r = await replay([rec, "-m", `reverse:http://127.0.0.1:${originPort}`, "--reuse"]);
     const fresh = await ask(r.port, "/dated");
     await r.stop();
