@@ -10,5 +10,5 @@ export { FlowWriter, type FlowWriterOptions } from "./pipeline/flow-writer.js";
 export { FlowRecord, type FlowState } from "./format/flow-record.js";
 export { MigrationContext, WRITABLE_VERSIONS, NEWEST_VERSION, type WritableVersion } from "./format/migrations/index.js";
 export { parseFilter, FilterSyntaxError, type Filter, type ParseOptions } from "./filter/index.js";
-export { flowToJson, flowToJsonLine, type FlowJson } from "./format/jsonl.js";
+export { flowToJson, flowToJsonLine, type FlowJson } from "./io/formats/jsonl-writer.js";
 export * from "./errors.js";

@@ -4,7 +4,7 @@ import { ExitCode, FlowReadError, UsageError } from "../errors.js";
 import { type DetailLevel, FlowListing } from "../display/flow-listing.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import { flowToJsonLine } from "../format/jsonl.js";
+import { flowToJsonLine } from "../io/formats/jsonl-writer.js";
 import { flowReadError, readFlowBatches } from "../io/flow-source.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";

@@ -1,12 +1,12 @@
 /**
  * The JSON Lines form of flows (spec §2 "jsonl", documented for jq users in docs/jsonl.md):
  * one JSON object per flow, bodies decoded from their Content-Encoding and given as UTF-8
- * text when they are valid UTF-8, else as base64, with a field saying which. Write only.
+ * text when they are valid UTF-8, else as base64, with a field saying which. A view of the model, not a bytes codec: read back by jsonl-reader.ts.
  */
 import { isUtf8 } from "node:buffer";
-import { dnsTypeName, recordDataText } from "../filter/flow-text.js";
-import { pythonStr } from "../filter/python-str.js";
-import { PyFloat, RawElement, type TValue, resolve } from "./tnetstring.js";
+import { dnsTypeName, recordDataText } from "../../filter/flow-text.js";
+import { pythonStr } from "../../filter/python-str.js";
+import { PyFloat, RawElement, type TValue, resolve } from "../../format/tnetstring.js";
 import type {
   Address,
   Client,
@@ -19,8 +19,8 @@ import type {
   Server,
   TCPFlow,
   UDPFlow,
-} from "../model/index.js";
-import { asBuffer } from "../model/bytes.js";
+} from "../../model/index.js";
+import { asBuffer } from "../../model/bytes.js";
 
 /** How a bytes field is written: as the text itself, or as base64. */
 export type ContentEncoding = "utf8" | "base64";

@@ -1,0 +1,176 @@
+/**
+ * HAR 1.2 entries as flows, as newest mitmproxy imports them (its `io/har.py`; checked
+ * against its import of every file in testdata's `har_files/`): both header shapes
+ * (`{name, value}` and `[name, value]`), bodies kept decoded (Content-Encoding dropped,
+ * Content-Length set), text bodies in the charset their Content-Type names, base64 bodies,
+ * a missing `content.text` as an empty body, the server address from `serverIPAddress`.
+ * Where mitmproxy fails, reflow goes on: `postData` with `params` and no `text` becomes a
+ * form body.
+ */
+import { randomUUID } from "node:crypto";
+import { FlowStateError } from "../../errors.js";
+import type { TDict } from "../../format/tnetstring.js";
+import {
+  CharsetError,
+  ContentEncodingError,
+  HTTPFlow,
+  Request,
+  Response,
+  encodeContent,
+  encodeText,
+  encodeUtf8Escaped,
+  inferCharset,
+} from "../../model/index.js";
+import { DetachedState } from "../../model/detached-state.js";
+import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type JsonObject = { [key: string]: any };
+
+function schema(message: string): never {
+  throw new FlowStateError("E_FLOW_SCHEMA", message);
+}
+
+function objectAt(parent: JsonObject, key: string, where: string): JsonObject {
+  const v = parent[key];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) schema(`${where}${key} is not an object`);
+  return v as JsonObject;
+}
+
+function stringAt(parent: JsonObject, key: string, where: string): string {
+  const v = parent[key];
+  if (typeof v !== "string") schema(`${where}${key} is not a string`);
+  return v;
+}
+
+/** HAR headers (`[{name, value}]` from browsers and most tools, `[[name, value]]` from Slack) as byte pairs. */
+export function harHeaders(list: unknown, where: string): [Buffer, Buffer][] {
+  if (!Array.isArray(list)) schema(`${where}headers is not a list`);
+  return list.map((h, i) => {
+    let name: unknown;
+    let value: unknown;
+    if (Array.isArray(h)) [name, value] = h;
+    else if (typeof h === "object" && h !== null) ({ name, value } = h as JsonObject);
+    if (typeof name !== "string" || typeof value !== "string") schema(`${where}headers[${i}] has no name and value`);
+    return [Buffer.from(name, "utf8"), Buffer.from(value, "utf8")];
+  });
+}
+
+/**
+ * An ISO 8601 time as Python's `datetime.fromisoformat(...).timestamp()` reads it: the
+ * fraction to the microsecond (further digits cut), the offset applied, no offset = UTC.
+ */
+export function harTimestamp(text: string): number {
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?)?$/.exec(
+      text,
+    );
+  if (!m) schema(`startedDateTime ${JSON.stringify(text)} is not an ISO 8601 time`);
+  const [, y, mo, d, h, mi, s, frac, , sign, oh, om, os] = m;
+  let seconds = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +(s ?? 0)) / 1000;
+  if (sign) seconds -= (sign === "-" ? -1 : 1) * (+oh! * 3600 + +om! * 60 + +(os ?? 0));
+  const micros = frac ? +frac.slice(0, 6).padEnd(6, "0") : 0;
+  return (seconds * 1e6 + micros) / 1e6; // as Python's timedelta.total_seconds()
+}
+
+function httpVersion(text: unknown): string {
+  switch (text) {
+    case "http/2.0":
+    case "HTTP/2":
+      return "HTTP/2";
+    case "HTTP/3":
+      return "HTTP/3";
+    default:
+      return "HTTP/1.1";
+  }
+}
+
+/** The request body's text: `postData.text`, else its `params` as a form. */
+function postDataText(postData: unknown): string {
+  if (typeof postData !== "object" || postData === null) return "";
+  const { text, params } = postData as JsonObject;
+  if (typeof text === "string") return text;
+  if (Array.isArray(params))
+    return new URLSearchParams(params.map((p: JsonObject): [string, string] => [String(p?.name ?? ""), String(p?.value ?? "")])).toString();
+  return "";
+}
+
+/** The response body's bytes: base64 decoded, or text in the charset mitmproxy would pick. */
+function responseBody(content: JsonObject, contentType: string): Buffer {
+  const text = content.text ?? "";
+  if (typeof text !== "string") schema("response.content.text is not a string");
+  const encoding = content.encoding;
+  if (encoding === "base64") return Buffer.from(text, "base64");
+  try {
+    return encodeText(text, typeof encoding === "string" && encoding ? encoding : inferCharset(contentType));
+  } catch (e) {
+    if (!(e instanceof CharsetError)) throw e;
+    return encodeUtf8Escaped(text);
+  }
+}
+
+/** One HAR entry as a version-21 HTTP flow dict. */
+export function harEntryToFlowState(entry: unknown): TDict {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) schema("the entry is not an object");
+  const e = entry as JsonObject;
+  const request = objectAt(e, "request", "");
+  const response = objectAt(e, "response", "");
+  const start = harTimestamp(stringAt(e, "startedDateTime", ""));
+  const time = e.time;
+  if (typeof time !== "number") schema("time is not a number");
+  const end = start + time / 1000.0;
+  const url = stringAt(request, "url", "request.");
+  const serverIp = e.serverIPAddress;
+  const port = url.startsWith("http://") ? 80 : 443;
+
+  const flow = new HTTPFlow(
+    new DetachedState(
+      flowDict("http", {
+        id: randomUUID(),
+        client: clientConnDict({ peername: ["127.0.0.1", 0], sockname: ["127.0.0.1", 0], timestampStart: start, timestampEnd: end }),
+        server: serverConnDict({ address: typeof serverIp === "string" && serverIp ? [serverIp, port] : null }),
+        created: Date.now() / 1000,
+      }),
+    ),
+  );
+  const dict = flow.state.top();
+  dict.set("request", null);
+  dict.set("response", null);
+  dict.set("websocket", null);
+
+  const req = Request.make(
+    stringAt(request, "method", "request."),
+    url,
+    postDataText(request.postData),
+    harHeaders(request.headers, "request."),
+  );
+  const status = response.status;
+  if (typeof status !== "number") schema("response.status is not a number");
+  const responseHeaders = harHeaders(response.headers, "response.");
+  const contentType = responseHeaders.find(([n]) => n.toString("latin1").toLowerCase() === "content-type")?.[1].toString("utf8") ?? "";
+  const body = responseBody(objectAt(response, "content", "response."), contentType);
+  // Stored encoded with its Content-Encoding, decoded below: as mitmproxy keeps it. An
+  // unknown encoding (mitmproxy fails the import) is dropped instead.
+  const resp = Response.make(status);
+  resp.headers = responseHeaders;
+  const ce = resp.headers.get("content-encoding");
+  try {
+    resp.rawContent = encodeContent(body, ce || "identity");
+  } catch (err) {
+    if (!(err instanceof ContentEncodingError)) throw err;
+    resp.headers.delete("content-encoding");
+    resp.rawContent = body;
+  }
+
+  req.timestampStart = start;
+  req.timestampEnd = end;
+  resp.timestampStart = start;
+  resp.timestampEnd = end;
+  req.httpVersion = httpVersion(request.httpVersion);
+  resp.httpVersion = httpVersion(response.httpVersion);
+  req.decode();
+  resp.decode();
+  flow.request = req;
+  flow.response = resp;
+  return dict;
+}
