@@ -39,7 +39,16 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
     case "jsonl":
       yield* loaded(
         (async function* () {
-          for await (const lines of jsonLines(input.chunks)) yield lines.map(parseLine(name));
+          for await (const lines of jsonLines(input.chunks)) {
+            const parsed: { value: unknown; offset: number; index: number }[] = [];
+            try {
+              for (const line of lines) parsed.push(parseLine(name, line));
+            } catch (e) {
+              if (parsed.length) yield parsed; // every line before the broken one
+              throw e;
+            }
+            yield parsed;
+          }
         })(),
         name,
         jsonToFlowState,
@@ -51,14 +60,12 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
 }
 
 /** A line parsed as JSON; a broken one is damage at its offset. */
-function parseLine(file: string) {
-  return (line: { text: string; offset: number; index: number }) => {
-    try {
-      return { value: JSON.parse(line.text) as unknown, offset: line.offset, index: line.index };
-    } catch (e) {
-      throw new FlowReadError("E_FLOW_CORRUPT", file, line.offset, line.index, `not a JSON Lines flow: ${(e as Error).message}`);
-    }
-  };
+function parseLine(file: string, line: { text: string; offset: number; index: number }) {
+  try {
+    return { value: JSON.parse(line.text) as unknown, offset: line.offset, index: line.index };
+  } catch (e) {
+    throw new FlowReadError("E_FLOW_CORRUPT", file, line.offset, line.index, `not a JSON Lines flow: ${(e as Error).message}`);
+  }
 }
 
 /** Flows made at once from parsed items (a broken item ends the input after the flows before it). */
@@ -68,6 +75,18 @@ async function* loaded(
   make: (value: unknown) => ReturnType<typeof harEntryToFlowState>,
 ): AsyncGenerator<ReadFlow[]> {
   const it = items[Symbol.asyncIterator]();
+  try {
+    yield* loadedBatches(it, file, make);
+  } finally {
+    await it.return?.(); // closes the input when the reader stops early
+  }
+}
+
+async function* loadedBatches(
+  it: AsyncIterator<{ value: unknown; offset: number; index: number }[]>,
+  file: string,
+  make: (value: unknown) => ReturnType<typeof harEntryToFlowState>,
+): AsyncGenerator<ReadFlow[]> {
   for (;;) {
     let r: IteratorResult<{ value: unknown; offset: number; index: number }[]>;
     try {

@@ -41,6 +41,15 @@ function connectionInit(c: ConnectionJson | undefined) {
     alpn: typeof c?.alpn === "string" ? Buffer.from(c.alpn, "latin1") : null,
     timestampStart: c?.timestamp_start ?? null,
     timestampEnd: c?.timestamp_end ?? null,
+    id: typeof c?.id === "string" ? c.id : undefined,
+    sockname: parseAddress(c?.sockname),
+    transportProtocol: c?.transport_protocol,
+    error: c?.error ?? null,
+    cipher: c?.cipher ?? null,
+    cipherList: c?.cipher_list ?? [],
+    alpnOffers: (c?.alpn_offers ?? []).map((a) => Buffer.from(a, "latin1")),
+    certificateList: (c?.certificate_list ?? []).map((der) => Buffer.from(der, "base64")),
+    timestampTlsSetup: c?.timestamp_tls_setup ?? null,
   };
 }
 
@@ -209,8 +218,13 @@ export function jsonToFlowState(value: unknown): TDict {
   const server = flow.server_conn;
   const dict = flowDict(type, {
     id: typeof flow.id === "string" ? flow.id : undefined,
-    client: clientConnDict({ ...connectionInit(client), peername: parseAddress(client?.address) }),
-    server: serverConnDict({ ...connectionInit(server), address: parseAddress(server?.address), peername: parseAddress(server?.peer) }),
+    client: clientConnDict({ ...connectionInit(client), peername: parseAddress(client?.address), proxyMode: client?.proxy_mode }),
+    server: serverConnDict({
+      ...connectionInit(server),
+      address: parseAddress(server?.address),
+      peername: parseAddress(server?.peer),
+      timestampTcpSetup: server?.timestamp_tcp_setup ?? null,
+    }),
     created: flow.timestamp_created ?? 0,
     marked: flow.marked ?? "",
     comment: flow.comment ?? "",

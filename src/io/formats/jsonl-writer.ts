@@ -40,6 +40,22 @@ export interface ConnectionJson {
   alpn: string | null;
   timestamp_start: number | null;
   timestamp_end: number | null;
+  /** what the rest of the connection record holds, so that reading the line back loses nothing a diff compares */
+  id: string;
+  sockname: string | null;
+  transport_protocol: string;
+  error: string | null;
+  cipher: string | null;
+  cipher_list: string[];
+  /** latin-1 text */
+  alpn_offers: string[];
+  /** DER certificates, base64 */
+  certificate_list: string[];
+  timestamp_tls_setup: number | null;
+  /** server only */
+  timestamp_tcp_setup?: number | null;
+  /** client only */
+  proxy_mode?: string;
 }
 
 /** What requests and responses share. */
@@ -252,11 +268,22 @@ function connectionJson(conn: Client | Server): ConnectionJson {
     timestamp_start: conn.timestampStart,
     timestamp_end: conn.timestampEnd,
   };
+  const rest = {
+    id: conn.id,
+    sockname: address(conn.sockname),
+    transport_protocol: conn.transportProtocol,
+    error: conn.error,
+    cipher: conn.cipher,
+    cipher_list: conn.cipherList,
+    alpn_offers: conn.alpnOffers.map((a) => a.toString("latin1")),
+    certificate_list: conn.certificateList.map((c) => c.toString("base64")),
+    timestamp_tls_setup: conn.timestampTlsSetup,
+  };
   if ("timestampTcpSetup" in conn) {
     const server = conn as Server;
-    return { address: address(server.address), peer: address(server.peername), ...common };
+    return { address: address(server.address), peer: address(server.peername), ...common, ...rest, timestamp_tcp_setup: server.timestampTcpSetup };
   }
-  return { address: address(conn.peername), ...common };
+  return { address: address(conn.peername), ...common, ...rest, proxy_mode: (conn as Client).proxyMode };
 }
 
 function headerPairs(headers: Headers | null): [string, string][] | null {

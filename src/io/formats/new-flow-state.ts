@@ -20,6 +20,13 @@ export interface ConnectionInit {
   alpn?: Buffer | null;
   timestampStart?: number | null;
   timestampEnd?: number | null;
+  transportProtocol?: string;
+  error?: string | null;
+  cipher?: string | null;
+  cipherList?: string[];
+  alpnOffers?: Buffer[];
+  certificateList?: Buffer[];
+  timestampTlsSetup?: number | null;
 }
 
 const float = (t: number | null | undefined): TValue => (t === null || t === undefined ? null : toFloatValue(t));
@@ -30,30 +37,30 @@ function connectionFields(c: ConnectionInit) {
     peername: address(c.peername),
     sockname: address(c.sockname),
     id: c.id ?? randomUUID(),
-    transport_protocol: "tcp",
-    error: null,
+    transport_protocol: c.transportProtocol ?? "tcp",
+    error: c.error ?? null,
     tls: c.tls ?? false,
-    certificate_list: [],
+    certificate_list: c.certificateList ?? [],
     alpn: c.alpn ?? null,
-    alpn_offers: [],
-    cipher: null,
-    cipher_list: [],
+    alpn_offers: c.alpnOffers ?? [],
+    cipher: c.cipher ?? null,
+    cipher_list: c.cipherList ?? [],
     tls_version: c.tlsVersion ?? null,
     sni: c.sni ?? null,
     timestamp_start: float(c.timestampStart),
     timestamp_end: float(c.timestampEnd),
-    timestamp_tls_setup: null,
+    timestamp_tls_setup: float(c.timestampTlsSetup),
   };
 }
 
 /** A `client_conn` dict. */
-export function clientConnDict(c: ConnectionInit): TDict {
-  return inKeyOrder(CLIENT_V21, { ...connectionFields(c), mitmcert: null, proxy_mode: "regular" });
+export function clientConnDict(c: ConnectionInit & { proxyMode?: string }): TDict {
+  return inKeyOrder(CLIENT_V21, { ...connectionFields(c), mitmcert: null, proxy_mode: c.proxyMode ?? "regular" });
 }
 
 /** A `server_conn` dict; `address` is where the proxy was to connect. */
-export function serverConnDict(c: ConnectionInit & { address: Address | null }): TDict {
-  return inKeyOrder(SERVER_V21, { ...connectionFields(c), address: address(c.address), timestamp_tcp_setup: null, via: null });
+export function serverConnDict(c: ConnectionInit & { address: Address | null; timestampTcpSetup?: number | null }): TDict {
+  return inKeyOrder(SERVER_V21, { ...connectionFields(c), address: address(c.address), timestamp_tcp_setup: float(c.timestampTcpSetup), via: null });
 }
 
 /** A top-level flow dict with its common entries; the type's own entries are to be added after. */
