@@ -3,6 +3,7 @@ import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
+import { FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
@@ -23,6 +24,7 @@ interface RunOptions {
   afile?: string;
   script: string[];
   flowVersion?: WritableVersion;
+  format?: FlowFormat;
   concurrency: number;
   shard?: { k: number; n: number };
   jobs: number;
@@ -65,6 +67,11 @@ export function registerRun(program: Command): void {
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
+    .addOption(
+      new Option("--format <format>", "output format (default: OUT's extension: .msgpack, .har, .zhar, .jsonl; else mitm)").choices(
+        FORMAT_NAMES,
+      ),
+    )
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
     .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
@@ -96,6 +103,13 @@ function isDirectoryTarget(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The warning that counts the flows a format had no place for (HAR: all but HTTP). */
+function warnLeftOut(writer: FlowWriter | undefined): void {
+  const leftOut = writer?.leftOutSummary();
+  if (leftOut) warn(`${leftOut} flow(s) left out of ${writer!.format}: it holds only HTTP flows`);
+  writer?.leftOut.clear();
 }
 
 function samePath(a: string, b: string): boolean {
@@ -140,7 +154,9 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   let damaged: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
-  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
+  // worker threads write mitm parts joined at the end: other formats are written by this thread
+  const parallel = opts.format === undefined && (single === undefined || outputFormat(single) === "mitm");
+  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
     ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
   } else {
     const batch = new BatchRun(job, { warn, error: errorLine });
@@ -149,12 +165,13 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     let writer: FlowWriter | undefined;
     damaged = false;
     try {
-      if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile });
+      if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile, format: opts.format });
       for (const path of paths) {
         const own = outputFor(path);
-        const w = own ? await FlowWriter.open(own, { version }) : writer;
+        const w = own ? await FlowWriter.open(own, { version, format: opts.format }) : writer;
         if ((await batch.runFile(path, w)) !== undefined) damaged = true;
         if (own) await w!.close();
+        warnLeftOut(w);
       }
       await batch.finish();
       await writer?.close();

@@ -155,7 +155,9 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
       throw e;
     }
     const rest = chunk.subarray(copyFrom);
-    if (entryParts) entryParts.push(Buffer.from(rest)); // the chunk may be reused: keep a copy
+    // an entry keeps a view (its chunk lives as long as the entry); the skeleton, kept to
+    // the end, copies its few bytes so that no chunk is held for them
+    if (entryParts) entryParts.push(rest);
     else if (!inEntries) skeleton.push(Buffer.from(rest));
     base += n;
     if (batch.length) yield batch;

@@ -12,11 +12,9 @@ import { FlowStateError } from "../../errors.js";
 import type { TDict } from "../../format/tnetstring.js";
 import {
   CharsetError,
-  ContentEncodingError,
   HTTPFlow,
   Request,
   Response,
-  encodeContent,
   encodeText,
   encodeUtf8Escaped,
   inferCharset,
@@ -85,6 +83,17 @@ function httpVersion(text: unknown): string {
   }
 }
 
+function headerValue(fields: [Buffer, Buffer][], name: string): string | undefined {
+  return fields.find(([n]) => n.toString("latin1").toLowerCase() === name)?.[1].toString("utf8");
+}
+
+/** The fields without Content-Encoding, unless that is `identity` (which mitmproxy's decoding may leave in place). */
+function withoutCoding(fields: [Buffer, Buffer][]): [Buffer, Buffer][] {
+  const ce = headerValue(fields, "content-encoding");
+  if (ce === undefined || ce.trim().toLowerCase() === "identity") return fields;
+  return fields.filter(([n]) => n.toString("latin1").toLowerCase() !== "content-encoding");
+}
+
 /** The request body's text: `postData.text`, else its `params` as a form. */
 function postDataText(postData: unknown): string {
   if (typeof postData !== "object" || postData === null) return "";
@@ -138,29 +147,20 @@ export function harEntryToFlowState(entry: unknown): TDict {
   dict.set("response", null);
   dict.set("websocket", null);
 
-  const req = Request.make(
-    stringAt(request, "method", "request."),
-    url,
-    postDataText(request.postData),
-    harHeaders(request.headers, "request."),
-  );
+  // mitmproxy stores each body encoded with its Content-Encoding and then decodes it: that
+  // comes to the body itself, without the header and with Content-Length set. Done here
+  // without the trip through the codec (zlib contexts cost memory on a large HAR).
+  const requestHeaders = harHeaders(request.headers, "request.");
+  const req = Request.make(stringAt(request, "method", "request."), url, postDataText(request.postData), withoutCoding(requestHeaders));
   const status = response.status;
   if (typeof status !== "number") schema("response.status is not a number");
   const responseHeaders = harHeaders(response.headers, "response.");
-  const contentType = responseHeaders.find(([n]) => n.toString("latin1").toLowerCase() === "content-type")?.[1].toString("utf8") ?? "";
+  const contentType = headerValue(responseHeaders, "content-type") ?? "";
   const body = responseBody(objectAt(response, "content", "response."), contentType);
-  // Stored encoded with its Content-Encoding, decoded below: as mitmproxy keeps it. An
-  // unknown encoding (mitmproxy fails the import) is dropped instead.
   const resp = Response.make(status);
-  resp.headers = responseHeaders;
-  const ce = resp.headers.get("content-encoding");
-  try {
-    resp.rawContent = encodeContent(body, ce || "identity");
-  } catch (err) {
-    if (!(err instanceof ContentEncodingError)) throw err;
-    resp.headers.delete("content-encoding");
-    resp.rawContent = body;
-  }
+  resp.headers = withoutCoding(responseHeaders);
+  if (resp.headers.length < responseHeaders.length) resp.content = body;
+  else resp.rawContent = body;
 
   req.timestampStart = start;
   req.timestampEnd = end;
