@@ -19,7 +19,7 @@ import { type Flow, flowFromState } from "../model/index.js";
 import { harEntryToFlowState } from "./formats/har-reader.js";
 import { HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
 import { jsonLines, jsonToFlowState } from "./formats/jsonl-reader.js";
-import { flowToJsonLine } from "./formats/jsonl-writer.js";
+import { JsonLineEncoder } from "./formats/jsonl-writer.js";
 import type { FlowInput } from "./input.js";
 
 /** The flows of an opened input of any format but mitm, in batches. */
@@ -228,6 +228,7 @@ class HarFileEncoder implements FlowFileEncoder {
 class JsonLinesFileEncoder implements FlowFileEncoder {
   readonly format = "jsonl";
   readonly version = undefined;
+  private readonly lines = new JsonLineEncoder();
 
   opening(): null {
     return null;
@@ -235,7 +236,7 @@ class JsonLinesFileEncoder implements FlowFileEncoder {
 
   encode(flow: Flow | FlowState): Uint8Array {
     try {
-      return Buffer.from(flowToJsonLine(modelOf(flow)));
+      return this.lines.encode(modelOf(flow));
     } catch (e) {
       throw named(stateOf(flow), e);
     }
