@@ -9,7 +9,7 @@
 import { Packr, Unpackr, addExtension } from "msgpackr";
 import { FlowReadError } from "../errors.js";
 import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
-import { PyFloat, RawElement, type TDict, type TValue, resolveDeep } from "./tnetstring.js";
+import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolveDeep } from "./tnetstring.js";
 
 /** A Python int too large for msgpack's 64 bits, kept as its decimal digits. */
 class LargeInt {
@@ -99,6 +99,227 @@ export function decodeMsgpackState(payload: Buffer): TDict {
   const v = unpackr.unpack(payload) as unknown;
   if (!(v instanceof Map)) throw new TypeError("a msgpack record that is not a map");
   return v as TDict;
+}
+
+/**
+ * A flow's top-level dict read from a msgpack record, which knows where each entry stood in
+ * the record and which entries may have changed since: a container (dict, list, bytes)
+ * handed out by `get`, anything `set` or deleted, everything once the dict is iterated. The
+ * others are written back as the bytes they were read from (`encodeMsgpackRecordFrom`): a
+ * script that changes the response re-encodes only the response.
+ */
+export class PackedDict extends Map<TKey, TValue> {
+  /** where each entry's key and value stand in `payload` */
+  private readonly spans = new Map<TKey, { start: number; end: number }>();
+  private readonly changed = new Set<TKey>();
+  private allChanged = false;
+  private payload: Buffer | undefined;
+
+  /**
+   * Reads a record's payload (a msgpack map): the keys and where each value stands; a value
+   * is decoded when first read (bytes as views into the payload).
+   */
+  static read(payload: Buffer): PackedDict {
+    const dict = new PackedDict();
+    const header = mapHeader(payload);
+    if (header === null) throw new TypeError("a msgpack record that is not a map");
+    let at = header.size;
+    for (let i = 0; i < header.count; i++) {
+      const keyEnd = skipValue(payload, at);
+      const c = payload[at]!;
+      // a short str key (every key of a flow's top level) without the decoder
+      const key = (c & 0xe0) === 0xa0 ? payload.toString("utf8", at + 1, keyEnd) : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
+      const end = skipValue(payload, keyEnd);
+      Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
+      dict.spans.set(key, { start: at, end });
+      at = end;
+    }
+    if (at !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
+    dict.payload = payload;
+    return dict;
+  }
+
+  /** The value of `key`, decoded now if it was not yet. */
+  private decoded(key: TKey, v: TValue | Undecoded | undefined): TValue | undefined {
+    if (!(v instanceof Undecoded)) return v;
+    const value = unpackr.unpack(this.payload!.subarray(v.start, v.end)) as TValue;
+    super.set(key, value);
+    return value;
+  }
+
+  private decodeAll(): void {
+    for (const [k, v] of super.entries()) if ((v as unknown) instanceof Undecoded) this.decoded(k, v);
+  }
+
+  override get(key: TKey): TValue | undefined {
+    const v = this.decoded(key, super.get(key));
+    if (typeof v === "object" && v !== null && !(v instanceof PyFloat)) this.changed.add(key);
+    return v;
+  }
+
+  override set(key: TKey, value: TValue): this {
+    this.changed?.add(key); // undefined while Map's constructor runs
+    return super.set(key, value);
+  }
+
+  override delete(key: TKey): boolean {
+    this.changed.add(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.allChanged = true;
+    super.clear();
+  }
+
+  override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
+    this.allChanged = true;
+    this.decodeAll();
+    super.forEach(fn, thisArg);
+  }
+
+  override entries(): MapIterator<[TKey, TValue]> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.entries();
+  }
+
+  override values(): MapIterator<TValue> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.values();
+  }
+
+  override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.entries();
+  }
+
+  /** The bytes an unchanged entry (key and value) was read from, or null. */
+  storedEntry(key: TKey): Buffer | null {
+    if (this.allChanged || this.changed.has(key) || !this.payload) return null;
+    const span = this.spans.get(key);
+    return span ? this.payload.subarray(span.start, span.end) : null;
+  }
+
+  /** The keys in order, without counting as a read. */
+  keysInOrder(): IterableIterator<TKey> {
+    return super.keys();
+  }
+
+  /** An entry's value, without counting as a read. */
+  peek(key: TKey): TValue | undefined {
+    return this.decoded(key, super.get(key));
+  }
+}
+
+/** Where a value not yet decoded stands in its record. */
+class Undecoded {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+/** Where the msgpack value at `at` ends, without decoding it. */
+export function skipValue(b: Buffer, at: number): number {
+  let pending = 1; // values still to pass over
+  while (pending > 0) {
+    if (at >= b.length) throw new RangeError("a msgpack value cut short");
+    const c = b[at]!;
+    pending--;
+    if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) at += 1;
+    else if (c <= 0x8f) (pending += 2 * (c & 0x0f)), (at += 1);
+    else if (c <= 0x9f) (pending += c & 0x0f), (at += 1);
+    else if (c <= 0xbf) at += 1 + (c & 0x1f);
+    else
+      switch (c) {
+        case 0xc4: case 0xd9: at += 2 + b[at + 1]!; break;
+        case 0xc5: case 0xda: at += 3 + b.readUInt16BE(at + 1); break;
+        case 0xc6: case 0xdb: at += 5 + b.readUInt32BE(at + 1); break;
+        case 0xc7: at += 3 + b[at + 1]!; break;
+        case 0xc8: at += 4 + b.readUInt16BE(at + 1); break;
+        case 0xc9: at += 6 + b.readUInt32BE(at + 1); break;
+        case 0xca: case 0xce: case 0xd2: at += 5; break;
+        case 0xcb: case 0xcf: case 0xd3: at += 9; break;
+        case 0xcc: case 0xd0: at += 2; break;
+        case 0xcd: case 0xd1: at += 3; break;
+        case 0xd4: at += 3; break;
+        case 0xd5: at += 4; break;
+        case 0xd6: at += 6; break;
+        case 0xd7: at += 10; break;
+        case 0xd8: at += 18; break;
+        case 0xdc: pending += b.readUInt16BE(at + 1); at += 3; break;
+        case 0xdd: pending += b.readUInt32BE(at + 1); at += 5; break;
+        case 0xde: pending += 2 * b.readUInt16BE(at + 1); at += 3; break;
+        case 0xdf: pending += 2 * b.readUInt32BE(at + 1); at += 5; break;
+        default: throw new TypeError(`not msgpack: type byte 0x${c.toString(16)}`);
+      }
+  }
+  if (at > b.length) throw new RangeError("a msgpack value cut short");
+  return at;
+}
+
+/** The size and entry count of the msgpack map header at the start of `b`, or null. */
+function mapHeader(b: Buffer): { size: number; count: number } | null {
+  const c = b[0];
+  if (c === undefined) return null;
+  if ((c & 0xf0) === 0x80) return { size: 1, count: c & 0x0f };
+  if (c === 0xde && b.length >= 3) return { size: 3, count: b.readUInt16BE(1) };
+  if (c === 0xdf && b.length >= 5) return { size: 5, count: b.readUInt32BE(1) };
+  return null;
+}
+
+function mapHeaderBytes(count: number): Buffer {
+  if (count < 16) return Buffer.from([0x80 | count]);
+  const b = Buffer.allocUnsafe(count < 0x10000 ? 3 : 5);
+  if (count < 0x10000) {
+    b[0] = 0xde;
+    b.writeUInt16BE(count, 1);
+  } else {
+    b[0] = 0xdf;
+    b.writeUInt32BE(count, 1);
+  }
+  return b;
+}
+
+/**
+ * Records for dicts read from records: unchanged entries copied as they were read, the
+ * others encoded, into a buffer of its own reused from record to record. The same bytes as
+ * `encodeMsgpackRecord` would make.
+ */
+export class MsgpackRecordWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+
+  /** The record of `top`: a view valid until the next call. */
+  encode(top: PackedDict): Buffer {
+    const keys = [...top.keysInOrder()];
+    const header = mapHeaderBytes(keys.length);
+    this.at = LENGTH_BYTES;
+    this.put(header);
+    for (const key of keys) {
+      const stored = top.storedEntry(key);
+      if (stored) this.put(stored);
+      else {
+        this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
+        this.put(packr.pack(packable(top.peek(key)!)));
+      }
+    }
+    this.buf.writeUInt32BE(this.at - LENGTH_BYTES, 0);
+    return this.buf.subarray(0, this.at);
+  }
+
+  private put(bytes: Uint8Array): void {
+    if (this.at + bytes.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + bytes.length));
+      this.buf.copy(bigger, 0, 0, this.at);
+      this.buf = bigger;
+    }
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
+  }
 }
 
 /** One record as it stands in the file: its msgpack (without the prefix), where it starts, its number. */

@@ -14,7 +14,13 @@ import { harEntries } from "../format/har-entries.js";
 import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
-import { decodeMsgpackState, encodeMsgpackRecord, frameMsgpackRecords, msgpackRecordOf } from "../format/msgpack-codec.js";
+import {
+  PackedDict,
+  encodeMsgpackRecord,
+  MsgpackRecordWriter,
+  frameMsgpackRecords,
+  msgpackRecordOf,
+} from "../format/msgpack-codec.js";
 import { type Flow, flowFromState } from "../model/index.js";
 import { harEntryToFlowState } from "./formats/har-reader.js";
 import { HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
@@ -29,7 +35,7 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
     case "msgpack":
       for await (const records of frameMsgpackRecords(input.chunks, name))
         yield records.map(
-          (r) => new LoadedFlow(() => decodeMsgpackState(r.payload), name, { offset: r.offset, index: r.index }, null, r.payload),
+          (r) => new LoadedFlow(() => PackedDict.read(r.payload), name, { offset: r.offset, index: r.index }, null, r.payload),
         );
       return;
     case "har":
@@ -174,6 +180,7 @@ class MitmFileEncoder implements FlowFileEncoder {
 class MsgpackFileEncoder implements FlowFileEncoder {
   readonly format = "msgpack";
   readonly version = undefined;
+  private readonly records = new MsgpackRecordWriter();
 
   opening(): Buffer {
     return MSGPACK_MAGIC;
@@ -184,7 +191,8 @@ class MsgpackFileEncoder implements FlowFileEncoder {
     // a record read from a msgpack file and never looked at is its bytes
     if (state instanceof LoadedFlow && state.packed && !state.touched) return msgpackRecordOf(state.packed);
     try {
-      return encodeMsgpackRecord(state.promote());
+      const top = state.promote();
+      return top instanceof PackedDict ? this.records.encode(top) : encodeMsgpackRecord(top);
     } catch (e) {
       throw named(state, e);
     }

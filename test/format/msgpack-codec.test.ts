@@ -8,7 +8,8 @@ import { MSGPACK_MAGIC, detectFormat } from "../../src/format/flow-formats.js";
 import { FlowRecord } from "../../src/format/flow-record.js";
 import { PyFloat, type TDict } from "../../src/format/tnetstring.js";
 import { decodeMsgpackState, encodeMsgpackRecord } from "../../src/format/msgpack-codec.js";
-import { readFlowRecords } from "../../src/io/flow-source.js";
+import { readFlowRecords, readFlows } from "../../src/io/flow-source.js";
+import { HTTPFlow } from "../../src/model/index.js";
 import { FlowWriter } from "../../src/pipeline/flow-writer.js";
 import { allMitmFiles } from "../helpers.js";
 
@@ -51,6 +52,19 @@ describe("mitm → msgpack → mitm v21 is byte-identical to mitm → v21", () =
     const again = join(dir, "again.msgpack");
     expect(await copy(packed, again)).toBe(true);
     expect(readFileSync(again).equals(readFileSync(packed))).toBe(true);
+    // a change to one part (only that part is encoded again) ends as the same change made over mitm
+    const edit = async (input: string, output: string, opts: { version?: 21 }) => {
+      const w = await FlowWriter.open(output, opts);
+      for await (const f of readFlows(input)) {
+        if (f instanceof HTTPFlow) f.response?.headers.set("newheader", "foo");
+        await w.write(f);
+      }
+      await w.close();
+    };
+    await edit(direct, join(dir, "edited.mitm"), { version: 21 });
+    await edit(packed, join(dir, "edited.msgpack"), {});
+    expect(await copy(join(dir, "edited.msgpack"), join(dir, "edited-back.mitm"), { version: 21 })).toBe(true);
+    expect(readFileSync(join(dir, "edited-back.mitm")).equals(readFileSync(join(dir, "edited.mitm"))), "an edit through msgpack").toBe(true);
   });
 });
 
