@@ -116,7 +116,13 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
               entryStart = base + i;
               copyFrom = i;
             }
-            if (depth === 2 && c === OPEN_ARRAY && keys[1] === "entries" && keys[0] === "log" && kinds[1] === OPEN_OBJECT) {
+            if (
+              depth === 2 &&
+              c === OPEN_ARRAY &&
+              keys[1] === "entries" &&
+              keys[0] === "log" &&
+              kinds[1] === OPEN_OBJECT
+            ) {
               // the skeleton keeps `[` and `]` of log.entries, nothing between them
               inEntries = true;
               skeleton.push(Buffer.from(chunk.subarray(copyFrom, i + 1)));
@@ -128,7 +134,8 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
             break;
           case CLOSE_OBJECT:
           case CLOSE_ARRAY:
-            if (kinds.pop() !== (c === CLOSE_OBJECT ? OPEN_OBJECT : OPEN_ARRAY)) fail(base + i, `unexpected ${String.fromCharCode(c)}`);
+            if (kinds.pop() !== (c === CLOSE_OBJECT ? OPEN_OBJECT : OPEN_ARRAY))
+              fail(base + i, `unexpected ${String.fromCharCode(c)}`);
             keys.pop();
             if (entryParts && kinds.length === 3) {
               entryParts.push(chunk.subarray(copyFrom, i + 1));

@@ -79,7 +79,8 @@ function packable(v: TValue): unknown {
 /** One flow's record: the length prefix and the msgpack of its version-21 top-level dict. */
 export function encodeMsgpackRecord(top: TDict): Buffer {
   const body = packr.pack(packable(top));
-  if (body.length > MAX_RECORD) throw new RangeError(`a flow of ${body.length} bytes is too large for a msgpack record`);
+  if (body.length > MAX_RECORD)
+    throw new RangeError(`a flow of ${body.length} bytes is too large for a msgpack record`);
   const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
   out.writeUInt32BE(body.length, 0);
   body.copy(out, LENGTH_BYTES);
@@ -128,7 +129,10 @@ export class PackedDict extends Map<TKey, TValue> {
       const keyEnd = skipValue(payload, at);
       const c = payload[at]!;
       // a short str key (every key of a flow's top level) without the decoder
-      const key = (c & 0xe0) === 0xa0 ? payload.toString("utf8", at + 1, keyEnd) : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
+      const key =
+        (c & 0xe0) === 0xa0
+          ? payload.toString("utf8", at + 1, keyEnd)
+          : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
       const end = skipValue(payload, keyEnd);
       Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
       dict.spans.set(key, { start: at, end });
@@ -230,31 +234,83 @@ export function skipValue(b: Buffer, at: number): number {
     const c = b[at]!;
     pending--;
     if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) at += 1;
-    else if (c <= 0x8f) (pending += 2 * (c & 0x0f)), (at += 1);
-    else if (c <= 0x9f) (pending += c & 0x0f), (at += 1);
+    else if (c <= 0x8f) ((pending += 2 * (c & 0x0f)), (at += 1));
+    else if (c <= 0x9f) ((pending += c & 0x0f), (at += 1));
     else if (c <= 0xbf) at += 1 + (c & 0x1f);
     else
       switch (c) {
-        case 0xc4: case 0xd9: at += 2 + b[at + 1]!; break;
-        case 0xc5: case 0xda: at += 3 + b.readUInt16BE(at + 1); break;
-        case 0xc6: case 0xdb: at += 5 + b.readUInt32BE(at + 1); break;
-        case 0xc7: at += 3 + b[at + 1]!; break;
-        case 0xc8: at += 4 + b.readUInt16BE(at + 1); break;
-        case 0xc9: at += 6 + b.readUInt32BE(at + 1); break;
-        case 0xca: case 0xce: case 0xd2: at += 5; break;
-        case 0xcb: case 0xcf: case 0xd3: at += 9; break;
-        case 0xcc: case 0xd0: at += 2; break;
-        case 0xcd: case 0xd1: at += 3; break;
-        case 0xd4: at += 3; break;
-        case 0xd5: at += 4; break;
-        case 0xd6: at += 6; break;
-        case 0xd7: at += 10; break;
-        case 0xd8: at += 18; break;
-        case 0xdc: pending += b.readUInt16BE(at + 1); at += 3; break;
-        case 0xdd: pending += b.readUInt32BE(at + 1); at += 5; break;
-        case 0xde: pending += 2 * b.readUInt16BE(at + 1); at += 3; break;
-        case 0xdf: pending += 2 * b.readUInt32BE(at + 1); at += 5; break;
-        default: throw new TypeError(`not msgpack: type byte 0x${c.toString(16)}`);
+        case 0xc4:
+        case 0xd9:
+          at += 2 + b[at + 1]!;
+          break;
+        case 0xc5:
+        case 0xda:
+          at += 3 + b.readUInt16BE(at + 1);
+          break;
+        case 0xc6:
+        case 0xdb:
+          at += 5 + b.readUInt32BE(at + 1);
+          break;
+        case 0xc7:
+          at += 3 + b[at + 1]!;
+          break;
+        case 0xc8:
+          at += 4 + b.readUInt16BE(at + 1);
+          break;
+        case 0xc9:
+          at += 6 + b.readUInt32BE(at + 1);
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          at += 5;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          at += 9;
+          break;
+        case 0xcc:
+        case 0xd0:
+          at += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          at += 3;
+          break;
+        case 0xd4:
+          at += 3;
+          break;
+        case 0xd5:
+          at += 4;
+          break;
+        case 0xd6:
+          at += 6;
+          break;
+        case 0xd7:
+          at += 10;
+          break;
+        case 0xd8:
+          at += 18;
+          break;
+        case 0xdc:
+          pending += b.readUInt16BE(at + 1);
+          at += 3;
+          break;
+        case 0xdd:
+          pending += b.readUInt32BE(at + 1);
+          at += 5;
+          break;
+        case 0xde:
+          pending += 2 * b.readUInt16BE(at + 1);
+          at += 3;
+          break;
+        case 0xdf:
+          pending += 2 * b.readUInt32BE(at + 1);
+          at += 5;
+          break;
+        default:
+          throw new TypeError(`not msgpack: type byte 0x${c.toString(16)}`);
       }
   }
   if (at > b.length) throw new RangeError("a msgpack value cut short");

@@ -35,12 +35,23 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
     case "msgpack":
       for await (const records of frameMsgpackRecords(input.chunks, name))
         yield records.map(
-          (r) => new LoadedFlow(() => PackedDict.read(r.payload), name, { offset: r.offset, index: r.index }, null, r.payload),
+          (r) =>
+            new LoadedFlow(
+              () => PackedDict.read(r.payload),
+              name,
+              { offset: r.offset, index: r.index },
+              null,
+              r.payload,
+            ),
         );
       return;
     case "har":
     case "zhar":
-      yield* loaded(harEntries(input.format === "zhar" ? inflated(input.chunks, name) : input.chunks, name), name, harEntryToFlowState);
+      yield* loaded(
+        harEntries(input.format === "zhar" ? inflated(input.chunks, name) : input.chunks, name),
+        name,
+        harEntryToFlowState,
+      );
       return;
     case "jsonl":
       yield* loaded(
@@ -70,7 +81,13 @@ function parseLine(file: string, line: { text: string; offset: number; index: nu
   try {
     return { value: JSON.parse(line.text) as unknown, offset: line.offset, index: line.index };
   } catch (e) {
-    throw new FlowReadError("E_FLOW_CORRUPT", file, line.offset, line.index, `not a JSON Lines flow: ${(e as Error).message}`);
+    throw new FlowReadError(
+      "E_FLOW_CORRUPT",
+      file,
+      line.offset,
+      line.index,
+      `not a JSON Lines flow: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -125,7 +142,13 @@ async function* inflated(chunks: AsyncIterable<Buffer>, file: string): AsyncGene
       yield c;
     }
   } catch (e) {
-    throw new FlowReadError("E_FLOW_TRUNCATED", file, out, 0, `compressed HAR: ${(e as Error).message} (offset counts inflated bytes)`);
+    throw new FlowReadError(
+      "E_FLOW_TRUNCATED",
+      file,
+      out,
+      0,
+      `compressed HAR: ${(e as Error).message} (offset counts inflated bytes)`,
+    );
   }
 }
 

@@ -59,14 +59,21 @@ export class FlowWriter {
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
     const format = outputFormat(path, opts.format);
-    const encoder = flowFileEncoder(format, { version: opts.version, creator: format === "har" || format === "zhar" ? creator() : { name: "reflow", version: "" } });
+    const encoder = flowFileEncoder(format, {
+      version: opts.version,
+      creator: format === "har" || format === "zhar" ? creator() : { name: "reflow", version: "" },
+    });
     let opening = encoder.opening();
     if (opts.append && path !== "-") {
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && (format === "har" || format === "zhar"))
-        throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
+        throw new OutputError(
+          path,
+          "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)",
+        );
       if (head.length && format === "msgpack") {
-        if (!head.equals(MSGPACK_MAGIC)) throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file");
+        if (!head.equals(MSGPACK_MAGIC))
+          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file");
         opening = null; // one header per file
       }
     }

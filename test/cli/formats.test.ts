@@ -1,6 +1,16 @@
 /** Every readable format into every command, every writable format out of convert and run. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, copyFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  copyFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
@@ -48,7 +58,11 @@ describe("HAR export", () => {
     expect(harSchemaErrors(doc)).toEqual([]);
     const http = JSON.parse(text(reflow(["show", tflow, "--json"]).stdout.subarray(0)).split("\n")[0]!);
     expect(http.type).toBe("http");
-    expect(doc.log.entries.length).toBe(text(reflow(["show", tflow, "--json", "~http"]).stdout).trim().split("\n").length);
+    expect(doc.log.entries.length).toBe(
+      text(reflow(["show", tflow, "--json", "~http"]).stdout)
+        .trim()
+        .split("\n").length,
+    );
   });
 
   it("--to mitm writes mitm whatever the extension", () => {
@@ -64,7 +78,11 @@ describe("HAR import", () => {
     const r = reflow(["convert", join(harDir, name), "-o", mitm]);
     expect(r.status, text(r.stderr)).toBe(0);
     const n = JSON.parse(readFileSync(join(harDir, name.replace(/\.har$/, ".json")), "utf8")).length;
-    expect(text(reflow(["show", mitm, "--json"]).stdout).trim().split("\n").length).toBe(n);
+    expect(
+      text(reflow(["show", mitm, "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(n);
     // .zhar, which mitmproxy writes but cannot read: out and back in
     const zhar = out(`${name}.zhar`);
     expect(reflow(["convert", mitm, "-o", zhar]).status).toBe(0);
@@ -77,7 +95,12 @@ describe("HAR import", () => {
     const broken = join(testdata, "mitmproxy-tests", "corrupted_har", "brokenfile.har");
     const r = reflow(["convert", broken, "-o", out("broken.mitm")]);
     expect(r.status).toBe(3);
-    expect(text(r.stderr).trim().split("\n").filter((l) => l.includes("brokenfile.har")).length).toBe(1);
+    expect(
+      text(r.stderr)
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes("brokenfile.har")).length,
+    ).toBe(1);
   });
 
   it("a HAR broken in its third entry keeps the two before it and names the entry", () => {
@@ -88,14 +111,22 @@ describe("HAR import", () => {
     const r = reflow(["convert", out("cut.har"), "-o", out("cut.mitm")]);
     expect(r.status).toBe(3);
     expect(text(r.stderr)).toMatch(/cut\.har.*flow #2/);
-    expect(text(reflow(["show", out("cut.mitm"), "--json"]).stdout).trim().split("\n").length).toBe(2);
+    expect(
+      text(reflow(["show", out("cut.mitm"), "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(2);
     // an entry that is not a request: named, the ones before kept
     const wrong = `{"log": {"version": "1.2", "entries": [${entries[0]}, {"request": 1}]}}`;
     writeFileSync(out("wrong.har"), wrong);
     const w = reflow(["convert", out("wrong.har"), "-o", out("wrong.mitm")]);
     expect(w.status).toBe(3);
     expect(text(w.stderr)).toMatch(/wrong\.har.*flow #1/);
-    expect(text(reflow(["show", out("wrong.mitm"), "--json"]).stdout).trim().split("\n").length).toBe(1);
+    expect(
+      text(reflow(["show", out("wrong.mitm"), "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(1);
   });
 });
 
@@ -105,14 +136,24 @@ describe("msgpack", () => {
     expect(reflow(["convert", sample, "-o", packed]).status).toBe(0);
     expect(reflow(["diff", sample, packed]).status).toBe(0);
     expect(reflow(["run", "-r", sample, "-a", packed, "-q"]).status).toBe(0);
-    const n = text(reflow(["show", sample, "--json"]).stdout).trim().split("\n").length;
-    expect(text(reflow(["show", packed, "--json"]).stdout).trim().split("\n").length).toBe(2 * n);
+    const n = text(reflow(["show", sample, "--json"]).stdout)
+      .trim()
+      .split("\n").length;
+    expect(
+      text(reflow(["show", packed, "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(2 * n);
     const cut = out("cut.msgpack");
     copyFileSync(packed, cut);
     truncateSync(cut, statSync(packed).size - 5);
     const r = reflow(["convert", cut, "-o", out("cut-back.mitm")]);
     expect(r.status).toBe(3);
-    expect(text(reflow(["show", out("cut-back.mitm"), "--json"]).stdout).trim().split("\n").length).toBe(2 * n - 1);
+    expect(
+      text(reflow(["show", out("cut-back.mitm"), "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(2 * n - 1);
   });
 });
 
@@ -125,18 +166,29 @@ describe("every command takes any readable format, mixed", () => {
     expect(reflow(["convert", sample, "-o", jsonl]).status).toBe(0);
     const shown = reflow(["show", sample, packed, jsonl, har, "--json"]);
     expect(shown.status, text(shown.stderr)).toBe(0);
-    const n = text(reflow(["show", sample, "--json"]).stdout).trim().split("\n").length;
+    const n = text(reflow(["show", sample, "--json"]).stdout)
+      .trim()
+      .split("\n").length;
     const h = JSON.parse(readFileSync(join(harDir, "firefox.json"), "utf8")).length;
     expect(text(shown.stdout).trim().split("\n").length).toBe(3 * n + h);
     expect(reflow(["diff", packed, jsonl]).status).toBe(0);
     const run = reflow(["run", "-q", "-r", packed, har, "-s", "examples/add-header.ts", "-w", out("run.jsonl")]);
     expect(run.status, text(run.stderr)).toBe(0);
-    const lines = text(readFileSync(out("run.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = text(readFileSync(out("run.jsonl")))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBe(n + h);
-    expect(lines.filter((f) => f.response?.headers.some(([k]: [string]) => k === "newheader")).length).toBeGreaterThan(0);
+    expect(lines.filter((f) => f.response?.headers.some(([k]: [string]) => k === "newheader")).length).toBeGreaterThan(
+      0,
+    );
     const conv = reflow(["convert", sample, packed, jsonl, har, "-o", out("all.msgpack")]);
     expect(conv.status, text(conv.stderr)).toBe(0);
-    expect(text(reflow(["show", out("all.msgpack"), "--json"]).stdout).trim().split("\n").length).toBe(3 * n + h);
+    expect(
+      text(reflow(["show", out("all.msgpack"), "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(3 * n + h);
   });
 });
 
@@ -163,11 +215,17 @@ describe("JSON Lines back in", () => {
   });
 
   it("a broken line is damage: exit 3, the flows before it kept", () => {
-    const lines = text(reflow(["show", sample, "--json"]).stdout).trim().split("\n");
+    const lines = text(reflow(["show", sample, "--json"]).stdout)
+      .trim()
+      .split("\n");
     writeFileSync(out("broken.jsonl"), `${lines[0]}\n${lines[1]}\n{"id": "x", "type": \n`);
     const r = reflow(["convert", out("broken.jsonl"), "-o", out("broken-back.mitm")]);
     expect(r.status).toBe(3);
-    expect(text(reflow(["show", out("broken-back.mitm"), "--json"]).stdout).trim().split("\n").length).toBe(2);
+    expect(
+      text(reflow(["show", out("broken-back.mitm"), "--json"]).stdout)
+        .trim()
+        .split("\n").length,
+    ).toBe(2);
   });
 });
 

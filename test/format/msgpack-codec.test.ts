@@ -17,7 +17,11 @@ const dir = mkdtempSync(join(tmpdir(), "reflow-msgpack-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Writes every flow of `input` to `output`; false when `input` is damaged (not a round-trip case). */
-async function copy(input: string, output: string, opts: { format?: string; version?: 21; append?: boolean } = {}): Promise<boolean> {
+async function copy(
+  input: string,
+  output: string,
+  opts: { format?: string; version?: 21; append?: boolean } = {},
+): Promise<boolean> {
   const w = await FlowWriter.open(output, opts);
   try {
     for await (const f of readFlowRecords(input)) await w.write(f);
@@ -64,7 +68,10 @@ describe("mitm → msgpack → mitm v21 is byte-identical to mitm → v21", () =
     await edit(direct, join(dir, "edited.mitm"), { version: 21 });
     await edit(packed, join(dir, "edited.msgpack"), {});
     expect(await copy(join(dir, "edited.msgpack"), join(dir, "edited-back.mitm"), { version: 21 })).toBe(true);
-    expect(readFileSync(join(dir, "edited-back.mitm")).equals(readFileSync(join(dir, "edited.mitm"))), "an edit through msgpack").toBe(true);
+    expect(
+      readFileSync(join(dir, "edited-back.mitm")).equals(readFileSync(join(dir, "edited.mitm"))),
+      "an edit through msgpack",
+    ).toBe(true);
   });
 });
 

@@ -100,7 +100,9 @@ function postDataText(postData: unknown): string {
   const { text, params } = postData as JsonObject;
   if (typeof text === "string") return text;
   if (Array.isArray(params))
-    return new URLSearchParams(params.map((p: JsonObject): [string, string] => [String(p?.name ?? ""), String(p?.value ?? "")])).toString();
+    return new URLSearchParams(
+      params.map((p: JsonObject): [string, string] => [String(p?.name ?? ""), String(p?.value ?? "")]),
+    ).toString();
   return "";
 }
 
@@ -136,7 +138,12 @@ export function harEntryToFlowState(entry: unknown): TDict {
     new DetachedState(
       flowDict("http", {
         id: randomUUID(),
-        client: clientConnDict({ peername: ["127.0.0.1", 0], sockname: ["127.0.0.1", 0], timestampStart: start, timestampEnd: end }),
+        client: clientConnDict({
+          peername: ["127.0.0.1", 0],
+          sockname: ["127.0.0.1", 0],
+          timestampStart: start,
+          timestampEnd: end,
+        }),
         server: serverConnDict({ address: typeof serverIp === "string" && serverIp ? [serverIp, port] : null }),
         created: Date.now() / 1000,
       }),
@@ -151,7 +158,12 @@ export function harEntryToFlowState(entry: unknown): TDict {
   // comes to the body itself, without the header and with Content-Length set. Done here
   // without the trip through the codec (zlib contexts cost memory on a large HAR).
   const requestHeaders = harHeaders(request.headers, "request.");
-  const req = Request.make(stringAt(request, "method", "request."), url, postDataText(request.postData), withoutCoding(requestHeaders));
+  const req = Request.make(
+    stringAt(request, "method", "request."),
+    url,
+    postDataText(request.postData),
+    withoutCoding(requestHeaders),
+  );
   const status = response.status;
   if (typeof status !== "number") schema("response.status is not a number");
   const responseHeaders = harHeaders(response.headers, "response.");

@@ -6,13 +6,29 @@
  */
 import { isIP } from "node:net";
 import { FlowStateError } from "../../errors.js";
-import { DNS_MESSAGE_V21, DNS_QUESTION, DNS_RESOURCE_RECORD, REQUEST, RESPONSE, WEBSOCKET, inKeyOrder } from "../../format/migrations/key-orders.js";
+import {
+  DNS_MESSAGE_V21,
+  DNS_QUESTION,
+  DNS_RESOURCE_RECORD,
+  REQUEST,
+  RESPONSE,
+  WEBSOCKET,
+  inKeyOrder,
+} from "../../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../../format/tnetstring.js";
 import { dnsTypeName } from "../../filter/flow-text.js";
 import { ContentEncodingError, FlowError, encodeContent, encodeUtf8Escaped, type Address } from "../../model/index.js";
 import { toFloatValue } from "../../model/values.js";
 import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
-import type { ConnectionJson, DnsMessageJson, DnsRecordJson, FlowJson, HttpMessageJson, JsonValue, MessageJson } from "./jsonl-writer.js";
+import type {
+  ConnectionJson,
+  DnsMessageJson,
+  DnsRecordJson,
+  FlowJson,
+  HttpMessageJson,
+  JsonValue,
+  MessageJson,
+} from "./jsonl-writer.js";
 
 function schema(message: string): never {
   throw new FlowStateError("E_FLOW_SCHEMA", message);
@@ -64,7 +80,7 @@ function storedBody(m: HttpMessageJson, headers: TValue[]): Buffer | null {
   if (m.body === null || m.body === undefined) return null;
   const bytes = contentBytes(m.body, m.body_encoding);
   if (m.body_decoded === false) return bytes; // the stored bytes already
-  const ce = headers.find((f) => ((f as Buffer[])[0]!.toString("latin1").toLowerCase() === "content-encoding"));
+  const ce = headers.find((f) => (f as Buffer[])[0]!.toString("latin1").toLowerCase() === "content-encoding");
   const encoding = ce ? (ce as Buffer[])[1]!.toString("latin1") : "";
   if (!encoding || !bytes.length) return bytes;
   try {
@@ -105,7 +121,13 @@ function httpEntries(flow: FlowJson, dict: TDict): void {
   const s = flow.response;
   dict.set(
     "response",
-    s ? inKeyOrder(RESPONSE, { ...messageFields(s), status_code: s.status_code, reason: Buffer.from(s.reason, "latin1") }) : null,
+    s
+      ? inKeyOrder(RESPONSE, {
+          ...messageFields(s),
+          status_code: s.status_code,
+          reason: Buffer.from(s.reason, "latin1"),
+        })
+      : null,
   );
   const ws = flow.websocket;
   dict.set(
@@ -160,7 +182,10 @@ function recordData(type: string, text: string): Buffer {
     case "CNAME":
     case "PTR": {
       const labels = text === "" ? [] : text.split(".");
-      return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "latin1")])), Buffer.from([0])]);
+      return Buffer.concat([
+        ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "latin1")])),
+        Buffer.from([0]),
+      ]);
     }
     case "TXT":
       return Buffer.from(text, "utf8");
@@ -182,7 +207,13 @@ function ipv6Bytes(text: string): Buffer {
 function dnsMessage(m: DnsMessageJson): TDict {
   const records = (list: DnsRecordJson[]) =>
     list.map((rr) =>
-      inKeyOrder(DNS_RESOURCE_RECORD, { name: rr.name, type: dnsType(rr.type), class_: rr.class, ttl: rr.ttl, data: recordData(rr.type, rr.data) }),
+      inKeyOrder(DNS_RESOURCE_RECORD, {
+        name: rr.name,
+        type: dnsType(rr.type),
+        class_: rr.class,
+        ttl: rr.ttl,
+        data: recordData(rr.type, rr.data),
+      }),
     );
   return inKeyOrder(DNS_MESSAGE_V21, {
     id: m.id,
@@ -194,7 +225,9 @@ function dnsMessage(m: DnsMessageJson): TDict {
     recursion_available: m.recursion_available,
     reserved: 0,
     response_code: m.response_code,
-    questions: m.questions.map((q) => inKeyOrder(DNS_QUESTION, { name: q.name, type: dnsType(q.type), class_: q.class })),
+    questions: m.questions.map((q) =>
+      inKeyOrder(DNS_QUESTION, { name: q.name, type: dnsType(q.type), class_: q.class }),
+    ),
     answers: records(m.answers),
     authorities: records(m.authorities),
     additionals: records(m.additionals),
@@ -213,12 +246,17 @@ export function jsonToFlowState(value: unknown): TDict {
   if (typeof value !== "object" || value === null || Array.isArray(value)) schema("the line is not a JSON object");
   const flow = value as FlowJson;
   const type = flow.type;
-  if (type !== "http" && type !== "tcp" && type !== "udp" && type !== "dns") schema(`unknown flow type ${JSON.stringify(type)}`);
+  if (type !== "http" && type !== "tcp" && type !== "udp" && type !== "dns")
+    schema(`unknown flow type ${JSON.stringify(type)}`);
   const client = flow.client_conn;
   const server = flow.server_conn;
   const dict = flowDict(type, {
     id: typeof flow.id === "string" ? flow.id : undefined,
-    client: clientConnDict({ ...connectionInit(client), peername: parseAddress(client?.address), proxyMode: client?.proxy_mode }),
+    client: clientConnDict({
+      ...connectionInit(client),
+      peername: parseAddress(client?.address),
+      proxyMode: client?.proxy_mode,
+    }),
     server: serverConnDict({
       ...connectionInit(server),
       address: parseAddress(server?.address),

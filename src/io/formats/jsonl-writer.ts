@@ -330,7 +330,15 @@ export class JsonLineEncoder {
 }
 
 /** The characters JSON.stringify writes as a backslash and one letter. */
-const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x08: 0x62, 0x0c: 0x66, 0x0a: 0x6e, 0x0d: 0x72, 0x09: 0x74 };
+const ESCAPES: Record<number, number> = {
+  0x22: 0x22,
+  0x5c: 0x5c,
+  0x08: 0x62,
+  0x0c: 0x66,
+  0x0a: 0x6e,
+  0x0d: 0x72,
+  0x09: 0x74,
+};
 
 function messageContent(bytes: Buffer): { content: string; content_encoding: ContentEncoding } {
   const { content, encoding } = bytesToJson(bytes);
@@ -365,7 +373,13 @@ function connectionJson(conn: Client | Server): ConnectionJson {
   };
   if ("timestampTcpSetup" in conn) {
     const server = conn as Server;
-    return { address: address(server.address), peer: address(server.peername), ...common, ...rest, timestamp_tcp_setup: server.timestampTcpSetup };
+    return {
+      address: address(server.address),
+      peer: address(server.peername),
+      ...common,
+      ...rest,
+      timestamp_tcp_setup: server.timestampTcpSetup,
+    };
   }
   return { address: address(conn.peername), ...common, ...rest, proxy_mode: (conn as Client).proxyMode };
 }

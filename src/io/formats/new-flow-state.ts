@@ -59,14 +59,31 @@ export function clientConnDict(c: ConnectionInit & { proxyMode?: string }): TDic
 }
 
 /** A `server_conn` dict; `address` is where the proxy was to connect. */
-export function serverConnDict(c: ConnectionInit & { address: Address | null; timestampTcpSetup?: number | null }): TDict {
-  return inKeyOrder(SERVER_V21, { ...connectionFields(c), address: address(c.address), timestamp_tcp_setup: float(c.timestampTcpSetup), via: null });
+export function serverConnDict(
+  c: ConnectionInit & { address: Address | null; timestampTcpSetup?: number | null },
+): TDict {
+  return inKeyOrder(SERVER_V21, {
+    ...connectionFields(c),
+    address: address(c.address),
+    timestamp_tcp_setup: float(c.timestampTcpSetup),
+    via: null,
+  });
 }
 
 /** A top-level flow dict with its common entries; the type's own entries are to be added after. */
 export function flowDict(
   type: "http" | "tcp" | "udp" | "dns",
-  init: { id?: string; client: TDict; server: TDict; created: number; marked?: string; comment?: string; isReplay?: string | null; metadata?: TDict; error?: TDict | null },
+  init: {
+    id?: string;
+    client: TDict;
+    server: TDict;
+    created: number;
+    marked?: string;
+    comment?: string;
+    isReplay?: string | null;
+    metadata?: TDict;
+    error?: TDict | null;
+  },
 ): TDict {
   return inKeyOrder(TOP_V21, {
     version: 21,

@@ -8,7 +8,9 @@ import { DetachedState, HTTPFlow, type Message } from "../../../src/model/index.
 import { testdata } from "../../helpers.js";
 
 const harDir = join(testdata, "mitmproxy-tests", "har_files");
-const harFiles = readdirSync(harDir).filter((f) => f.endsWith(".har")).sort();
+const harFiles = readdirSync(harDir)
+  .filter((f) => f.endsWith(".har"))
+  .sort();
 
 function body(m: Message) {
   const raw = m.rawContent;

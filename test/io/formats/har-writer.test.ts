@@ -7,7 +7,9 @@ import { HarEntryMaker, isoTimestamp } from "../../../src/io/formats/har-writer.
 import { testdata } from "../../helpers.js";
 
 const flowsDir = join(testdata, "mitmproxy-tests", "flows");
-const mitmFiles = readdirSync(flowsDir).filter((f) => f.endsWith(".mitm")).sort();
+const mitmFiles = readdirSync(flowsDir)
+  .filter((f) => f.endsWith(".mitm"))
+  .sort();
 
 describe("HAR entries equal mitmproxy's savehar output", () => {
   it.each(mitmFiles)("%s", async (name) => {
