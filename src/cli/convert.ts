@@ -28,7 +28,7 @@ export function registerConvert(program: Command): void {
     .summary("convert flow files between formats and mitmproxy format versions")
     .description(
       "Reads every IN (paths, quoted globs, or - for stdin) in order and writes all their flows to OUT. " +
-        "The input format is detected from the first bytes. Output is written beside OUT and renamed " +
+        "The input format (mitm, reflow msgpack, HAR, .zhar, JSON Lines) is told from the first bytes. Output is written beside OUT and renamed " +
         "into place when complete; OUT may be one of the inputs.",
     )
     .argument("<IN...>", "input flow files, globs or -")
