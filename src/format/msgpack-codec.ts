@@ -106,22 +106,25 @@ export function decodeMsgpackState(payload: Buffer): TDict {
  * A flow's top-level dict read from a msgpack record, which knows where each entry stood in
  * the record and which entries may have changed since: a container (dict, list, bytes)
  * handed out by `get`, anything `set` or deleted, everything once the dict is iterated. The
- * others are written back as the bytes they were read from (`encodeMsgpackRecordFrom`): a
- * script that changes the response re-encodes only the response.
+ * others are written back as the bytes they were read from (MsgpackRecordWriter). The dicts
+ * one level down (request, response, connections) are PackedDicts too: a script that sets a
+ * response header re-encodes the response's headers, and copies its body as it was read.
  */
 export class PackedDict extends Map<TKey, TValue> {
   /** where each entry's key and value stand in `payload` */
-  private readonly spans = new Map<TKey, { start: number; end: number }>();
+  private readonly spans = new Map<TKey, { start: number; keyEnd: number; end: number }>();
   private readonly changed = new Set<TKey>();
   private allChanged = false;
   private payload: Buffer | undefined;
+  private depth = 0;
 
   /**
    * Reads a record's payload (a msgpack map): the keys and where each value stands; a value
    * is decoded when first read (bytes as views into the payload).
    */
-  static read(payload: Buffer): PackedDict {
+  static read(payload: Buffer, depth = 0): PackedDict {
     const dict = new PackedDict();
+    dict.depth = depth;
     const header = mapHeader(payload);
     if (header === null) throw new TypeError("a msgpack record that is not a map");
     let at = header.size;
@@ -135,7 +138,7 @@ export class PackedDict extends Map<TKey, TValue> {
           : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
       const end = skipValue(payload, keyEnd);
       Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
-      dict.spans.set(key, { start: at, end });
+      dict.spans.set(key, { start: at, keyEnd, end });
       at = end;
     }
     if (at !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
@@ -146,7 +149,9 @@ export class PackedDict extends Map<TKey, TValue> {
   /** The value of `key`, decoded now if it was not yet. */
   private decoded(key: TKey, v: TValue | Undecoded | undefined): TValue | undefined {
     if (!(v instanceof Undecoded)) return v;
-    const value = unpackr.unpack(this.payload!.subarray(v.start, v.end)) as TValue;
+    const bytes = this.payload!.subarray(v.start, v.end);
+    const value =
+      this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
     super.set(key, value);
     return value;
   }
@@ -157,7 +162,9 @@ export class PackedDict extends Map<TKey, TValue> {
 
   override get(key: TKey): TValue | undefined {
     const v = this.decoded(key, super.get(key));
-    if (typeof v === "object" && v !== null && !(v instanceof PyFloat)) this.changed.add(key);
+    // a nested PackedDict keeps track of its own changes
+    if (typeof v === "object" && v !== null && !(v instanceof PyFloat) && !(v instanceof PackedDict))
+      this.changed.add(key);
     return v;
   }
 
@@ -200,11 +207,36 @@ export class PackedDict extends Map<TKey, TValue> {
     return super.entries();
   }
 
+  /** True when nothing in this dict (nor in the dicts it holds) can have changed since it was read. */
+  untouched(): boolean {
+    if (this.allChanged || this.changed.size > 0) return false;
+    for (const v of super.values()) if (v instanceof PackedDict && !v.untouched()) return false;
+    return true;
+  }
+
   /** The bytes an unchanged entry (key and value) was read from, or null. */
   storedEntry(key: TKey): Buffer | null {
-    if (this.allChanged || this.changed.has(key) || !this.payload) return null;
+    if (this.changed.has(key) || !this.payload) return null;
+    const v = super.get(key);
+    if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
     const span = this.spans.get(key);
     return span ? this.payload.subarray(span.start, span.end) : null;
+  }
+
+  /** The bytes of an entry's key as read, or null. */
+  storedKey(key: TKey): Buffer | null {
+    const span = this.payload && this.spans.get(key);
+    return span ? this.payload!.subarray(span.start, span.keyEnd) : null;
+  }
+
+  /** True when the entry was replaced or removed (not only read). */
+  replaced(key: TKey): boolean {
+    return this.changed.has(key);
+  }
+
+  /** An entry as it stands: a value, or an Undecoded placeholder (not a read). */
+  raw(key: TKey): unknown {
+    return super.get(key);
   }
 
   /** The keys in order, without counting as a read. */
@@ -351,20 +383,31 @@ export class MsgpackRecordWriter {
 
   /** The record of `top`: a view valid until the next call. */
   encode(top: PackedDict): Buffer {
-    const keys = [...top.keysInOrder()];
-    const header = mapHeaderBytes(keys.length);
     this.at = LENGTH_BYTES;
-    this.put(header);
-    for (const key of keys) {
-      const stored = top.storedEntry(key);
-      if (stored) this.put(stored);
-      else {
-        this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
-        this.put(packr.pack(packable(top.peek(key)!)));
-      }
-    }
+    this.map(top);
     this.buf.writeUInt32BE(this.at - LENGTH_BYTES, 0);
     return this.buf.subarray(0, this.at);
+  }
+
+  private map(dict: PackedDict): void {
+    const keys = [...dict.keysInOrder()];
+    this.put(mapHeaderBytes(keys.length));
+    for (const key of keys) {
+      const v = dict.raw(key);
+      if (v instanceof PackedDict && !dict.replaced(key) && !v.untouched()) {
+        // a dict one level down that changed: its unchanged entries are copied in turn
+        this.put(dict.storedKey(key) ?? Buffer.from(packr.pack(packable(key))));
+        this.map(v);
+        continue;
+      }
+      const stored = dict.storedEntry(key);
+      if (stored) {
+        this.put(stored);
+        continue;
+      }
+      this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
+      this.put(packr.pack(packable(dict.peek(key)!)));
+    }
   }
 
   private put(bytes: Uint8Array): void {
