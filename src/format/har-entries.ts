@@ -28,7 +28,11 @@ function isSpace(c: number): boolean {
 }
 
 /** Splits HAR bytes into entries, in batches (those whole in each chunk read). */
-export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): AsyncGenerator<HarEntry[]> {
+export async function* harEntries(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+  release?: (chunk: Buffer) => void,
+): AsyncGenerator<HarEntry[]> {
   /** open containers: their kind and, in an object, the last key read */
   const kinds: number[] = [];
   const keys: (string | null)[] = [];
@@ -47,10 +51,10 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
   const fail = (at: number, detail: string): never => {
     throw new FlowReadError("E_FLOW_CORRUPT", file, at, index, `not a valid HAR file: ${detail}`);
   };
-  const parseEntry = (bytes: Buffer): HarEntry => {
+  const parseEntry = (text: string): HarEntry => {
     let value: unknown;
     try {
-      value = JSON.parse(bytes.toString("utf8"));
+      value = JSON.parse(text);
     } catch (e) {
       fail(entryStart, `entry #${index}: ${(e as Error).message}`);
     }
@@ -138,9 +142,12 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
               fail(base + i, `unexpected ${String.fromCharCode(c)}`);
             keys.pop();
             if (entryParts && kinds.length === 3) {
-              entryParts.push(chunk.subarray(copyFrom, i + 1));
+              // an entry inside one chunk is decoded from it; one across chunks from its copied parts
+              const text = entryParts.length
+                ? Buffer.concat([...entryParts, chunk.subarray(copyFrom, i + 1)]).toString("utf8")
+                : chunk.toString("utf8", copyFrom, i + 1);
               copyFrom = i + 1;
-              batch.push(parseEntry(entryParts.length === 1 ? entryParts[0]! : Buffer.concat(entryParts)));
+              batch.push(parseEntry(text));
               entryParts = null;
             }
             if (inEntries && kinds.length === 2) {
@@ -162,12 +169,12 @@ export async function* harEntries(chunks: AsyncIterable<Buffer>, file: string): 
       throw e;
     }
     const rest = chunk.subarray(copyFrom);
-    // an entry keeps a view (its chunk lives as long as the entry); the skeleton, kept to
-    // the end, copies its few bytes so that no chunk is held for them
-    if (entryParts) entryParts.push(rest);
+    // copies: no entry or skeleton part views a chunk, so chunks can be read into again
+    if (entryParts) entryParts.push(Buffer.from(rest));
     else if (!inEntries) skeleton.push(Buffer.from(rest));
     base += n;
     if (batch.length) yield batch;
+    release?.(chunk); // nothing made from it views it
   }
   if (first) return; // an empty input
   let doc: unknown;

@@ -35,7 +35,7 @@ export class LoadedFlow implements ReadFlow {
    * @param packed the msgpack the state is made from, so an untouched flow is written as it was read
    */
   constructor(
-    private readonly make: () => TDict,
+    private make: (() => TDict) | undefined,
     readonly file: string,
     readonly raw: { readonly offset: number; readonly index: number },
     readonly type: string | null = null,
@@ -53,7 +53,8 @@ export class LoadedFlow implements ReadFlow {
   top(): TDict {
     if (this.dict) return this.dict;
     try {
-      const dict = this.make();
+      const dict = this.make!();
+      this.make = undefined; // what it was made from (a parsed HAR entry, a JSON line) may go
       if (dict.get("version") !== NEWEST_VERSION)
         throw new FlowStateError("E_FLOW_SCHEMA", `not a version-${NEWEST_VERSION} flow state`);
       this.dict = dict;

@@ -29,7 +29,10 @@ import { JsonLineEncoder } from "./formats/jsonl-writer.js";
 import type { FlowInput } from "./input.js";
 
 /** The flows of an opened input of any format but mitm, in batches. */
-export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlow[]> {
+export async function* readOtherFormat(
+  input: FlowInput,
+  release?: (chunk: Buffer) => void,
+): AsyncGenerator<ReadFlow[]> {
   const { name } = input;
   switch (input.format) {
     case "msgpack":
@@ -48,7 +51,9 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
     case "har":
     case "zhar":
       yield* loaded(
-        harEntries(input.format === "zhar" ? inflated(input.chunks, name) : input.chunks, name),
+        input.format === "zhar"
+          ? harEntries(inflated(input.chunks, name), name)
+          : harEntries(input.chunks, name, release),
         name,
         harEntryToFlowState,
       );
@@ -56,7 +61,7 @@ export async function* readOtherFormat(input: FlowInput): AsyncGenerator<ReadFlo
     case "jsonl":
       yield* loaded(
         (async function* () {
-          for await (const lines of jsonLines(input.chunks)) {
+          for await (const lines of jsonLines(input.chunks, release)) {
             const parsed: { value: unknown; offset: number; index: number }[] = [];
             try {
               for (const line of lines) parsed.push(parseLine(name, line));

@@ -45,7 +45,8 @@ export async function* readFlowRecordBatches(
   readPosition.file = input.name;
   readPosition.size = input.size;
   if (input.format !== "mitm") {
-    yield* readOtherFormat(input);
+    // HAR entries are parsed out of their chunks (nothing views them): those are read into again
+    yield* readOtherFormat(input, recycler && ((chunk: Buffer) => recycler.give(chunk)));
     return;
   }
   const release = recycler && ((chunk: Buffer) => recycler.give(chunk));

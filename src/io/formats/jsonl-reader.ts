@@ -290,6 +290,7 @@ export function jsonToFlowState(value: unknown): TDict {
 /** Splits JSON Lines text into lines, one object each, in batches per chunk. */
 export async function* jsonLines(
   chunks: AsyncIterable<Buffer>,
+  release?: (chunk: Buffer) => void,
 ): AsyncGenerator<{ text: string; offset: number; index: number }[]> {
   let rest: Buffer[] = [];
   let restBytes = 0;
@@ -313,6 +314,7 @@ export async function* jsonLines(
       restBytes += chunk.length - from;
     }
     if (batch.length) yield batch;
+    release?.(chunk); // lines are strings, the rest a copy: nothing views it
   }
   const text = Buffer.concat(rest).toString("utf8").trim();
   if (text) yield [{ text, offset: base, index }];
