@@ -4,7 +4,7 @@ import { ExitCode, FlowReadError, UsageError } from "../errors.js";
 import { type DetailLevel, FlowListing } from "../display/flow-listing.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import { flowToJsonLine } from "../io/formats/jsonl-writer.js";
+import { JsonLineEncoder } from "../io/formats/jsonl-writer.js";
 import { flowReadError, readFlowBatches } from "../io/flow-source.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
@@ -55,7 +55,7 @@ Examples:
 
 /** Writes text to stdout a batch of flows at a time, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */
 class StdoutSink {
-  private buffered: string[] = [];
+  private buffered: (string | Buffer)[] = [];
   private failure: Error | undefined;
   closed = false;
 
@@ -66,15 +66,18 @@ class StdoutSink {
     });
   }
 
-  /** Queues text; `flush` writes it (once per batch of flows). */
-  add(text: string): void {
+  /** Queues text or bytes (kept as they are: copy a reused buffer first); `flush` writes them (once per batch of flows). */
+  add(text: string | Buffer): void {
     this.buffered.push(text);
   }
 
   async flush(): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closed || this.buffered.length === 0) return;
-    const chunk = this.buffered.join("");
+    const parts = this.buffered;
+    const chunk = parts.every((p) => typeof p === "string")
+      ? parts.join("")
+      : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     this.buffered = [];
     if (!process.stdout.write(chunk)) await drained();
   }
@@ -104,6 +107,7 @@ async function show(args: string[], opts: ShowOptions): Promise<number> {
     width: process.stdout.isTTY ? process.stdout.columns : null, // piped output is never shortened
   });
   const out = new StdoutSink();
+  const json = opts.json ? new JsonLineEncoder() : null; // bodies escaped from their bytes
   const migrations = new MigrationContext();
   let damage = false;
   for (const path of paths) {
@@ -111,10 +115,10 @@ async function show(args: string[], opts: ShowOptions): Promise<number> {
       for await (const batch of readFlowBatches(path, migrations, { reuseBuffers: true })) {
         if (out.closed) return ExitCode.OK;
         for (const flow of batch) {
-          let text: string;
+          let text: string | Buffer;
           try {
             if (filter && !filter.match(flow)) continue;
-            text = opts.json ? flowToJsonLine(flow) : listing.render(flow).map((line) => `${line}\n`).join("");
+            text = json ? Buffer.from(json.encode(flow)) : listing.render(flow).map((line) => `${line}\n`).join("");
           } catch (e) {
             throw flowReadError(flow, e); // damage inside the flow: this input ends here
           }
