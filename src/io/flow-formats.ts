@@ -100,7 +100,7 @@ function parseLine(file: string, line: { text: string; offset: number; index: nu
 async function* loaded(
   items: AsyncIterable<{ value: unknown; offset: number; index: number }[]>,
   file: string,
-  make: (value: unknown) => ReturnType<typeof harEntryToFlowState>,
+  make: (value: unknown, index: number) => ReturnType<typeof harEntryToFlowState>,
 ): AsyncGenerator<ReadFlow[]> {
   const it = items[Symbol.asyncIterator]();
   try {
@@ -113,7 +113,7 @@ async function* loaded(
 async function* loadedBatches(
   it: AsyncIterator<{ value: unknown; offset: number; index: number }[]>,
   file: string,
-  make: (value: unknown) => ReturnType<typeof harEntryToFlowState>,
+  make: (value: unknown, index: number) => ReturnType<typeof harEntryToFlowState>,
 ): AsyncGenerator<ReadFlow[]> {
   for (;;) {
     let r: IteratorResult<{ value: unknown; offset: number; index: number }[]>;
@@ -126,7 +126,7 @@ async function* loadedBatches(
     const flows: ReadFlow[] = [];
     try {
       for (const item of r.value) {
-        const flow = new LoadedFlow(() => make(item.value), file, { offset: item.offset, index: item.index });
+        const flow = new LoadedFlow(() => make(item.value, item.index), file, { offset: item.offset, index: item.index });
         flow.top(); // made now: damage shows here, in file order
         flows.push(flow);
       }

@@ -91,6 +91,13 @@ describe("HAR import", () => {
     expect(text(again.stdout).trim().split("\n").length).toBe(n);
   });
 
+  it("reads the same entry as the same flow each time (diff pairs HAR flows by id)", () => {
+    const har = join(harDir, "chrome.har");
+    expect(reflow(["diff", har, har]).status).toBe(0);
+    const a = text(reflow(["show", har, "--json"]).stdout);
+    expect(text(reflow(["show", har, "--json"]).stdout)).toBe(a);
+  });
+
   it("a broken HAR is one line naming the file, exit 3", () => {
     const broken = join(testdata, "mitmproxy-tests", "corrupted_har", "brokenfile.har");
     const r = reflow(["convert", broken, "-o", out("broken.mitm")]);

@@ -7,7 +7,7 @@
  * Where mitmproxy fails, reflow goes on: `postData` with `params` and no `text` becomes a
  * form body.
  */
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { FlowStateError } from "../../errors.js";
 import type { TDict } from "../../format/tnetstring.js";
 import {
@@ -120,8 +120,21 @@ function responseBody(content: JsonObject, contentType: string): Buffer {
   }
 }
 
-/** One HAR entry as a version-21 HTTP flow dict. */
-export function harEntryToFlowState(entry: unknown): TDict {
+/**
+ * An id (of the flow or a connection) that is the same each time the same entry is read (a
+ * name-based UUID): HAR has no ids, `diff` pairs flows by id, and the same HAR should make
+ * the same flow file.
+ */
+function entryId(part: string, index: number, started: string, method: string, url: string): string {
+  const h = createHash("sha1").update(`reflow-har\0${part}\0${index}\0${started}\0${method}\0${url}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50; // version 5
+  h[8] = (h[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const x = h.toString("hex");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** One HAR entry (the `index`-th of its file) as a version-21 HTTP flow dict. */
+export function harEntryToFlowState(entry: unknown, index = 0): TDict {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) schema("the entry is not an object");
   const e = entry as JsonObject;
   const request = objectAt(e, "request", "");
@@ -134,18 +147,24 @@ export function harEntryToFlowState(entry: unknown): TDict {
   const serverIp = e.serverIPAddress;
   const port = url.startsWith("http://") ? 80 : 443;
 
+  const id = (part: string) => entryId(part, index, e.startedDateTime, String(request.method), url);
   const flow = new HTTPFlow(
     new DetachedState(
       flowDict("http", {
-        id: randomUUID(),
+        id: id("flow"),
         client: clientConnDict({
+          id: id("client"),
           peername: ["127.0.0.1", 0],
           sockname: ["127.0.0.1", 0],
           timestampStart: start,
           timestampEnd: end,
         }),
-        server: serverConnDict({ address: typeof serverIp === "string" && serverIp ? [serverIp, port] : null }),
-        created: Date.now() / 1000,
+        server: serverConnDict({
+          id: id("server"),
+          address: typeof serverIp === "string" && serverIp ? [serverIp, port] : null,
+        }),
+        // mitmproxy takes the time of the import; the entry's own time makes the same HAR the same flows
+        created: start,
       }),
     ),
   );
