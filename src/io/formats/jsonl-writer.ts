@@ -188,7 +188,7 @@ export function bytesToJson(bytes: Uint8Array): { content: string; encoding: Con
  * by a marker, and its bytes are escaped straight into the line, not turned into a string,
  * stringified and encoded again.
  */
-type BodySlots = Buffer[];
+type BodySlots = { bytes: Buffer; utf8: boolean }[];
 const BODY_MARKER = `\u0000reflow-body-${Math.random().toString(36).slice(2)}-`;
 
 let slots: BodySlots | undefined;
@@ -281,7 +281,7 @@ export class JsonLineEncoder {
       const marker = JSON.stringify(`${BODY_MARKER}${i}`);
       const m = text.indexOf(marker, from);
       this.text(text.slice(from, m));
-      this.body(bodies[i]!);
+      this.body(bodies[i]!.bytes, bodies[i]!.utf8);
       from = m + marker.length;
     }
     this.text(from ? text.slice(from) : text);
@@ -302,8 +302,8 @@ export class JsonLineEncoder {
   }
 
   /** A body as a JSON string: UTF-8 text escaped as JSON.stringify escapes it, anything else base64. */
-  private body(bytes: Buffer): void {
-    if (!isUtf8(bytes)) {
+  private body(bytes: Buffer, utf8: boolean): void {
+    if (!utf8) {
       this.text(`"${bytes.toString("base64")}"`);
       return;
     }
@@ -399,8 +399,10 @@ function messageJson(message: Message): HttpMessageJson {
   }
   let body: { content: string; encoding: ContentEncoding } | null = null;
   if (content !== null && slots) {
-    body = { content: `${BODY_MARKER}${slots.length}`, encoding: isUtf8(content) ? "utf8" : "base64" };
-    slots.push(asBuffer(content));
+    const bytes = asBuffer(content);
+    const utf8 = isUtf8(bytes);
+    body = { content: `${BODY_MARKER}${slots.length}`, encoding: utf8 ? "utf8" : "base64" };
+    slots.push({ bytes, utf8 });
   } else if (content !== null) body = bytesToJson(content);
   return {
     http_version: message.httpVersion,
