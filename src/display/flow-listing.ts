@@ -6,7 +6,7 @@
  */
 import type { DNSFlow, Flow, HTTPFlow, Message, TCPFlow, UDPFlow, WebSocketMessage } from "../model/index.js";
 import { reasonPhrase } from "../model/index.js";
-import { dnsTypeName, recordDataText } from "../filter/flow-text.js";
+import { dnsTypeName, recordDataText } from "../model/dns-text.js";
 import { viewContent } from "./content-view.js";
 import { escapeControl, formatAddress, prettySize } from "./human.js";
 import { Painter, type StyleName } from "./style.js";

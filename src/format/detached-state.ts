@@ -2,9 +2,9 @@
  * A flow state that lives only in memory: a complete version-21 flow dict, as made by
  * `Flow.copy()` and by code that builds new flows. Already newest, so `promote()` is itself.
  */
-import { type FlowState, resolveEntry } from "../format/flow-record.js";
-import type { TDict, TValue } from "../format/tnetstring.js";
-import { NEWEST_VERSION } from "../format/migrations/index.js";
+import { type FlowState, resolveEntry } from "./flow-record.js";
+import type { TDict, TValue } from "./tnetstring.js";
+import { NEWEST_VERSION } from "./migrations/index.js";
 
 /** A version-21 flow dict held in memory. */
 export class DetachedState implements FlowState {

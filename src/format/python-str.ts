@@ -3,7 +3,7 @@
  * `f"{key}: {value}"` lines, so `{"a": 1}` must read `{'a': 1}`, `True` not `true`,
  * `b'x'` for bytes and `1.0` for an integral float.
  */
-import { PyFloat, RawElement, type TValue, pythonFloatRepr, resolve } from "../format/tnetstring.js";
+import { PyFloat, RawElement, type TValue, pythonFloatRepr, resolve } from "./tnetstring.js";
 
 /** `str(value)` in Python: text as it is, everything else as its repr. */
 export function pythonStr(value: TValue): string {
