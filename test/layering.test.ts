@@ -16,7 +16,9 @@ const depcruise = join(projectRoot, "node_modules", "dependency-cruiser", "bin",
 /** Runs dependency-cruiser over `src` in `cwd` with the project's rules. */
 function cruise(cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [depcruise, "src", "--config", configPath, "--output-type", "err-long"], { cwd });
+    const child = spawn(process.execPath, [depcruise, "src", "--config", configPath, "--output-type", "err-long"], {
+      cwd,
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -28,7 +30,10 @@ function cruise(cwd: string): Promise<{ code: number | null; output: string }> {
 /** A throwaway project holding `files` (path → source) and the project's tsconfig. */
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "reflow-layering-"));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } }));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } }),
+  );
   for (const [path, source] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), source);

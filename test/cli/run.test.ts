@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
-import { cliPath, fixtures, reflow, reflowAsync, testdata, flowDicts } from "../helpers.js";
+import { cliPath, fixtures, reflow, reflowAsync, stderrLine, testdata, flowDicts } from "../helpers.js";
 import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, LIBRARY_CLASSES, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
@@ -194,8 +194,11 @@ describe("reflow run: output safety", () => {
   it("leaves the previous output untouched when killed with SIGKILL mid-run", async () => {
     const out = join(dir, "survivor.mitm");
     writeFileSync(out, "previous content");
-    const child = spawn(process.execPath, [cliPath, "run", "-r", sample, "-s", script("slow.ts", SLOW), "-w", out], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 1200)); // a few flows in: the temp file exists
+    const child = spawn(process.execPath, [cliPath, "run", "-r", sample, "-s", script("slow.ts", SLOW), "-w", out, "-v"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    await stderrLine(child, /\[info\] .*slow\.ts: request/); // a flow is in
+    expect(readdirSync(dir).some((n) => n.startsWith(".survivor.mitm.") && n.endsWith(".tmp")), "the temp file").toBe(true);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     expect(readFileSync(out, "utf8")).toBe("previous content");
