@@ -28,13 +28,13 @@ LAYERS.forEach((rank, i) => {
   for (const folder of rank) {
     const forbidden = [...above, ...rank.filter((f) => f !== folder)];
     if (i < PROXY_IMPORTED_FROM_RANK) forbidden.push(PROXY);
+    const allowed = [...LAYERS.slice(0, i).flat(), ...(i >= PROXY_IMPORTED_FROM_RANK ? [PROXY] : [])];
     rules.push({
       name: `layer-${folder}`,
       severity: "error",
       comment:
-        `src/${folder}/ may import only ${[...LAYERS.slice(0, i).flat(), ...(i >= PROXY_IMPORTED_FROM_RANK ? [PROXY] : [])].join(", ") || "none of the folders"}` +
-        ` and src/errors.ts: not ${forbidden.join(", ")}, ` +
-        "nor the library entry (layer order: " + LAYERS.map((r) => r.join("/")).join(" → ") + ")",
+        `src/${folder}/ may import ${allowed.length ? allowed.join(", ") + " and " : "no other folder, only "}src/errors.ts; ` +
+        `not ${forbidden.join(", ")}, nor the library entry (layers: ${LAYERS.map((r) => r.join("/")).join(" → ")})`,
       from: { path: `^src/${folder}/` },
       to: { path: [folders(forbidden), "^src/index\\.ts$"] },
     });
