@@ -34,9 +34,9 @@ LAYERS.forEach((rank, i) => {
       severity: "error",
       comment:
         `src/${folder}/ may import ${allowed.length ? allowed.join(", ") + " and " : "no other folder, only "}src/errors.ts; ` +
-        `not ${forbidden.join(", ")}, nor the library entry (layers: ${LAYERS.map((r) => r.join("/")).join(" → ")})`,
+        `not ${[...forbidden, "the library entry"].join(", ")} (layers: ${LAYERS.map((r) => r.join("/")).join(" → ")})`,
       from: { path: `^src/${folder}/` },
-      to: { path: [folders(forbidden), "^src/index\\.ts$"] },
+      to: { path: [...(forbidden.length ? [folders(forbidden)] : []), "^src/index\\.ts$"] },
     });
   }
 });
