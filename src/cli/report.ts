@@ -29,6 +29,11 @@ export function info(message: string): void {
   process.stderr.write(`${escapeControlKeepingLines(message)}\n`);
 }
 
+/** Script logs and script errors on stderr (a script may print what a flow holds). */
+export function scriptOutput(text: string): void {
+  process.stderr.write(escapeControlKeepingLines(text));
+}
+
 /** Prints a failure as one line and returns the exit code it maps to. Unknown errors keep their stack. */
 export function reportFailure(e: unknown): number {
   if (e instanceof ReflowError) {
