@@ -65,7 +65,7 @@ export class CaptureOutput {
       }
       const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
       file = new FlowFileSink(writer, {
-        flushEachBatch: true,
+        flushEachBatch: "all",
         closeWriter: true,
         onLeftOut: (flow, e) => opts.onLeftOut(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`),
         onWriteError: opts.onWriteError,

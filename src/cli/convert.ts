@@ -82,7 +82,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
     writer = await FlowWriter.open(opts.output, { version });
     sink = new FlowFileSink(writer, {
-      flushEachBatch: true,
+      flushEachBatch: "kept",
       closeWriter: true,
       onLeftOut: (flow, e) => {
         const record = flow.state as FlowRecord;

@@ -52,6 +52,11 @@ export class FlowWriter {
     return this.out.write(encoder.encode(state));
   }
 
+  /** Writes out the flows queued from their read buffers: once it settles the reader may reuse them. */
+  releaseReadBuffers(): Promise<void> | void {
+    return this.out.releaseKept();
+  }
+
   /** Writes everything queued now (the live capture flushes after every flow). */
   flush(): Promise<void> {
     return this.out.flush();

@@ -53,6 +53,10 @@ export class OutputFile {
   /** the slices queued, in output order */
   private queue: Buffer[] = [];
   private queued = 0;
+  /** true while the queue holds bytes the caller kept (see writeKept) */
+  private holdsKept = false;
+  /** true while the batch being written holds kept bytes */
+  private writingKept = false;
   /** bytes handed to `write` so far */
   bytesWritten = 0;
 
@@ -97,6 +101,7 @@ export class OutputFile {
    * `flush()` has settled (or the output is committed).
    */
   writeKept(bytes: Buffer): Promise<void> | void {
+    this.holdsKept = true;
     this.enqueue(bytes);
     if (this.queued >= BATCH_SIZE) return this.startFlush();
   }
@@ -131,12 +136,15 @@ export class OutputFile {
     const full = this.batch;
     this.queue = [];
     this.queued = 0;
+    this.writingKept = this.holdsKept;
+    this.holdsKept = false;
     this.batch = this.spare!;
     this.used = 0;
     this.spare = null;
     this.pending = this.writeOut(slices).then(() => {
       this.spare = full;
       this.pending = null;
+      this.writingKept = false;
     });
   }
 
@@ -144,6 +152,15 @@ export class OutputFile {
   async flush(): Promise<void> {
     await this.startFlush();
     await this.pending;
+  }
+
+  /**
+   * Writes out what is queued if it holds kept bytes, so that their owner may reuse them once
+   * this settles. Copied bytes may stay queued: they wait for a fuller batch.
+   */
+  releaseKept(): Promise<void> | void {
+    if (this.holdsKept) return this.flush();
+    if (this.writingKept) return this.pending!;
   }
 
   private async writeOut(slices: Buffer[]): Promise<void> {

@@ -83,7 +83,7 @@ export class BatchRun {
       writer &&
       new FlowFileSink(writer, {
         // flows go out from their read buffers: reused buffers must be written before the next batch
-        flushEachBatch: !keepsFlows,
+        flushEachBatch: keepsFlows ? "none" : "kept",
         closeWriter: false,
         onLeftOut: (flow: PassingFlow, e: WriteUnsupportedError) =>
           this.report.warn(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`),

@@ -115,7 +115,8 @@ export class FlowChain {
       if (verdict instanceof Promise)
         return verdict.then((go) => this.each(onward(flow, go, stage.followers(flow)), i + 1, out, release, 0));
       const followers = stage.followers(flow);
-      if (!verdict || followers.length) return this.each(onward(flow, verdict, followers), i + 1, out, release, 0);
+      if (followers.length) return this.each(onward(flow, verdict, followers), i + 1, out, release, 0);
+      if (!verdict) return; // dropped, nothing follows
     }
     out.push(flow);
   }

@@ -7,10 +7,11 @@ import type { FlowSink } from "./stage.js";
 /** How a FlowFileSink treats its writer. */
 export interface FlowFileSinkOptions {
   /**
-   * Write out at the end of every batch. Needed when the reader reuses its buffers (flows
-   * go out from them) and for a live capture (every finished flow on disk at once).
+   * What goes out at the end of a batch: "all" (a live capture: every finished flow on disk at
+   * once), "kept" (the flows queued from their read buffers, which a reader reusing its
+   * buffers needs back), or "none" (the writer writes when it has a batch's worth).
    */
-  flushEachBatch: boolean;
+  flushEachBatch: "all" | "kept" | "none";
   /** Close the writer with the chain (not when one writer outlives several chains). */
   closeWriter: boolean;
   /** a flow the format version cannot hold (a UDP flow at version 17): left out, told here */
@@ -45,8 +46,10 @@ export class FlowFileSink implements FlowSink {
   }
 
   endBatch(): Promise<void> | void {
-    if (!this.opts.flushEachBatch) return;
-    const flushed = this.writer.flush();
+    const when = this.opts.flushEachBatch;
+    if (when === "none") return;
+    const flushed = when === "all" ? this.writer.flush() : this.writer.releaseReadBuffers();
+    if (!flushed) return;
     return this.opts.onWriteError ? flushed.catch((e: Error) => this.opts.onWriteError!(e)) : flushed;
   }
 
