@@ -26,6 +26,8 @@ export class FlowChain {
   flowsIn = 0;
   private readonly overlaps: boolean;
   private readonly concurrency: number;
+  /** what came through the stages for the flow being pushed (without overlapping stages) */
+  private readonly passed: PassingFlow[] = [];
   /** flows in flight (only while a stage overlaps them), oldest first */
   private readonly window: InFlight[] = [];
 
@@ -76,7 +78,9 @@ export class FlowChain {
   push(flow: PassingFlow): Promise<void> | void {
     this.flowsIn++;
     if (!this.overlaps) {
-      const out: PassingFlow[] = [];
+      // One flow at a time (the caller awaits a push that waits): one list serves them all.
+      const out = this.passed;
+      out.length = 0;
       const pending = this.through(flow, 0, out, noRelease);
       if (pending) return pending.then(() => this.deliver(out));
       return this.deliver(out);
