@@ -17,6 +17,7 @@ import { Pipeline } from "../../src/pipeline/pipeline.js";
 import { parseProxyMode } from "../../src/proxy/proxy-mode.js";
 import { ProxyServer } from "../../src/proxy/proxy-server.js";
 import { cliPath, reflow } from "../helpers.js";
+import { startCapture } from "../proxy/capture-harness.js";
 
 const OSC_TITLE = "\x1b]0;pwned-title\x07";
 const OSC_CLIPBOARD = "\x1b]52;c;cHduZWQ=\x07";
@@ -155,5 +156,26 @@ describe("no byte from the network reaches a terminal raw", () => {
     const r = spawnSync(process.execPath, [cliPath, "show", file, "--detail", "4"], { env: { ...process.env, FORCE_COLOR: "1" } });
     expect(r.stdout.toString()).toMatch(OWN_SGR);
     expect(rawIn(r.stdout.toString()), "coloured show --detail 4").toBeUndefined();
+  });
+
+  it("nor in `reflow capture`'s own log on stdout", async () => {
+    const file = join(dir, "cli.mitm");
+    const cap = await startCapture(["-m", `reverse:http://127.0.0.1:${originPort}`, "--detail", "4", "-w", file]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const client = connect(cap.port, "127.0.0.1", () => client.write(`GET /cli HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+        client.on("data", () => {});
+        client.on("end", resolve);
+        client.on("error", reject);
+      });
+      // the log line of the finished flow is the readiness signal: wait for it, not for a time
+      for (let i = 0; i < 400 && !cap.stdout().includes("pwned-title"); i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await cap.stop();
+    }
+    const log = cap.stdout();
+    expect(log, "the capture logged the flow").toContain("\\x1b]52;c;cHduZWQ=\\x07");
+    expect(rawIn(log), "reflow capture --detail 4 on stdout").toBeUndefined();
+    expect(rawIn(cap.stderr()), "reflow capture's stderr").toBeUndefined();
   });
 });
