@@ -52,6 +52,14 @@ export class FlowWriter {
     return this.out.write(encoder.encode(state));
   }
 
+  /**
+   * Starts writing the flows queued from their read buffers: once it settles, a reader that
+   * recycles its buffers through ChunkRecycler may go on (it skips those still being written).
+   */
+  submitReadBuffers(): Promise<void> | void {
+    return this.out.submitKept();
+  }
+
   /** Writes out the flows queued from their read buffers: once it settles the reader may reuse them. */
   releaseReadBuffers(): Promise<void> | void {
     return this.out.releaseKept();

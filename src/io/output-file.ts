@@ -7,6 +7,7 @@ import { unlinkSync } from "node:fs";
 import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { OutputError } from "../errors.js";
+import { markWriting, unmarkWriting } from "./memory-in-flight.js";
 
 const BATCH_SIZE = 1 << 20;
 
@@ -163,7 +164,25 @@ export class OutputFile {
     if (this.writingKept) return this.pending!;
   }
 
+  /**
+   * Starts writing what is queued if it holds kept bytes, without waiting for the write to
+   * end: their memory is marked as being written (see memory-in-flight.ts) until it has, so
+   * a reader that recycles its buffers through ChunkRecycler may go on at once.
+   */
+  submitKept(): Promise<void> | void {
+    if (this.holdsKept) return this.startFlush();
+  }
+
   private async writeOut(slices: Buffer[]): Promise<void> {
+    markWriting(slices);
+    try {
+      await this.writeSlices([...slices]);
+    } finally {
+      unmarkWriting(slices);
+    }
+  }
+
+  private async writeSlices(slices: Buffer[]): Promise<void> {
     if (!this.fh) {
       for (const bytes of slices)
         if (!process.stdout.write(bytes)) await new Promise((r) => process.stdout.once("drain", r));

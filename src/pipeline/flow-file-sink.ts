@@ -48,7 +48,9 @@ export class FlowFileSink implements FlowSink {
   endBatch(): Promise<void> | void {
     const when = this.opts.flushEachBatch;
     if (when === "none") return;
-    const flushed = when === "all" ? this.writer.flush() : this.writer.releaseReadBuffers();
+    // "kept": the write starts now and runs while the next batch is framed; the reader's
+    // recycler takes back no buffer still being written
+    const flushed = when === "all" ? this.writer.flush() : this.writer.submitReadBuffers();
     if (!flushed) return;
     return this.opts.onWriteError ? flushed.catch((e: Error) => this.opts.onWriteError!(e)) : flushed;
   }
