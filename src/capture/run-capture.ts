@@ -32,13 +32,17 @@ export interface CaptureSettings {
   ignoreHosts: RegExp | null;
   flowVersion: WritableVersion;
   /** 0 none, 1..4 as mitmdump's --flow-detail */
-  detail: number;
+  detail: 0 | 1 | 2 | 3 | 4;
+  /** colour codes in the flow log */
+  colour: boolean;
   filter: Filter | null;
   timeoutMs: number;
   graceMs: number;
   logLevel: LogLevel;
   /** where status lines go (stderr) */
   status: (line: string) => void;
+  /** where script logs and script errors go (stderr) */
+  scriptOutput: (text: string) => void;
 }
 
 /** The default CA directory. */
@@ -48,7 +52,7 @@ export function defaultConfdir(): string {
 
 /** Runs the capture until a signal stops it; resolves with the exit code. */
 export async function runCapture(s: CaptureSettings): Promise<number> {
-  const pipeline = new Pipeline({ logLevel: s.logLevel });
+  const pipeline = new Pipeline({ logLevel: s.logLevel, print: s.scriptOutput });
   await pipeline.loadScripts(s.scripts); // a script that fails to load stops here (exit 2)
 
   let ca: CertificateAuthority;
@@ -65,8 +69,10 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
     version: s.flowVersion,
     filter: s.filter,
     detail: s.detail,
-    log: (line) => logStream.write(line + "\n"),
+    colour: s.colour,
+    log: (text) => logStream.write(text),
     onWriteError: (e) => s.status(`error: writing ${s.outPath}: ${e.message}`),
+    onLeftOut: (message) => s.status(`warning: ${message}`),
   });
   const capture = new LiveCapture(pipeline, output);
   const proxy = new ProxyServer(
@@ -115,7 +121,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   s.status(`Proxy server listening at http://${shown}:${address.port}`);
   if (s.filter) s.status(`Only recording flows that match "${s.filter.expression}"`);
 
-  const reloader = new ScriptReloader(pipeline, (t) => process.stderr.write(t), (sc) => s.status(`Reloaded ${sc.argv[0]}`));
+  const reloader = new ScriptReloader(pipeline, s.scriptOutput, (sc) => s.status(`Reloaded ${sc.argv[0]}`));
   reloader.start();
 
   const signal = await stopSignal;

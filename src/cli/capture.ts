@@ -5,7 +5,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { filterFromWords } from "../filter/index.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { parseFlowVersion } from "./flow-version.js";
-import { info } from "./report.js";
+import { info, scriptOutput, useColour } from "./report.js";
 
 interface CaptureOptions {
   listenPort: number;
@@ -20,7 +20,7 @@ interface CaptureOptions {
   ignoreHosts?: string;
   flowVersion: WritableVersion;
   quiet?: boolean;
-  detail: number;
+  detail: 0 | 1 | 2 | 3 | 4;
   timeout: number;
   grace: number;
   verbose: number;
@@ -40,10 +40,10 @@ function parseSeconds(text: string): number {
   return n;
 }
 
-function parseDetail(text: string): number {
+function parseDetail(text: string): 0 | 1 | 2 | 3 | 4 {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 4) throw new UsageError(`--detail takes 0 to 4 (got ${JSON.stringify(text)})`);
-  return n;
+  return n as 0 | 1 | 2 | 3 | 4;
 }
 
 /** A host regex as mitmproxy reads one (case-insensitive, as host names are). */
@@ -121,11 +121,14 @@ Examples:
         ignoreHosts: hostRegex("--ignore-hosts", opts.ignoreHosts),
         flowVersion: opts.flowVersion,
         detail: opts.quiet ? 0 : opts.detail,
+        // the log goes to stdout, or to stderr when the flows do (-w -)
+        colour: useColour(opts.wfile === "-" ? process.stderr : process.stdout),
         filter,
         timeoutMs: opts.timeout * 1000,
         graceMs: opts.grace * 1000,
         logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
         status: (line) => info(line),
+        scriptOutput,
       });
     });
 }

@@ -8,21 +8,30 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ScriptLoadError } from "../errors.js";
-import type { WritableVersion } from "../format/migrations/index.js";
 import { OutputFile } from "../io/output-file.js";
-import type { BatchJob } from "../pipeline/batch-run.js";
-import type { PipelineStats } from "../pipeline/pipeline.js";
-import type { FromWorker, ToWorker } from "./run-worker.js";
+import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
+import type { PipelineStats } from "./pipeline.js";
 
+/** Messages between the main thread and a worker. */
+export type ToWorker = { file: string; output: string | null } | { finish: true };
+export type FromWorker =
+  | { ready: true }
+  | { loadError: string }
+  | { fileDone: string; damaged: boolean }
+  | { finished: BatchRun["stats"] };
+
+/**
+ * Runs `paths` over `jobs` workers started from `workerFile` (a module that serves ToWorker
+ * messages with a BatchRun of `job`, see cli/run-worker.ts).
+ */
 export async function runInWorkers(
+  workerFile: URL,
   paths: string[],
   job: BatchJob,
-  version: WritableVersion | undefined,
-  outputFor: (path: string) => string | null,
-  single: string | undefined,
-  append: boolean,
+  outputs: RunOutputs,
   jobs: number,
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
+  const { single, append, outputFor, version } = outputs;
   // parts of a single output live beside it until they are joined in order
   const partsDir = single ? mkdtempSync(join(single === "-" ? tmpdir() : dirname(single), ".reflow-parts-")) : null;
   const partOf = (i: number): string => join(partsDir!, `${String(i).padStart(6, "0")}.mitm`);
@@ -35,7 +44,7 @@ export async function runInWorkers(
       let finished = 0;
       const count = Math.min(jobs, paths.length);
       for (let w = 0; w < count; w++) {
-        const worker = new Worker(new URL("./run-worker.js", import.meta.url), { workerData: { job, version } });
+        const worker = new Worker(workerFile, { workerData: { job, version } });
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
         const giveWork = (): void => {

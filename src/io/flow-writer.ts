@@ -1,11 +1,12 @@
 /**
- * The writer stage: flows into a mitm file at one format version, batched, replaced
- * atomically on close. Also the library's `FlowWriter`.
+ * Flows into a mitm file at one format version, beside the reader (flow-source.ts): batched,
+ * replaced atomically on close. An unchanged flow at the target version goes out from its
+ * read buffer, never copied. Also the library's `FlowWriter`.
  */
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
-import { OutputFile } from "../io/output-file.js";
+import { OutputFile } from "./output-file.js";
 import { Flow } from "../model/index.js";
 
 export interface FlowWriterOptions {
@@ -37,12 +38,31 @@ export class FlowWriter {
     return this.encoder?.version;
   }
 
-  /** Queues one flow; may throw WriteUnsupportedError (e.g. a UDP flow at version 17). */
+  /**
+   * Queues one flow; may throw WriteUnsupportedError (e.g. a UDP flow at version 17). An
+   * unchanged flow's bytes are queued where they are read: with `keptUntilFlush`, the caller
+   * promises its read buffer stays as it is until `flush()` settled (a reader recycling its
+   * buffers); otherwise the flow holds its buffer alive until written.
+   */
   write(flow: Flow | FlowState): Promise<void> | void {
     const state = flow instanceof Flow ? flow.state : flow;
-    this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version));
+    const encoder = (this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version)));
     this.count++;
-    return this.out.write(this.encoder.encode(state));
+    if (encoder.isVerbatim(state)) return this.out.writeKept((state as FlowRecord).raw.bytes);
+    return this.out.write(encoder.encode(state));
+  }
+
+  /**
+   * Starts writing the flows queued from their read buffers: once it settles, a reader that
+   * recycles its buffers through ChunkRecycler may go on (it skips those still being written).
+   */
+  submitReadBuffers(): Promise<void> | void {
+    return this.out.submitKept();
+  }
+
+  /** Writes out the flows queued from their read buffers: once it settles the reader may reuse them. */
+  releaseReadBuffers(): Promise<void> | void {
+    return this.out.releaseKept();
   }
 
   /** Writes everything queued now (the live capture flushes after every flow). */
