@@ -10,7 +10,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
 import { Pipeline } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
-import { CertificateAuthority, CertificateAuthorityError } from "../proxy/certificates.js";
+import { CertificateAuthority, CertificateAuthorityError } from "../proxy/tls/certificates.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
 import { ProxyServer } from "../proxy/proxy-server.js";
 import { CaptureOutput } from "./capture-output.js";

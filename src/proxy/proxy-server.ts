@@ -10,18 +10,18 @@ import { type AddressInfo, type Server as NetServer, type Socket, createServer a
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
-import type { CertificateAuthority } from "./certificates.js";
-import { clientHelloLength, looksLikeTls, parseClientHello } from "./client-hello.js";
+import type { CertificateAuthority } from "./tls/certificates.js";
+import { clientHelloLength, looksLikeTls, parseClientHello } from "./tls/client-hello.js";
 import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./client-session.js";
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
-import { HttpRelay, type RelayContext } from "./http-relay.js";
+import { HttpRelay, type RelayContext } from "./http/http-relay.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { type ProxyMode, hostPort } from "./proxy-mode.js";
-import { parseAuthority } from "./request-target.js";
+import { parseAuthority } from "./http/request-target.js";
 import { ServerConnections, type UpstreamSettings } from "./server-connections.js";
 import { relayTcp } from "./tcp-relay.js";
-import { UpstreamTls } from "./upstream-tls.js";
-import { WebSocketUpgrade } from "./websocket-relay.js";
+import { UpstreamTls } from "./tls/upstream-tls.js";
+import { WebSocketUpgrade } from "./websocket/websocket-relay.js";
 
 /** How the proxy listens and connects. */
 export interface ProxyServerOptions {

@@ -15,7 +15,7 @@ import {
 } from "./connection-info.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { type Endpoint, hostPort } from "./proxy-mode.js";
-import type { UpstreamTls, UpstreamTlsConnection } from "./upstream-tls.js";
+import type { UpstreamTls, UpstreamTlsConnection } from "./tls/upstream-tls.js";
 
 /** How server connections are made. */
 export interface UpstreamSettings {

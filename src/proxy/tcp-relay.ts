@@ -5,7 +5,7 @@
  * or null to end the relay).
  */
 import type { Duplex } from "node:stream";
-import type { RelayContext } from "./http-relay.js";
+import type { RelayContext } from "./http/http-relay.js";
 import { TcpSession } from "./proxy-handler.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { hostPort } from "./proxy-mode.js";

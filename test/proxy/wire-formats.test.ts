@@ -2,10 +2,10 @@
 import { connect as tlsConnect } from "node:tls";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { clientHelloLength, looksLikeTls, parseClientHello } from "../../src/proxy/client-hello.js";
+import { clientHelloLength, looksLikeTls, parseClientHello } from "../../src/proxy/tls/client-hello.js";
 import { parseProxyMode } from "../../src/proxy/proxy-mode.js";
-import { parseAbsoluteTarget, parseAuthority } from "../../src/proxy/request-target.js";
-import { FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "../../src/proxy/websocket-frames.js";
+import { parseAbsoluteTarget, parseAuthority } from "../../src/proxy/http/request-target.js";
+import { FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "../../src/proxy/websocket/websocket-frames.js";
 
 /** The first bytes a Node TLS client sends. */
 async function clientHelloOf(opts: { servername?: string; ALPNProtocols?: string[] }): Promise<Buffer> {

@@ -6,13 +6,13 @@
  */
 import { type IncomingMessage, request as httpRequest } from "node:http";
 import type { Duplex } from "node:stream";
-import { unixNow } from "./clock.js";
-import { HttpExchange, type HttpResponseData } from "./exchange.js";
-import { flatHeaders, pairsOf, withoutRawHeader } from "./header-pairs.js";
-import { type RelayContext, readAll, recordRequest } from "./http-relay.js";
-import type { WebSocketClose } from "./proxy-handler.js";
-import { ProxyFailure } from "./proxy-failure.js";
-import { hostPort } from "./proxy-mode.js";
+import { unixNow } from "../clock.js";
+import { HttpExchange, type HttpResponseData } from "../exchange.js";
+import { flatHeaders, pairsOf, withoutRawHeader } from "../http/header-pairs.js";
+import { type RelayContext, readAll, recordRequest } from "../http/http-relay.js";
+import type { WebSocketClose } from "../proxy-handler.js";
+import { ProxyFailure } from "../proxy-failure.js";
+import { hostPort } from "../proxy-mode.js";
 import { type Frame, FrameError, FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "./websocket-frames.js";
 
 /** An HTTP/1 response head and body as bytes. */

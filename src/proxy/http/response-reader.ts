@@ -4,7 +4,7 @@
  * 1xx, 204 and 304; chunked with trailers; Content-Length; else until the connection closes).
  * A lean reader: Node's HTTP client costs about as much per request as the rest of the proxy.
  */
-import type { HeaderPair } from "./exchange.js";
+import type { HeaderPair } from "../exchange.js";
 
 /** The head of a response. */
 export interface ResponseHead {

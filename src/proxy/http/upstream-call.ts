@@ -6,8 +6,8 @@
  */
 import type { Socket } from "node:net";
 import type { Writable } from "node:stream";
-import type { HeaderPair } from "./exchange.js";
-import { ProxyFailure } from "./proxy-failure.js";
+import type { HeaderPair } from "../exchange.js";
+import { ProxyFailure } from "../proxy-failure.js";
 import { type ResponseHead, ResponseReader, ResponseSyntaxError } from "./response-reader.js";
 
 /** A request serialized for the wire (RFC 9112 §3): request line, the fields as given, the body framed as they say. */
