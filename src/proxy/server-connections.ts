@@ -85,7 +85,7 @@ export class ServerConnections {
    * `toProxy`, `target` is the upstream proxy itself (plain HTTP in upstream mode).
    */
   async open(target: Endpoint, toProxy = false, alpn: string[] = ["http/1.1"]): Promise<ServerSocket> {
-    if (this.closed) throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+    if (this.closed) throw ProxyFailure.clientGone();
     const proxy = this.settings.upstreamProxy;
     const via: [string, SocketAddress] | null = proxy ? [proxy.scheme, [proxy.host, proxy.port]] : null;
     // A connection to the upstream proxy carries requests for many hosts: each flow records its own.
@@ -118,7 +118,7 @@ export class ServerConnections {
     await this.events.connected(info);
     if (this.closed) {
       socket.destroy();
-      throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+      throw ProxyFailure.clientGone();
     }
     return { socket, info };
   }

@@ -67,7 +67,7 @@ export async function relayTcp(
             if (out === null) {
               if (!killed) {
                 killed = true;
-                session.failure = new ProxyFailure("E_KILLED", "Connection killed.");
+                session.failure = ProxyFailure.killed();
               }
               end();
             } else if (out.length) to.write(out);

@@ -80,9 +80,6 @@ export function refuseRequest(res: ServerResponse, status: number, text: string)
   res.end(text);
 }
 
-/** The failure of an exchange whose client went away. */
-const clientGone = (): ProxyFailure => new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
-
 /** Runs one exchange from the request that arrived to its end. */
 export class HttpRelay {
   private call: UpstreamCall | null = null;
@@ -124,10 +121,10 @@ export class HttpRelay {
         if (this.req.rawTrailers.length) ex.request.trailers = pairsOf(this.req.rawTrailers);
         ex.request.timestampEnd = unixNow();
       } catch {
-        return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the request was complete"));
+        return await this.fail(ProxyFailure.clientGone("before the request was complete"));
       }
       const verdict = await ctx.handler.request(ex);
-      if (this.clientGone) return await this.fail(clientGone());
+      if (this.clientGone) return await this.fail(ProxyFailure.clientGone());
       if (verdict.kind === "kill") return await this.kill();
       if (verdict.kind === "respond") {
         // Answered by a script: nothing goes upstream.
@@ -136,7 +133,7 @@ export class HttpRelay {
       }
       await this.forward(verdict.request);
     } catch (e) {
-      await this.fail(e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message));
+      await this.fail(ProxyFailure.of(e));
     }
   }
 
@@ -153,7 +150,7 @@ export class HttpRelay {
     ex.server = conn.info;
     if (this.clientGone) {
       servers.release(conn, target, toProxy, false);
-      throw clientGone();
+      throw ProxyFailure.clientGone();
     }
     const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
     this.call = call;
@@ -168,7 +165,7 @@ export class HttpRelay {
     try {
       head = await call.start(request);
     } catch (e) {
-      throw this.clientGone ? clientGone() : e;
+      throw this.clientGone ? ProxyFailure.clientGone() : e;
     }
     // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
     const response: HttpResponseData = {
@@ -184,7 +181,7 @@ export class HttpRelay {
     };
     ex.response = response;
     const hv = await ctx.handler.responseHeaders(ex);
-    if (this.clientGone) return this.fail(clientGone());
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
     if (hv.kind === "kill") return this.kill();
 
     if (hv.stream) {
@@ -193,7 +190,7 @@ export class HttpRelay {
       try {
         await call.pipeTo(this.res);
       } catch (e) {
-        return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
+        return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
       }
       servers.release(conn, target, toProxy, call.reusable);
       this.res.end();
@@ -208,7 +205,7 @@ export class HttpRelay {
       response.content = body.content;
       response.trailers = body.trailers;
     } catch (e) {
-      return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
+      return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
     }
     servers.release(conn, target, toProxy, call.reusable);
     response.timestampEnd = unixNow();
@@ -231,7 +228,7 @@ export class HttpRelay {
 
   /** Sends a whole response to the client and waits until it is out. */
   private async deliver(r: HttpResponseData): Promise<void> {
-    if (this.clientGone) return this.fail(clientGone());
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
     try {
       this.writeHead(r);
       if (r.trailers?.length && /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? ""))
@@ -248,7 +245,7 @@ export class HttpRelay {
     if (!res.writableFinished && !this.clientGone) await new Promise<void>((r) => res.once("close", r).once("finish", r));
     // Node also says "finish" when the client reset the connection under the write; the socket's error tells.
     if (!res.writableFinished || this.req.socket.errored)
-      return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the response was delivered"));
+      return this.fail(ProxyFailure.clientGone("before the response was delivered"));
     await this.finish();
   }
 
@@ -256,7 +253,7 @@ export class HttpRelay {
   private async kill(): Promise<void> {
     this.call?.abort();
     this.req.socket.destroy();
-    await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+    await this.fail(ProxyFailure.killed());
   }
 
   /** Records the failure, tells the handler, and gives the client a 502 if it can still take one. */

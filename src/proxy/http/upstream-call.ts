@@ -110,7 +110,7 @@ export class UpstreamCall {
     });
     socket.on("timeout", () => {
       const call = ch.call;
-      if (call) call.fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `${call.where} did not answer within ${call.timeoutMs / 1000} s`));
+      if (call) call.fail(ProxyFailure.noAnswer(call.where, call.timeoutMs));
     });
     channels.set(socket, ch);
     return ch;
@@ -126,7 +126,7 @@ export class UpstreamCall {
 
   private closed(): void {
     if (this.reader.close()) return;
-    this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} closed the connection before the response was complete`));
+    this.fail(ProxyFailure.cutShort(this.where));
   }
 
   /** True when the connection may carry the next request. */
@@ -176,7 +176,7 @@ export class UpstreamCall {
 
   /** Gives up on the exchange (the client went away, or a script killed it). */
   abort(): void {
-    if (!this.ended) this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    if (!this.ended) this.fail(ProxyFailure.clientGone());
   }
 
   private fail(f: ProxyFailure): void {

@@ -67,7 +67,7 @@ export class WebSocketUpgrade {
     client.once("close", () => (clientGone = true));
     try {
       const verdict = await ctx.handler.request(ex);
-      if (verdict.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+      if (verdict.kind === "kill") return await this.fail(ProxyFailure.killed());
       if (verdict.kind === "respond") {
         ex.response = verdict.response;
         client.end(rawResponse(verdict.response));
@@ -99,7 +99,7 @@ export class WebSocketUpgrade {
           return undefined;
         }) as never,
       });
-      const timeout = new ProxyFailure("E_UPSTREAM_TIMEOUT", `${where} did not answer within ${ctx.timeoutMs / 1000} s`);
+      const timeout = ProxyFailure.noAnswer(where, ctx.timeoutMs);
       let timedOut = false;
       upReq.setTimeout(ctx.timeoutMs, () => {
         timedOut = true;
@@ -119,13 +119,13 @@ export class WebSocketUpgrade {
       if (!outcome.socket) {
         // The server declined the upgrade: an ordinary response.
         response.content = await readAll(outcome.res).catch(() => {
-          throw new ProxyFailure("E_UPSTREAM_RESET", `${where} closed the connection before the response was complete`);
+          throw ProxyFailure.cutShort(where);
         });
         response.timestampEnd = unixNow();
         const hv = await ctx.handler.responseHeaders(ex);
-        if (hv.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        if (hv.kind === "kill") return await this.fail(ProxyFailure.killed());
         const v = await ctx.handler.response(ex);
-        if (v.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        if (v.kind === "kill") return await this.fail(ProxyFailure.killed());
         client.end(rawResponse(v.response));
         return await this.finish();
       }
@@ -136,20 +136,20 @@ export class WebSocketUpgrade {
       const hv = await ctx.handler.responseHeaders(ex);
       if (hv.kind === "kill") {
         server.destroy();
-        return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        return await this.fail(ProxyFailure.killed());
       }
       const v = await ctx.handler.response(ex);
       if (v.kind === "kill" || clientGone) {
         server.destroy();
         return await this.fail(
-          v.kind === "kill" ? new ProxyFailure("E_KILLED", "Connection killed.") : new ProxyFailure("E_CLIENT_GONE", "Client disconnected"),
+          v.kind === "kill" ? ProxyFailure.killed() : ProxyFailure.clientGone(),
         );
       }
       ex.websocket = true;
       client.write(rawResponse({ ...v.response, content: null }));
       await this.relay(server, clientHead, outcome.head ?? Buffer.alloc(0));
     } catch (e) {
-      await this.fail(e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message));
+      await this.fail(ProxyFailure.of(e));
     }
   }
 
