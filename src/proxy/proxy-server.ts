@@ -6,8 +6,14 @@
  * upgrade and relay to the modules that run them. Behaviour comes from a ProxyHandler.
  */
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
+import {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  createServer as createHttp2Server,
+} from "node:http2";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
 import type { CertificateAuthority } from "./tls/certificates.js";
@@ -16,7 +22,7 @@ import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./clie
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
 import { HttpRelay, type RelayContext } from "./http/http-relay.js";
 import type { ProxyHandler } from "./proxy-handler.js";
-import { type ProxyMode, hostPort } from "./proxy-mode.js";
+import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
 import { parseAuthority } from "./http/request-target.js";
 import { ServerConnections, type UpstreamSettings } from "./server-connections.js";
 import { relayTcp } from "./tcp-relay.js";
@@ -83,6 +89,25 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
   return buf;
 }
 
+/** A Duplex that reads and writes through `socket` (data already buffered in it included). */
+function streamOver(socket: Duplex): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
+    final: (cb) => void socket.end(cb),
+    destroy: (err, cb) => {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  socket.on("data", (d: Buffer) => {
+    if (!stream.push(d)) socket.pause();
+  });
+  socket.once("end", () => stream.push(null));
+  socket.once("close", () => stream.destroy());
+  return stream;
+}
+
 /** The proxy server. */
 export class ProxyServer {
   private readonly listener: NetServer;
@@ -94,6 +119,12 @@ export class ProxyServer {
     requestTimeout: 0,
     keepAliveTimeout: 120_000,
   });
+  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server through its compatibility API. */
+  private readonly h2 = createHttp2Server({ settings: { enablePush: false } });
+  /** the client session of each HTTP/2 connection */
+  private readonly h2Sessions = new WeakMap<Http2Session, ClientSession>();
+  /** the client session whose socket is being handed to the HTTP/2 server (its "session" event is synchronous) */
+  private h2Pending: ClientSession | null = null;
   private readonly sessions = new Set<ClientSession>();
   private readonly settings: UpstreamSettings;
   private stopping = false;
@@ -111,6 +142,18 @@ export class ProxyServer {
     this.http.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.http.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket as Socket, head));
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as Socket, head));
+    this.h2.on("session", (h2: Http2Session) => {
+      if (this.h2Pending) this.h2Sessions.set(h2, this.h2Pending);
+      h2.on("error", () => {});
+    });
+    this.h2.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      const session = this.h2Sessions.get(req.stream.session!);
+      if (!session) return void req.stream.close();
+      // The compatibility objects stand in for HTTP/1's (HttpRelay tells them apart by the version).
+      HttpRelay.handle(this.context(session), req as unknown as IncomingMessage, res as unknown as ServerResponse).catch((e: unknown) =>
+        this.internalError(e, req.stream),
+      );
+    });
     this.http.on("clientError", (_e: Error, socket: Duplex) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       else socket.destroy();
@@ -236,9 +279,9 @@ export class ProxyServer {
     const first = await firstBytes(socket, Buffer.alloc(0));
     if (!first.length) return void socket.destroy();
     if (looksLikeTls(first)) {
-      const host = this.opts.mode.kind === "reverse" ? this.opts.mode.target.host : "";
-      const decrypted = await this.interceptTls(session, socket, first, host);
-      if (decrypted) this.toHttp(decrypted);
+      const target = this.opts.mode.kind === "reverse" ? this.opts.mode.target : null;
+      const decrypted = await this.interceptTls(session, socket, first, target?.host ?? "", target?.scheme === "https" ? target : "http");
+      if (decrypted) this.serveHttp(session, decrypted);
       return;
     }
     socket.unshift(first);
@@ -271,7 +314,7 @@ export class ProxyServer {
     if (hostMatches(this.opts.tcpHosts, host, port)) {
       const target = { host, port, tls };
       if (!tls) return relayTcp(ctx, socket, target, first);
-      const decrypted = await this.interceptTls(session, socket, first, host);
+      const decrypted = await this.interceptTls(session, socket, first, host, null);
       if (decrypted) await relayTcp(ctx, decrypted, target, Buffer.alloc(0));
       return;
     }
@@ -280,8 +323,44 @@ export class ProxyServer {
       socket.unshift(first);
       return this.toHttp(socket);
     }
-    const decrypted = await this.interceptTls(session, socket, first, host);
-    if (decrypted) this.toHttp(decrypted);
+    const decrypted = await this.interceptTls(session, socket, first, host, { scheme: "https", host, port });
+    if (decrypted) this.serveHttp(session, decrypted);
+  }
+
+  /** Serves a decrypted client connection in the protocol its TLS handshake chose. */
+  private serveHttp(session: ClientSession, tls: TLSSocket): void {
+    if (tls.alpnProtocol !== "h2") return this.toHttp(tls);
+    this.h2Pending = session;
+    try {
+      // The client's first frames are already in the TLS socket's buffer, where Node's HTTP/2 (reading
+      // the native handle) would never see them: it gets a stream over the socket instead.
+      this.h2.emit("connection", streamOver(tls));
+    } finally {
+      this.h2Pending = null;
+    }
+  }
+
+  /**
+   * The ALPN protocol to answer the client with, as mitmproxy chooses it: when the client
+   * offers h2, the server is connected first with the client's offers and its choice is
+   * mirrored; with no server to ask (or none reachable), the client's first HTTP protocol.
+   * The connection made stays for the client's requests.
+   */
+  private async chooseAlpn(session: ClientSession, offers: string[], upstream: Endpoint | "http"): Promise<string | undefined> {
+    const http: string[] = offers.filter((o) => o === "h2" || o === "http/1.1");
+    if (!http.includes("h2")) return http[0];
+    if (upstream === "http") return http[0];
+    try {
+      // http/1.1 is offered too: the proxy translates when the client spoke only h2.
+      const conn = await session.servers.open(upstream, false, http.includes("http/1.1") ? http : [...http, "http/1.1"]);
+      const chosen = (conn.socket as TLSSocket).alpnProtocol;
+      if (chosen === "h2") session.servers.shareH2(conn, upstream);
+      else session.servers.release(conn, upstream, false, true);
+      return chosen && http.includes(chosen) ? chosen : http[0];
+    } catch {
+      // The requests will fail with the reason, each as a flow.
+      return http[0];
+    }
   }
 
   /** --ignore-hosts: connect, say 200, and copy bytes both ways; nothing is recorded. */
@@ -314,7 +393,14 @@ export class ProxyServer {
    * e.g. for IP literals) with a certificate from the CA. Resolves with the decrypted
    * socket once the handshake is done, or null when it failed.
    */
-  private async interceptTls(session: ClientSession, socket: Socket, first: Buffer, host: string): Promise<TLSSocket | null> {
+  private async interceptTls(
+    session: ClientSession,
+    socket: Socket,
+    first: Buffer,
+    host: string,
+    /** where HTTP inside goes (https: asked for its ALPN choice), or null for a TCP relay */
+    upstream: Endpoint | "http" | null,
+  ): Promise<TLSSocket | null> {
     const ca = this.opts.ca;
     if (!ca) {
       socket.destroy();
@@ -326,11 +412,13 @@ export class ProxyServer {
     const leaf = await ca.leaf(sni ?? host);
     socket.unshift(hello);
     const offers = parsed?.alpnOffers ?? [];
+    const names = offers.map((o) => o.toString("latin1"));
+    // A TCP relay speaks HTTP/1.1 at most; a client offering nothing gets no ALPN (RFC 7301 §3.2).
+    const alpn = upstream === null ? (names.includes("http/1.1") ? "http/1.1" : undefined) : await this.chooseAlpn(session, names, upstream);
     const tls = new TLSSocket(socket, {
       isServer: true,
       secureContext: leaf.context,
-      // Only HTTP/1.1 is spoken; a client offering nothing gets no ALPN (RFC 7301 §3.2).
-      ALPNProtocols: offers.some((o) => o.toString() === "http/1.1") ? ["http/1.1"] : undefined,
+      ALPNProtocols: alpn ? [alpn] : undefined,
     });
     bindSession(tls, session);
     tls.once("close", () => socket.destroy());

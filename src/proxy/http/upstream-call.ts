@@ -41,6 +41,18 @@ export interface ResponseBody {
   trailers: HeaderPair[] | null;
 }
 
+/** An exchange in progress with a server, over HTTP/1 or as an HTTP/2 stream. */
+export interface ServerCall {
+  /** true when the connection may carry the next request */
+  readonly reusable: boolean;
+  /** reads the rest of the body */
+  body(): Promise<ResponseBody>;
+  /** streams the rest of the body into `sink` (which it does not end) */
+  pipeTo(sink: Writable): Promise<void>;
+  /** gives up on the exchange */
+  abort(): void;
+}
+
 /** A server connection's listeners, attached once, and the call they pass each event to. */
 interface CallChannel {
   call: UpstreamCall | null;
@@ -49,7 +61,7 @@ interface CallChannel {
 const channels = new WeakMap<Socket, CallChannel>();
 
 /** One exchange on `socket`. */
-export class UpstreamCall {
+export class UpstreamCall implements ServerCall {
   private readonly reader: ResponseReader;
   private readonly channel: CallChannel;
   private chunks: Buffer[] = [];
