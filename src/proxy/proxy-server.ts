@@ -89,6 +89,23 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
   return buf;
 }
 
+/** The request head of `req` as bytes, without its Upgrade (and what only the upgrade needed). */
+function withoutUpgrade(req: IncomingMessage): Buffer {
+  const raw = req.rawHeaders;
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "upgrade" || name === "http2-settings") continue;
+    let value = raw[i + 1]!;
+    if (name === "connection") {
+      value = value.split(",").map((t) => t.trim()).filter((t) => !/^(upgrade|http2-settings)$/i.test(t)).join(", ");
+      if (!value) continue;
+    }
+    lines.push(`${raw[i]}: ${value}`);
+  }
+  return Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1");
+}
+
 /** A Duplex that reads and writes through `socket` (data already buffered in it included). */
 function streamOver(socket: Duplex): Duplex {
   const stream = new Duplex({
@@ -268,8 +285,9 @@ export class ProxyServer {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
-      socket.end("HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      return;
+      // h2c and other upgrades: declined as mitmdump does, the request parsed again without them.
+      socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
+      return this.toHttp(socket);
     }
     WebSocketUpgrade.handle(this.context(session), req, socket, head).catch((e: unknown) => this.internalError(e, socket));
   }

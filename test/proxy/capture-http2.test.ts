@@ -18,6 +18,7 @@ import {
   connectTunnel,
   curl,
   httpFlows,
+  httpOrigin,
   httpsOrigin,
   killStrayCaptures,
   originCa,
@@ -34,6 +35,7 @@ let tls: Awaited<ReturnType<typeof originCa>>;
 let h2: Http2SecureServer;
 let h2Port: number;
 let h1: Listening<import("node:http").Server>;
+let plain: Listening<import("node:http").Server>;
 let cap: RunningCapture;
 
 const streamScript = `
@@ -63,6 +65,10 @@ beforeAll(async () => {
     req.resume();
     req.on("end", () => res.end(`${req.method} ${req.url} ${req.httpVersion} h1-only`));
   });
+  plain = await httpOrigin((req, res) => {
+    req.resume();
+    req.on("end", () => res.end(`${req.method} ${req.url} ${req.httpVersion} ${JSON.stringify(req.headers.upgrade ?? null)}`));
+  });
   const script = join(dir, "stream.ts");
   writeFileSync(script, streamScript);
   cap = await startCapture(["-w", out, "--confdir", confdir, "-s", script, "-q"], { NODE_EXTRA_CA_CERTS: tls.certFile });
@@ -72,6 +78,7 @@ afterAll(async () => {
   await cap?.stop();
   h2?.close();
   await h1?.close();
+  await plain?.close();
   killStrayCaptures();
 });
 
@@ -191,5 +198,18 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
     const f = await flowFor("/stream");
     expect(f.response!.statusCode).toBe(200);
     expect(f.response!.rawContent).toBeNull();
+  });
+
+  it("Upgrade: h2c (curl --http2 on http://) and unknown upgrades are stripped and relayed as HTTP/1.1, recorded", async () => {
+    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "-d", "xy", "-w", "\n%{http_version}", `http://127.0.0.1:${plain.port}/h2c`]);
+    expect(r.stdout.toString()).toBe("POST /h2c 1.1 null\n1.1");
+    const f = await flowFor("/h2c");
+    expect(f.request.httpVersion).toBe("HTTP/1.1");
+    expect(f.request.text).toBe("xy");
+    expect(names(f, "request").map((n) => n.toLowerCase())).not.toContain("upgrade");
+    expect(names(f, "request").map((n) => n.toLowerCase())).not.toContain("http2-settings");
+    const u = await curl(["-x", `http://127.0.0.1:${cap.port}`, "-H", "Upgrade: foo/1", "-H", "Connection: Upgrade", `http://127.0.0.1:${plain.port}/foo`]);
+    expect(u.stdout.toString()).toBe("GET /foo 1.1 null");
+    expect((await flowFor("/foo")).response!.statusCode).toBe(200);
   });
 });
