@@ -6,10 +6,11 @@
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, constants } from "node:http2";
 import type { Writable } from "node:stream";
-import type { HttpRequestData } from "../exchange.js";
+import type { HeaderPair, HttpRequestData } from "../exchange.js";
 import { flatHeaders, pairsOf, rawHeaderValue } from "../http/header-pairs.js";
 import type { ResponseHead } from "../http/response-reader.js";
-import type { ResponseBody, ServerCall } from "../http/upstream-call.js";
+import { IncomingBody, type ResponseBody } from "../http/incoming-body.js";
+import type { ServerCall } from "../http/upstream-call.js";
 import { ProxyFailure } from "../proxy-failure.js";
 import { h2Fields, h2HeaderObject, splitPseudo } from "./h2-headers.js";
 
@@ -18,13 +19,8 @@ const EMPTY = Buffer.alloc(0);
 /** One request/response on an HTTP/2 connection. */
 export class H2UpstreamCall implements ServerCall {
   private stream: ClientHttp2Stream | null = null;
-  private chunks: Buffer[] = [];
-  private sink: Writable | null = null;
-  private trailers: ReturnType<typeof pairsOf> | null = null;
-  private failure: ProxyFailure | null = null;
-  private ended = false;
-  private onEnd: (() => void) | null = null;
-  private onFail: ((f: ProxyFailure) => void) | null = null;
+  private readonly incoming = new IncomingBody();
+  private trailers: HeaderPair[] | null = null;
   /** streams are never "reused": the connection stays shared */
   readonly reusable = false;
 
@@ -48,28 +44,21 @@ export class H2UpstreamCall implements ServerCall {
         return reject(ProxyFailure.fromUpstream(e, this.where));
       }
       this.stream = stream;
-      this.onFail = reject;
+      this.incoming.onFail = reject;
       stream.setTimeout(this.timeoutMs, () => this.fail(ProxyFailure.noAnswer(this.where, this.timeoutMs)));
       stream.once("response", (_h: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
         const { pseudo, fields } = splitPseudo(rawHeaders);
         resolve({ httpVersion: "HTTP/2.0", statusCode: Number(pseudo.get(":status")), reason: EMPTY, headers: pairsOf(fields), wire: fields });
       });
-      stream.on("data", (c: Buffer) => {
-        if (!this.sink) this.chunks.push(c);
-        else if (!this.sink.write(c)) {
-          stream.pause();
-          this.sink.once("drain", () => stream.resume());
-        }
-      });
+      stream.on("data", (c: Buffer) => this.incoming.push(c, stream));
       stream.once("trailers", (_h: IncomingHttpHeaders, _flags: number, rawTrailers: string[]) => (this.trailers = pairsOf(rawTrailers)));
       stream.once("end", () => {
-        this.ended = true;
         stream.setTimeout(0);
-        this.onEnd?.();
+        this.incoming.end(this.trailers);
       });
       stream.once("error", (e: Error) => this.fail(ProxyFailure.fromUpstream(e, this.where)));
       stream.once("close", () => {
-        if (!this.ended) this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} reset the stream (HTTP/2 error ${stream.rstCode})`));
+        if (!this.incoming.ended) this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} reset the stream (HTTP/2 error ${stream.rstCode})`));
       });
       if (withTrailers)
         stream.once("wantTrailers", () => stream.sendTrailers(h2HeaderObject(h2Fields(flatHeaders(out.trailers!)), {})));
@@ -78,35 +67,18 @@ export class H2UpstreamCall implements ServerCall {
   }
 
   body(): Promise<ResponseBody> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => resolve({ content: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks), trailers: this.trailers });
-      if (this.failure) return reject(this.failure);
-      if (this.ended) return done();
-      this.onEnd = done;
-      this.onFail = reject;
-    });
+    return this.incoming.whole();
   }
 
   pipeTo(sink: Writable): Promise<void> {
-    return new Promise((resolve, reject) => {
-      for (const c of this.chunks) sink.write(c);
-      this.chunks = [];
-      if (this.failure) return reject(this.failure);
-      if (this.ended) return resolve();
-      this.sink = sink;
-      this.onEnd = resolve;
-      this.onFail = reject;
-    });
+    return this.incoming.pipeTo(sink);
   }
 
   abort(): void {
-    if (!this.ended) this.fail(ProxyFailure.clientGone());
+    this.fail(ProxyFailure.clientGone());
   }
 
   private fail(f: ProxyFailure): void {
-    if (this.failure || this.ended) return;
-    this.failure = f;
-    this.stream?.close(constants.NGHTTP2_CANCEL);
-    this.onFail?.(f);
+    if (this.incoming.fail(f)) this.stream?.close(constants.NGHTTP2_CANCEL);
   }
 }
