@@ -30,6 +30,8 @@ export interface CaptureSettings {
   insecure: boolean;
   tcpHosts: RegExp | null;
   ignoreHosts: RegExp | null;
+  /** --proxyauth credentials, or null */
+  proxyAuth?: { user: string; pass: string } | null;
   flowVersion: WritableVersion;
   /** 0 none, 1..4 as mitmdump's --flow-detail */
   detail: number;
@@ -79,6 +81,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
       timeoutMs: s.timeoutMs,
       tcpHosts: s.tcpHosts,
       ignoreHosts: s.ignoreHosts,
+      proxyAuth: s.proxyAuth ?? null,
       onInternalError: (e) => s.status(`internal error (connection closed; please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
     },
     capture,

@@ -25,6 +25,7 @@ import type { ProxyHandler } from "./proxy-handler.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
 import { parseAuthority } from "./http/request-target.js";
 import { ServerConnections, type UpstreamSettings } from "./server-connections.js";
+import { type ProxyCredentials, socks5Greeting } from "./socks5.js";
 import { relayTcp } from "./tcp-relay.js";
 import { UpstreamTls } from "./tls/upstream-tls.js";
 import { WebSocketUpgrade } from "./websocket/websocket-relay.js";
@@ -44,9 +45,14 @@ export interface ProxyServerOptions {
   tcpHosts: RegExp | null;
   /** CONNECT targets passed through untouched and unrecorded */
   ignoreHosts: RegExp | null;
+  /** credentials clients must give (--proxyauth): Proxy-Authorization, or SOCKS5 username/password */
+  proxyAuth?: ProxyCredentials | null;
   /** told about bugs met while serving (the connection concerned is closed) */
   onInternalError?: (e: unknown) => void;
 }
+
+/** Tells the client whether its tunnel is open (true) or could not be made (false). */
+type TunnelAnswer = (ok: boolean) => void;
 
 /** Largest ClientHello read before deciding (TLS 1.3 hellos with post-quantum shares run to a few KB). */
 const MAX_HELLO = 64 * 1024;
@@ -246,6 +252,7 @@ export class ProxyServer {
       .then(async () => {
         if (session.closed) return;
         if (this.opts.mode.kind === "reverse") return this.dispatchReverse(session, socket);
+        if (this.opts.mode.kind === "socks5") return this.dispatchSocks(session, socket);
         this.toHttp(socket);
       })
       .catch((e: unknown) => this.internalError(e, socket));
@@ -275,15 +282,36 @@ export class ProxyServer {
     socket.resume();
   }
 
+  /**
+   * --proxyauth in the HTTP proxy modes: a client connection is let through once a request
+   * on it carried the credentials (as mitmproxy remembers them per connection); else 407.
+   */
+  private authorized(session: ClientSession, req: IncomingMessage, socket: Duplex): boolean {
+    const auth = this.opts.proxyAuth;
+    if (!auth || session.authenticated || this.opts.mode.kind === "reverse") return true;
+    const m = /^\s*basic\s+(\S+)/i.exec(req.headers["proxy-authorization"] ?? "");
+    if (m && Buffer.from(m[1]!, "base64").toString("utf8") === `${auth.user}:${auth.pass}`) {
+      session.authenticated = true;
+      return true;
+    }
+    req.resume();
+    socket.end(
+      'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="mitmproxy"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
+    return false;
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const session = sessionOf(req.socket);
     if (!session) return void req.socket.destroy();
+    if (!this.authorized(session, req, req.socket)) return;
     HttpRelay.handle(this.context(session), req, res).catch((e: unknown) => this.internalError(e, req.socket));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
+    if (!this.authorized(session, req, socket)) return;
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       // h2c and other upgrades: declined as mitmdump does, the request parsed again without them.
       socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
@@ -309,22 +337,41 @@ export class ProxyServer {
   private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
+    if (!this.authorized(session, req, socket)) return;
     const target = parseAuthority(req.url ?? "", 0);
     if (!target || target.port === 0) {
       socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       return;
     }
-    const job = this.tunnel(session, socket, target.host, target.port, head).catch(() => {
+    this.startTunnel(session, socket, target.host, target.port, head, (ok) => {
+      if (ok) socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      else socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+  }
+
+  /** Runs a tunnel (CONNECT or SOCKS5) as one of the session's relays. */
+  private startTunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): void {
+    const job = this.tunnel(session, socket, host, port, head, answer).catch(() => {
       socket.destroy();
     });
     session.relays.add(job);
     void job.finally(() => session.relays.delete(job));
   }
 
-  /** What a CONNECT tunnel carries decides what happens to it. */
-  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer): Promise<void> {
-    if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head);
-    socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+  /** -m socks5: the SOCKS5 greeting, then a tunnel like CONNECT's (its answer was the greeting's reply). */
+  private async dispatchSocks(session: ClientSession, socket: Socket): Promise<void> {
+    const target = await socks5Greeting(socket, this.opts.proxyAuth ?? null);
+    if (!target) return;
+    session.authenticated = true;
+    this.startTunnel(session, socket, target.host, target.port, target.head, (ok) => {
+      if (!ok) socket.destroy();
+    });
+  }
+
+  /** What a tunnel carries decides what happens to it. */
+  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
+    if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head, answer);
+    answer(true);
     const first = await firstBytes(socket, head);
     if (!first.length) return void socket.end();
     const tls = looksLikeTls(first);
@@ -382,15 +429,14 @@ export class ProxyServer {
   }
 
   /** --ignore-hosts: connect, say 200, and copy bytes both ways; nothing is recorded. */
-  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer): Promise<void> {
+  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
     let upstream: Socket;
     try {
       upstream = await session.servers.rawTunnel({ scheme: "http", host, port });
     } catch {
-      socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      return;
+      return answer(false);
     }
-    socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+    answer(true);
     if (head.length) upstream.write(head);
     socket.pipe(upstream).pipe(socket);
     upstream.on("error", () => socket.destroy());

@@ -66,6 +66,8 @@ export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestamp
     wire = fields;
     authority = pseudo.get(":authority") ?? "";
   }
+  // The credentials for the proxy are not the server's (mitmproxy drops them too).
+  if (ctx.session.authenticated && rawHeaderValue(wire, "proxy-authorization") !== null) wire = withoutRawHeader(wire, "proxy-authorization");
   // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
   if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
   if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
