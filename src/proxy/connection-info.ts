@@ -131,7 +131,8 @@ export function tlsInfoOf(socket: TLSSocket, opts: { sni: string | null; alpnOff
   const alpn = socket.alpnProtocol;
   return {
     sni: opts.sni,
-    alpn: typeof alpn === "string" ? Buffer.from(alpn) : null,
+    // No protocol negotiated is b"" on an established TLS connection, as mitmproxy records it.
+    alpn: typeof alpn === "string" ? Buffer.from(alpn) : Buffer.alloc(0),
     alpnOffers: opts.alpnOffers,
     cipher: socket.getCipher()?.name ?? null,
     cipherList: [],

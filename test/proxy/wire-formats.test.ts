@@ -99,7 +99,8 @@ describe("request targets and modes", () => {
     expect(parseProxyMode("regular")).toEqual({ kind: "regular", spec: "regular" });
     expect(parseProxyMode("reverse:https://api.example")).toMatchObject({ kind: "reverse", target: { scheme: "https", host: "api.example", port: 443 } });
     expect(parseProxyMode("upstream:http://127.0.0.1:3128")).toMatchObject({ kind: "upstream", proxy: { host: "127.0.0.1", port: 3128 } });
-    expect(() => parseProxyMode("socks5")).toThrow(/invalid mode/);
+    expect(parseProxyMode("socks5")).toEqual({ kind: "socks5", spec: "socks5" });
+    expect(() => parseProxyMode("socks4")).toThrow(/invalid mode/);
     expect(() => parseProxyMode("reverse:nonsense")).toThrow(/invalid mode/);
   });
 });

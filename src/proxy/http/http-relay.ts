@@ -91,6 +91,18 @@ export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestamp
   };
 }
 
+/**
+ * The ALPN protocols offered to a server, as mitmproxy offers them: a client that spoke TLS
+ * to the proxy has its own offers passed on (h2 only for an HTTP/2 exchange; none when it
+ * offered none); other clients' requests offer http/1.1.
+ */
+export function upstreamAlpn(session: ClientSession, http2: boolean): string[] {
+  const tls = session.info.tls;
+  if (!tls) return ["http/1.1"];
+  const offers = tls.alpnOffers.map((o) => o.toString("latin1"));
+  return offers.filter((o) => o === "http/1.1" || (http2 && o === "h2"));
+}
+
 /** Answers a request the proxy cannot route (no flow: there is no target to record). */
 export function refuseRequest(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
@@ -233,7 +245,10 @@ export class HttpRelay {
     let h2 = toProxy ? null : servers.sharedH2(target);
     if (!h2) {
       // A request that came over HTTP/2 may go on over HTTP/2; one over HTTP/1 stays HTTP/1.
-      const alpn = out.httpVersion === "HTTP/2.0" ? ["h2", "http/1.1"] : ["http/1.1"];
+      const h2Request = out.httpVersion === "HTTP/2.0";
+      let alpn = upstreamAlpn(ctx.session, h2Request);
+      // An h2-only client's request may still reach an HTTP/1.1 server: the proxy translates.
+      if (h2Request && !alpn.includes("http/1.1")) alpn = [...alpn, "http/1.1"];
       const conn = servers.takeIdle(target, toProxy) ?? (await servers.open(target, toProxy, alpn));
       if (this.clientGone) {
         servers.release(conn, target, toProxy, false);

@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { unixNow } from "../clock.js";
 import { HttpExchange, type HttpResponseData } from "../exchange.js";
 import { flatHeaders, withRawHeader, withoutRawHeader } from "../http/header-pairs.js";
-import { type RelayContext, recordRequest } from "../http/http-relay.js";
+import { type RelayContext, recordRequest, upstreamAlpn } from "../http/http-relay.js";
 import type { ResponseHead } from "../http/response-reader.js";
 import { serializeRequest } from "../http/upstream-call.js";
 import type { WebSocketClose } from "../proxy-handler.js";
@@ -87,7 +87,7 @@ export class WebSocketUpgrade {
       const where = hostPort(out.host, out.port);
       const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
       // An upgraded connection is the WebSocket's alone: a new one, never a kept-alive one.
-      const conn = await ctx.session.servers.open(target, toProxy);
+      const conn = await ctx.session.servers.open(target, toProxy, upstreamAlpn(ctx.session, false));
       ex.server = conn.info;
       // No extensions are negotiated upstream (permessage-deflate would hide the payloads).
       const headers = withoutRawHeader(out.wire ?? flatHeaders(out.headers), "sec-websocket-extensions");
