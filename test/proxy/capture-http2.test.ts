@@ -10,6 +10,7 @@ import { type Http2SecureServer, constants, connect as http2Connect, createSecur
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
+import { ProxyAgent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HTTPFlow } from "../../src/model/index.js";
 import {
@@ -211,5 +212,19 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
     const u = await curl(["-x", `http://127.0.0.1:${cap.port}`, "-H", "Upgrade: foo/1", "-H", "Connection: Upgrade", `http://127.0.0.1:${plain.port}/foo`]);
     expect(u.stdout.toString()).toBe("GET /foo 1.1 null");
     expect((await flowFor("/foo")).response!.statusCode).toBe(200);
+  });
+
+  it("Node fetch through undici's ProxyAgent (CONNECT, then HTTP/1.1 inside)", async () => {
+    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${cap.port}`, requestTls: { ca: readFileSync(proxyCa()), servername: "localhost" } });
+    try {
+      const r = await undiciFetch(`https://localhost:${h2Port}/node-fetch`, { method: "POST", body: "from fetch", dispatcher: agent });
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe("POST /node-fetch 1.1 10");
+    } finally {
+      await agent.close();
+    }
+    const f = await flowFor("/node-fetch");
+    expect(f.request.text).toBe("from fetch");
+    expect(f.response!.statusCode).toBe(200);
   });
 });
