@@ -51,6 +51,9 @@ export interface ProxyServerOptions {
   onInternalError?: (e: unknown) => void;
 }
 
+/** The client connection preface of HTTP/2 (RFC 9113 §3.4), as far as a first read surely holds it. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
 /** Tells the client whether its tunnel is open (true) or could not be made (false). */
 type TunnelAnswer = (ok: boolean) => void;
 
@@ -331,6 +334,8 @@ export class ProxyServer {
       return;
     }
     socket.unshift(first);
+    // HTTP/2 with prior knowledge (RFC 9113 §3.3), e.g. curl --http2-prior-knowledge.
+    if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) return this.toH2(session, socket);
     this.toHttp(socket);
   }
 
@@ -395,11 +400,16 @@ export class ProxyServer {
   /** Serves a decrypted client connection in the protocol its TLS handshake chose. */
   private serveHttp(session: ClientSession, tls: TLSSocket): void {
     if (tls.alpnProtocol !== "h2") return this.toHttp(tls);
+    this.toH2(session, tls);
+  }
+
+  /** Hands a client connection that speaks HTTP/2 to the HTTP/2 server. */
+  private toH2(session: ClientSession, socket: Socket): void {
     this.h2Pending = session;
     try {
-      // The client's first frames are already in the TLS socket's buffer, where Node's HTTP/2 (reading
+      // The client's first frames are already in the socket's buffer, where Node's HTTP/2 (reading
       // the native handle) would never see them: it gets a stream over the socket instead.
-      this.h2.emit("connection", streamOver(tls));
+      this.h2.emit("connection", streamOver(socket));
     } finally {
       this.h2Pending = null;
     }

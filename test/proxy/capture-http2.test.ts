@@ -227,4 +227,20 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
     expect(f.request.text).toBe("from fetch");
     expect(f.response!.statusCode).toBe(200);
   });
+
+  it("curl --http2-prior-knowledge to reverse mode: h2 without TLS from the client, recorded as HTTP/2.0", async () => {
+    const file = join(dir, "prior.mitm");
+    const rev = await startCapture(["-m", `reverse:http://127.0.0.1:${plain.port}`, "-w", file, "--confdir", confdir, "-q"]);
+    try {
+      const r = await curl(["--http2-prior-knowledge", "-w", "\n%{http_version}", `http://127.0.0.1:${rev.port}/prior`]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.toString()).toBe("GET /prior 1.1 null\n2");
+    } finally {
+      await rev.stop();
+    }
+    const [f] = await httpFlows(file);
+    expect(f!.request.httpVersion).toBe("HTTP/2.0");
+    expect(f!.request.authority).toBe(`127.0.0.1:${plain.port}`);
+    expect(f!.response!.httpVersion).toBe("HTTP/1.1");
+  });
 });
