@@ -70,7 +70,7 @@ export function registerCapture(program: Command): void {
     .command("capture")
     .summary("run an intercepting proxy and record the traffic into a flow file")
     .description(
-      "An HTTP/1.1 proxy (forward: absolute-form requests and CONNECT; or -m reverse:URL / upstream:URL) that " +
+      "An HTTP/1.1 and HTTP/2 proxy (forward: absolute-form requests and CONNECT; or -m reverse:URL / upstream:URL / socks5) that " +
         "intercepts TLS with a CA kept in --confdir, relays WebSockets and raw TCP, and records every exchange as a " +
         "mitmproxy flow, written to OUT as soon as it completes. Scripts get the live events (clientconnect, " +
         "serverconnect, request, responseheaders, response, error, websocket_message, tcp_message, serverdisconnect, " +

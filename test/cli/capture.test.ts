@@ -367,6 +367,10 @@ describe("reflow capture: forward proxy", () => {
     expect(got).toEqual(["hello", "bin:1,2,3", "xxxxxxxxxx"]);
     const f = await flowFor("/chat");
     expect(f.response!.statusCode).toBe(101);
+    // the upgrade went over a server connection of the proxy's own, recorded like any other
+    expect(f.serverConn.address).toEqual(["127.0.0.1", wsPort]);
+    expect(f.serverConn.peername).toEqual(["127.0.0.1", wsPort]);
+    expect(f.serverConn.timestampTcpSetup).toBeGreaterThan(0);
     const w = f.websocket!;
     expect(w).not.toBeNull();
     const sent = w.messages.filter((m) => m.fromClient).map((m) => [m.type, m.content.length]);
