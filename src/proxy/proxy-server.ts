@@ -406,10 +406,13 @@ export class ProxyServer {
   /** Hands a client connection that speaks HTTP/2 to the HTTP/2 server. */
   private toH2(session: ClientSession, socket: Socket): void {
     this.h2Pending = session;
+    // A server-side TLSSocket made by hand keeps saying it is connecting, and Node's HTTP/2 would
+    // wait for a "secureConnect" that only client sockets emit; the handshake is done by now.
+    (socket as { secureConnecting?: boolean }).secureConnecting = false;
     try {
-      // The client's first frames are already in the socket's buffer, where Node's HTTP/2 (reading
-      // the native handle) would never see them: it gets a stream over the socket instead.
-      this.h2.emit("connection", streamOver(socket));
+      // Data already read into the socket's buffer never reaches Node's HTTP/2, which reads the
+      // native handle: such a socket is given as a stream over it instead.
+      this.h2.emit("connection", socket.readableLength > 0 ? streamOver(socket) : socket);
     } finally {
       this.h2Pending = null;
     }
