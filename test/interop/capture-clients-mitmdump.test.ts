@@ -1,6 +1,6 @@
 /**
  * Real clients (curl over HTTP/1.1 and HTTP/2, curl's h2c upgrade, Python httpx with
- * HTTP/2, Python websockets over wss) through `reflow capture --flow-version 17` and
+ * HTTP/2, Python websockets and Node ws over wss, Node fetch through undici's ProxyAgent) through `reflow capture --flow-version 17` and
  * through Debian's mitmdump 8.1.1, one after the other, against the same local origins:
  * mitmdump loads reflow's capture, and `reflow diff --by request` finds nothing between the
  * two captures beyond timestamps, connection ids and addresses (and the WebSocket keys
@@ -11,8 +11,11 @@ import { type Http2SecureServer, createSecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocketServer } from "ws";
-import { type Listening, curl, httpOrigin, killStrayCaptures, originCa, startCapture, tempDir } from "../proxy/capture-harness.js";
+import { readFileSync } from "node:fs";
+import { connect as tlsConnect } from "node:tls";
+import { ProxyAgent, fetch as undiciFetch } from "undici";
+import WebSocket, { WebSocketServer } from "ws";
+import { type Listening, connectTunnel, curl, httpOrigin, killStrayCaptures, originCa, startCapture, tempDir } from "../proxy/capture-harness.js";
 import { hasMitmdump, reflow } from "../helpers.js";
 
 const mitmdump = hasMitmdump();
@@ -69,6 +72,25 @@ async function traffic(port: number): Promise<void> {
   expect(x.stdout.trim(), x.stderr).toBe("HTTP/2 POST /httpx 2.0");
   const w = await run("/usr/bin/python3", ["-c", websocketClient, String(port), `localhost:${h2Port}`, clientCa]);
   expect(w.stdout.trim(), w.stderr).toBe("ping");
+  const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca: readFileSync(clientCa), servername: "localhost" } });
+  try {
+    const f = await undiciFetch(`https://localhost:${h2Port}/fetch`, { dispatcher: agent, headers: { "user-agent": "undici-test" } });
+    expect(await f.text()).toBe("GET /fetch 1.1");
+  } finally {
+    await agent.close();
+  }
+  const tunnel = await connectTunnel(port, "localhost", h2Port);
+  const ws = new WebSocket(`wss://localhost:${h2Port}/node-ws`, {
+    perMessageDeflate: false,
+    createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(clientCa), ALPNProtocols: ["http/1.1"] }),
+  } as WebSocket.ClientOptions);
+  const echoed = await new Promise<string>((resolve, reject) => {
+    ws.on("open", () => ws.send("node ping"));
+    ws.on("message", (d) => (ws.close(1000), resolve(d.toString())));
+    ws.on("error", reject);
+  });
+  expect(echoed).toBe("node ping");
+  await new Promise((r) => ws.once("close", r));
 }
 
 /** Starts mitmdump on a free port and waits for its listening line. */
@@ -141,7 +163,7 @@ describe.skipIf(!mitmdump)("real clients through reflow capture and mitmdump 8.1
     const r = spawnSync("mitmdump", ["-nr", ours, "--set", `confdir=${confdir}`], { encoding: "utf8" });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout + r.stderr).not.toMatch(/Traceback|error/i);
-    for (const path of ["/h1", "/h2", "/h2c", "/httpx", "/ws"]) expect(r.stdout).toContain(path);
+    for (const path of ["/h1", "/h2", "/h2c", "/httpx", "/ws", "/fetch", "/node-ws"]) expect(r.stdout).toContain(path);
   });
 
   it("reflow diff --by request finds no differences beyond timestamps, ids and addresses", () => {
