@@ -51,6 +51,7 @@ beforeAll(async () => {
   const leaf = await tls.ca.leaf("localhost");
   h2 = createSecureServer({ key: leaf.keyPem, cert: leaf.pem, allowHTTP1: true }, (req, res) => {
     if (req.url === "/reset") return void req.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    if (req.url === "/slow") return void setTimeout(() => res.end("late"), 500);
     let n = 0;
     req.on("data", (c: Buffer) => (n += c.length));
     req.on("end", () => {
@@ -242,5 +243,32 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
     expect(f!.request.httpVersion).toBe("HTTP/2.0");
     expect(f!.request.authority).toBe(`127.0.0.1:${plain.port}`);
     expect(f!.response!.httpVersion).toBe("HTTP/1.1");
+  });
+
+  it("h2 both ways with a Node client: trailers reach the client; a stream the client resets is an error flow", async () => {
+    const tunnel = await connectTunnel(cap.port, "localhost", h2Port);
+    const session = http2Connect(`https://localhost:${h2Port}`, {
+      createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa()), ALPNProtocols: ["h2", "http/1.1"] }),
+    });
+    try {
+      const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const req = session.request({ ":path": "/with-trailers" });
+        req.on("trailers", (t) => resolve(t));
+        req.on("end", () => reject(new Error("the response ended without trailers")));
+        req.on("error", reject);
+        req.resume();
+        req.end();
+      });
+      expect(trailers["x-checksum"]).toBe("abc");
+      const cancelled = session.request({ ":path": "/slow" });
+      cancelled.on("error", () => {});
+      cancelled.end();
+      await new Promise((r) => setTimeout(r, 100));
+      cancelled.close(constants.NGHTTP2_CANCEL);
+      const f = await flowFor("/slow");
+      expect(f.error?.msg ?? `no error; response ${f.response?.statusCode}`).toMatch(/E_CLIENT_GONE/);
+    } finally {
+      session.close();
+    }
   });
 });

@@ -122,12 +122,17 @@ export class HttpRelay {
   ) {
     // Headers go out as the server or a script gave them: no invented Date.
     res.sendDate = false;
-    res.once("close", () => {
-      if (!res.writableFinished) {
-        this.clientGone = true;
-        this.call?.abort();
-      }
-    });
+    const gone = (): void => {
+      this.clientGone = true;
+      this.call?.abort();
+    };
+    // Over HTTP/2 the response "finishes" when its stream closes, reset or not: the stream tells.
+    const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (req.httpVersionMajor === 2 && stream) stream.once("aborted", gone);
+    else
+      res.once("close", () => {
+        if (!res.writableFinished) gone();
+      });
   }
 
   /** Starts an exchange for `req`. */
