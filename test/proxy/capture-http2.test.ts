@@ -271,4 +271,26 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
       session.close();
     }
   });
+
+  it("upstream mode: h2 through the upstream proxy's CONNECT, both proxies recording HTTP/2.0", async () => {
+    const peerFile = join(dir, "h2-peer.mitm");
+    const file = join(dir, "h2-upstream.mitm");
+    const peer = await startCapture(["-w", peerFile, "--confdir", confdir, "-q"], { NODE_EXTRA_CA_CERTS: tls.certFile });
+    const up = await startCapture(["-m", `upstream:http://127.0.0.1:${peer.port}`, "-w", file, "--confdir", confdir, "-q"], {
+      NODE_EXTRA_CA_CERTS: proxyCa(),
+    });
+    try {
+      const r = await curl(["--http2", "-x", `http://127.0.0.1:${up.port}`, "--cacert", proxyCa(), "-w", "\n%{http_version}", `https://localhost:${h2Port}/up-h2`]);
+      expect(r.stdout.toString()).toBe("GET /up-h2 2.0 0\n2");
+    } finally {
+      await up.stop();
+      await peer.stop();
+    }
+    const [f] = await httpFlows(file);
+    expect(f!.request.httpVersion).toBe("HTTP/2.0");
+    expect(f!.serverConn.via).toEqual(["http", ["127.0.0.1", peer.port]]);
+    const [p] = await httpFlows(peerFile);
+    expect(p!.request.httpVersion).toBe("HTTP/2.0");
+    expect(p!.request.path).toBe("/up-h2");
+  });
 });
