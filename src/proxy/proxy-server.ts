@@ -13,14 +13,16 @@ import {
   createServer as createHttp2Server,
 } from "node:http2";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
 import type { CertificateAuthority } from "./tls/certificates.js";
 import { clientHelloLength, looksLikeTls, parseClientHello } from "./tls/client-hello.js";
 import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./client-session.js";
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
+import { withoutUpgrade } from "./http/declined-upgrade.js";
 import { HttpRelay, type RelayContext } from "./http/http-relay.js";
+import { streamOver } from "./http2/stream-over.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
 import { parseAuthority } from "./http/request-target.js";
@@ -96,42 +98,6 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
     buf = Buffer.concat([buf, more]);
   }
   return buf;
-}
-
-/** The request head of `req` as bytes, without its Upgrade (and what only the upgrade needed). */
-function withoutUpgrade(req: IncomingMessage): Buffer {
-  const raw = req.rawHeaders;
-  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === "upgrade" || name === "http2-settings") continue;
-    let value = raw[i + 1]!;
-    if (name === "connection") {
-      value = value.split(",").map((t) => t.trim()).filter((t) => !/^(upgrade|http2-settings)$/i.test(t)).join(", ");
-      if (!value) continue;
-    }
-    lines.push(`${raw[i]}: ${value}`);
-  }
-  return Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1");
-}
-
-/** A Duplex that reads and writes through `socket` (data already buffered in it included). */
-function streamOver(socket: Duplex): Duplex {
-  const stream = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
-    final: (cb) => void socket.end(cb),
-    destroy: (err, cb) => {
-      socket.destroy();
-      cb(err);
-    },
-  });
-  socket.on("data", (d: Buffer) => {
-    if (!stream.push(d)) socket.pause();
-  });
-  socket.once("end", () => stream.push(null));
-  socket.once("close", () => stream.destroy());
-  return stream;
 }
 
 /** The proxy server. */
