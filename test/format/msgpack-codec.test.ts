@@ -10,7 +10,7 @@ import { PyFloat, type TDict } from "../../src/format/tnetstring.js";
 import { decodeMsgpackState, encodeMsgpackRecord } from "../../src/format/msgpack-codec.js";
 import { readFlowRecords, readFlows } from "../../src/io/flow-source.js";
 import { HTTPFlow } from "../../src/model/index.js";
-import { FlowWriter } from "../../src/pipeline/flow-writer.js";
+import { FlowWriter } from "../../src/io/flow-writer.js";
 import { allMitmFiles } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "reflow-msgpack-"));

@@ -19,7 +19,7 @@ import {
   encodeUtf8Escaped,
   inferCharset,
 } from "../../model/index.js";
-import { DetachedState } from "../../model/detached-state.js";
+import { DetachedState } from "../../format/detached-state.js";
 import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -16,7 +16,7 @@ import {
   inKeyOrder,
 } from "../../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../../format/tnetstring.js";
-import { dnsTypeName } from "../../filter/flow-text.js";
+import { dnsTypeName } from "../../model/dns-text.js";
 import { ContentEncodingError, FlowError, encodeContent, encodeUtf8Escaped, type Address } from "../../model/index.js";
 import { toFloatValue } from "../../model/values.js";
 import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
