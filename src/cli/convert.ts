@@ -1,21 +1,24 @@
-/** `reflow convert`: any readable flow file to mitm at a chosen format version. */
+/** `reflow convert`: any readable flow file to any writable format (mitm at a chosen version, msgpack, HAR, JSON Lines). */
 import { type Command, Option } from "commander";
-import { FlowReadError, WriteUnsupportedError, ExitCode } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import { parseFilter } from "../filter/index.js";
+import { FLOW_FORMATS, FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
+import type { ReadFlow } from "../format/loaded-flow.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
-import { MitmEncoder } from "../format/mitm-writer.js";
-import { readFlowRecords } from "../io/flow-source.js";
-import { flowFromState } from "../model/index.js";
-import { OutputFile } from "../io/output-file.js";
+import { FlowWriter } from "../io/flow-writer.js";
+import { FilterStage } from "../pipeline/filter-stage.js";
+import { FlowChain } from "../pipeline/flow-chain.js";
+import { FlowFileSink } from "../pipeline/flow-file-sink.js";
+import { runSavedInputs } from "../pipeline/saved-flow-source.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
-import { flowToJsonLine } from "../format/jsonl.js";
 import { Progress } from "./progress.js";
 import { errorLine, info, warn } from "./report.js";
 
 interface ConvertOptions {
   output: string;
-  to?: "mitm" | "jsonl";
+  to?: FlowFormat;
+  format?: FlowFormat;
   flowVersion?: WritableVersion;
   filter?: string;
   caseSensitive?: boolean;
@@ -28,14 +31,20 @@ export function registerConvert(program: Command): void {
     .summary("convert flow files between formats and mitmproxy format versions")
     .description(
       "Reads every IN (paths, quoted globs, or - for stdin) in order and writes all their flows to OUT. " +
-        "The input format is detected from the first bytes. Output is written beside OUT and renamed " +
+        "The input format (mitm, reflow msgpack, HAR, .zhar, JSON Lines) is told from the first bytes. Output is written beside OUT and renamed " +
         "into place when complete; OUT may be one of the inputs.",
     )
     .argument("<IN...>", "input flow files, globs or -")
     .requiredOption("-o, --output <OUT>", "output file, or - for stdout")
     .addOption(
-      new Option("--to <format>", "output format (default: jsonl for a .jsonl OUT, else mitm)").choices(["mitm", "jsonl"]),
+      new Option(
+        "--to <format>",
+        `output format (default: from OUT's extension: ${FORMAT_NAMES.filter((f) => f !== "mitm")
+          .map((f) => `${FLOW_FORMATS[f].extensions.join(", ")} ${f}`)
+          .join("; ")}; else mitm)`,
+      ).choices(FORMAT_NAMES),
     )
+    .addOption(new Option("--format <format>", "the same as --to").choices(FORMAT_NAMES).hideHelp())
     .option(
       "--flow-version <N>",
       "mitmproxy format version to write: 17 (mitmproxy 8.1), 18 (9.x), 20 (10.x), 21 (11+); default: the inputs' version",
@@ -52,6 +61,10 @@ Examples:
   reflow convert 'caps/**/*.mitm' -o all.mitm             # merge captures, in path order
   cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout
   reflow convert capture.mitm -o capture.jsonl            # JSON Lines for jq (docs/jsonl.md)
+  reflow convert capture.mitm -o capture.har              # HAR 1.2 for a browser's devtools (HTTP flows only)
+  reflow convert devtools-export.har -o capture.mitm      # a browser's HAR export into mitmproxy
+  reflow convert capture.mitm -o capture.msgpack          # reflow's own format
+  reflow show a.mitm --json | jq -c 'select(.response.status_code != 304)' | reflow convert - -o b.mitm
   reflow convert cap.mitm -o api.mitm -f '~u /api & !~c 200'   # only the failed API calls`,
     )
     .action(async (inputs: string[], opts: ConvertOptions) => {
@@ -62,76 +75,48 @@ Examples:
 async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   const started = performance.now();
   // a bad filter stops before the output is created
-  const filter = opts.filter === undefined ? null : parseFilter(opts.filter, { caseSensitive: opts.caseSensitive });
+  const filter = opts.filter === undefined ? null : new FilterStage(parseFilter(opts.filter, { caseSensitive: opts.caseSensitive }));
   const paths = await expandInputs(args);
-  let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
-  const migrations = new MigrationContext();
-  const out = await OutputFile.open(opts.output);
-  const format = opts.to ?? (opts.output.endsWith(".jsonl") ? "jsonl" : "mitm");
-  let encoder: MitmEncoder | undefined;
-  let flows = 0;
+  const format = outputFormat(opts.output, opts.to ?? opts.format);
+  // Saved flows → filter → the writer of the format. With no filter and mitm out, nothing reads
+  // more than the record: no model object is made and an unchanged flow goes out as the bytes read.
   let skipped = 0;
-  let unmatched = 0;
-  let damage: FlowReadError | undefined;
-  const progress = new Progress(paths, () => flows, opts.quiet || opts.output === "-");
+  const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
+  const writer = await FlowWriter.open(opts.output, { version, format });
+  const sink = new FlowFileSink(writer, {
+    flushEachBatch: "kept",
+    closeWriter: true,
+    onLeftOut: (flow, e) => {
+      const record = flow.state as ReadFlow;
+      warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
+      skipped++;
+    },
+  });
+  const chain = new FlowChain(filter ? [filter] : [], [sink]);
+  const progress = new Progress(paths, () => chain.flowsIn, opts.quiet || opts.output === "-");
+  let damaged: boolean;
   try {
-    for (const path of paths) {
-      try {
-        // Each flow is written (copied into the output) before the next is read.
-        for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
-          let line: string | undefined;
-          try {
-            if (filter || format === "jsonl") {
-              const model = flowFromState(flow); // only when read: an identity copy needs no model
-              if (filter && !filter.match(model)) {
-                unmatched++;
-                continue;
-              }
-              if (format === "jsonl") line = flowToJsonLine(model);
-            }
-          } catch (e) {
-            throw flow.error(e); // damage inside the flow, found as it was read
-          }
-          if (line !== undefined) {
-            await out.write(Buffer.from(line));
-            flows++;
-            continue;
-          }
-          version ??= writableFor(flow.storedVersion);
-          encoder ??= new MitmEncoder(version);
-          try {
-            await out.write(encoder.encode(flow));
-            flows++;
-          } catch (e) {
-            if (!(e instanceof WriteUnsupportedError)) throw e;
-            warn(`${flow.file}: flow #${flow.raw.index} (${flow.type}) left out: ${e.message}`);
-            skipped++;
-          }
-        }
-      } catch (e) {
-        // Damage ends this input only; the flows before it are kept and the other inputs still read.
-        if (!(e instanceof FlowReadError)) throw e;
-        errorLine(e.message);
-        damage ??= e;
-      }
-    }
-    await out.commit();
+    // Damage ends its input only; the flows before it are kept and the other inputs still read.
+    damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
+    await chain.close();
   } catch (e) {
-    await out.abort();
+    await writer.abort();
     throw e;
   } finally {
     progress.stop();
   }
+  const leftOut = writer.leftOutSummary();
+  if (leftOut) warn(`${leftOut} flow(s) left out: ${FLOW_FORMATS[format].title} holds only HTTP flows`);
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${flows} flows written to ${where} (${format === "jsonl" ? "JSON Lines" : `mitm v${version ?? "-"}`})` +
+      `${writer.count} flows written to ${where} (${format === "mitm" ? `mitm v${writer.version ?? "-"}` : FLOW_FORMATS[format].title})` +
         `${skipped ? `, ${skipped} left out` : ""}` +
-        `${filter ? `, ${unmatched} not matching the filter` : ""} in ${secs} s`,
+        `${filter ? `, ${filter.unmatched} not matching the filter` : ""} in ${secs} s`,
     );
   }
-  return damage ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
+  return damaged ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
 }
 
 function writableOrNull(v: Awaited<ReturnType<typeof inputsVersion>>): WritableVersion | undefined {

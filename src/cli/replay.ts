@@ -14,7 +14,7 @@ import { EXTRA_CHOICES, type ServerReplaySettings, defaultReplaySettings, parseE
 import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./capture.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
-import { info, warn } from "./report.js";
+import { info, scriptOutput, useColour, warn } from "./report.js";
 
 interface ReplayOptions {
   client?: boolean;
@@ -38,7 +38,7 @@ interface ReplayOptions {
   strict?: boolean;
   concurrency: number;
   flowVersion?: WritableVersion;
-  detail: number;
+  detail: 0 | 1 | 2 | 3 | 4;
   timeout: number;
   grace: number;
   verbose: number;
@@ -129,11 +129,13 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
     ignoreHosts: null,
     flowVersion: opts.flowVersion ?? 21,
     detail: opts.detail,
+    colour: useColour(opts.wfile === "-" ? process.stderr : process.stdout),
     filter: null,
     timeoutMs: opts.timeout * 1000,
     graceMs: opts.grace * 1000,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     status: (line) => info(line),
+    scriptOutput,
     answers: replay,
   });
   answers.close();

@@ -12,13 +12,13 @@ import type { TDict } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
 import { FlowError, Request } from "../model/index.js";
 import { hostport } from "../model/url.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import { requestFromState, responseState, serverConnState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
 import type { HeaderPair, HttpRequestData } from "../proxy/exchange.js";
 import { ProxyFailure } from "../proxy/proxy-failure.js";
 import type { Endpoint } from "../proxy/proxy-mode.js";
-import { RequestSender } from "../proxy/request-sender.js";
+import { RequestSender } from "../proxy/http/request-sender.js";
 import type { ReadRecord } from "./recorded-answers.js";
 
 /** Everything client replay was asked for. */
