@@ -41,7 +41,7 @@ import {
   serverConnState,
   websocketMessageEntry,
   websocketState,
-} from "../pipeline/live-state.js";
+} from "./live-state.js";
 
 /** The message recorded on flows still unfinished when the capture stops. */
 export const SHUTDOWN_MESSAGE = "Capture stopped before the exchange completed (E_SHUTDOWN)";
@@ -139,16 +139,16 @@ export class LiveCapture implements ProxyHandler {
   async request(ex: HttpExchange): Promise<RequestVerdict> {
     const live = this.newHttpFlow(ex);
     this.pipeline.stats.flowsRead++;
-    const answer = this.answers?.answer(ex.request) ?? null;
+    const answer = this.answers?.answer(live.dict.get("request") as TDict) ?? null;
     if (answer?.kind === "kill") return { kind: "kill" };
     if (answer?.kind === "respond") {
-      live.dict.set("response", responseState(answer.response));
+      live.dict.set("response", answer.response);
       if (answer.replay) live.dict.set("is_replay", "response");
       if (answer.error !== null) live.dict.set("error", FlowError.stateOf({ msg: answer.error, timestamp: unixNow() }));
     }
     if (!this.pipeline.wants("request")) {
       // nothing could have changed it
-      if (answer?.kind === "respond") return this.answered(live, answer.response);
+      if (answer?.kind === "respond") return this.answered(live, responseFromState(answer.response));
       return { kind: "forward", request: ex.request };
     }
     await this.fireFlow("request", live);

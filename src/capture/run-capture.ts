@@ -48,6 +48,8 @@ export interface CaptureSettings {
   scriptOutput: (text: string) => void;
   /** answers requests before the scripts (server replay); null: every request goes upstream */
   answers?: AnswerStage | null;
+  /** connect to servers only for requests that go upstream (never to learn their ALPN) */
+  offline?: boolean;
 }
 
 /** The default CA directory. */
@@ -92,6 +94,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
       ignoreHosts: s.ignoreHosts,
       proxyAuth: s.proxyAuth ?? null,
       onInternalError: (e) => s.status(`internal error (connection closed; please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      offline: s.offline === true,
     },
     capture,
   );

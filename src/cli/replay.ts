@@ -137,6 +137,8 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
     status: (line) => info(line),
     scriptOutput,
     answers: replay,
+    // Nothing upstream unless misses are forwarded: not even a connection to learn a server's ALPN.
+    offline: settings.extra !== "forward",
   });
   answers.close();
   return Math.max(code, summarize(replay, opts.strict === true));

@@ -51,6 +51,8 @@ export interface ProxyServerOptions {
   proxyAuth?: ProxyCredentials | null;
   /** told about bugs met while serving (the connection concerned is closed) */
   onInternalError?: (e: unknown) => void;
+  /** never connect to a server unasked (server replay): ALPN is chosen from the client's offers alone */
+  offline?: boolean;
 }
 
 /** The client connection preface of HTTP/2 (RFC 9113 §3.4), as far as a first read surely holds it. */
@@ -393,7 +395,7 @@ export class ProxyServer {
   private async chooseAlpn(session: ClientSession, offers: string[], upstream: Endpoint | "http"): Promise<string | undefined> {
     const http: string[] = offers.filter((o) => o === "h2" || o === "http/1.1");
     if (!http.includes("h2")) return http[0];
-    if (upstream === "http") return http[0];
+    if (upstream === "http" || this.opts.offline) return http[0];
     try {
       // http/1.1 is offered too: the proxy translates when the client spoke only h2.
       const conn = await session.servers.open(upstream, false, http.includes("http/1.1") ? http : [...http, "http/1.1"]);

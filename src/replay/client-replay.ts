@@ -5,17 +5,20 @@
  * ids and are marked `is_replay = "request"`, so `reflow diff old new` pairs them by id or
  * by request.
  */
+import { domainToASCII } from "node:url";
 import { escapeControl } from "../display/human.js";
 import { FlowReadError } from "../errors.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
-import type { TDict } from "../format/tnetstring.js";
+import { RESPONSE, inKeyOrder } from "../format/migrations/key-orders.js";
+import type { TDict, TValue } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
 import { FlowError, Request } from "../model/index.js";
 import { hostport } from "../model/url.js";
+import { bytesOf, toFloatValue } from "../model/values.js";
 import { FlowWriter } from "../io/flow-writer.js";
-import { requestFromState, responseState, serverConnState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
-import type { HeaderPair, HttpRequestData } from "../proxy/exchange.js";
+import type { ServerConnectionInfo } from "../proxy/connection-info.js";
+import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
 import { ProxyFailure } from "../proxy/proxy-failure.js";
 import type { Endpoint } from "../proxy/proxy-mode.js";
 import { RequestSender } from "../proxy/http/request-sender.js";
@@ -69,27 +72,66 @@ function outgoing(record: ReadRecord, target: Endpoint | null): HttpRequestData 
   const now = unixNow();
   request.timestampStart = now;
   request.timestampEnd = now;
-  const out = requestFromState(dict);
+  // Connections need the ASCII (IDNA) form of a Unicode host name.
+  const recordedHost = /^[\x00-\x7f]*$/.test(request.host) ? request.host : domainToASCII(request.host) || request.host;
   let host: string | null = request.headers.get("host") ?? null;
-  if (target) {
-    out.scheme = target.scheme;
-    out.host = target.host;
-    out.port = target.port;
-    host = hostport(target.scheme, target.host, target.port);
-  }
+  if (target) host = hostport(target.scheme, target.host, target.port);
   // An HTTP/2 recording has its host in the authority; HTTP/1.1 needs a Host header (RFC 9112 §3.2).
-  host ??= request.authority || hostport(request.scheme, request.host, request.port);
+  host ??= request.authority || hostport(request.scheme, recordedHost, request.port);
   // The Host header in its recorded place (one of them, should there be several), else first.
   const value = Buffer.from(host, "latin1");
   let placed = false;
-  out.headers = out.headers.flatMap(([name, v]): HeaderPair[] => {
+  const headers = request.headers.fields.flatMap(([name, v]): HeaderPair[] => {
     if (name.toString("latin1").toLowerCase() !== "host") return [[name, v]];
     if (placed) return [];
     placed = true;
     return [[name, value]];
   });
-  if (!placed) out.headers.unshift([Buffer.from("Host"), value]);
-  return out;
+  if (!placed) headers.unshift([Buffer.from("Host"), value]);
+  return {
+    method: bytesOf(dict.get("method")).toString("latin1"),
+    scheme: target?.scheme ?? (request.scheme.toLowerCase() === "https" ? "https" : "http"),
+    host: target?.host ?? recordedHost,
+    port: target?.port ?? request.port,
+    authority: "",
+    path: bytesOf(dict.get("path")).toString("latin1") || "/",
+    httpVersion: request.httpVersion,
+    headers,
+    content: request.rawContent,
+    trailers: null,
+    timestampStart: now,
+    timestampEnd: now,
+  };
+}
+
+/** A new response as the flow's `response` dict (version 21). */
+function responseState(r: HttpResponseData): TDict {
+  const pairs = (h: HeaderPair[]): TValue[] => h.map(([n, v]) => [n, v]);
+  return inKeyOrder(RESPONSE, {
+    http_version: Buffer.from(r.httpVersion, "latin1"),
+    headers: pairs(r.headers),
+    content: r.content,
+    trailers: r.trailers && pairs(r.trailers),
+    timestamp_start: toFloatValue(r.timestampStart),
+    timestamp_end: r.timestampEnd === null ? null : toFloatValue(r.timestampEnd),
+    status_code: r.statusCode,
+    reason: r.reason,
+  });
+}
+
+/** The recorded `server_conn` made to say where the request went this time (TLS details stay as recorded). */
+function sentTo(record: ReadRecord, address: [string, number], server: ServerConnectionInfo | null, error: string | null): void {
+  const conn = record.entry("server_conn");
+  if (!(conn instanceof Map)) return;
+  const addr = (a: [string, number] | null): TValue => (a ? [a[0], a[1]] : null);
+  const time = (t: number | null | undefined): TValue => (t === null || t === undefined ? null : toFloatValue(t));
+  conn.set("address", addr(address));
+  conn.set("peername", addr(server?.peername ?? null));
+  conn.set("sockname", addr(server?.sockname ?? null));
+  conn.set("timestamp_start", time(server?.timestampStart));
+  conn.set("timestamp_tcp_setup", time(server?.timestampTcpSetup));
+  conn.set("timestamp_end", time(server?.timestampEnd));
+  conn.set("error", error);
 }
 
 /** Sends one flow's request again and puts the outcome into the flow. */
@@ -101,13 +143,13 @@ async function replayOne(record: ReadRecord, sender: RequestSender, s: ClientRep
     const sent = await sender.send(out);
     top.set("response", responseState(sent.response));
     top.set("error", null);
-    top.set("server_conn", serverConnState(sent.server, [out.host, out.port]));
+    sentTo(record, [out.host, out.port], sent.server, null);
     tally.sent++;
   } catch (e) {
     const failure = e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message);
     top.set("response", null);
     top.set("error", FlowError.stateOf({ msg: failure.flowMessage, timestamp: unixNow() }));
-    top.set("server_conn", serverConnState(null, [out.host, out.port], failure.message));
+    sentTo(record, [out.host, out.port], null, failure.message);
     tally.failed++;
     s.log(`${record.file}: flow #${record.raw.index}: ${escapeControl(failure.flowMessage)}`);
   }

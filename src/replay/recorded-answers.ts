@@ -9,12 +9,10 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { escapeControl } from "../display/human.js";
 import { FlowRecord, type FlowState } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import type { TDict } from "../format/tnetstring.js";
+import { type TDict, decode, encode } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
 import { Request } from "../model/index.js";
 import { toNumber } from "../model/values.js";
-import { responseFromState } from "../pipeline/live-state.js";
-import type { HeaderPair, HttpResponseData } from "../proxy/exchange.js";
 import type { NearestCandidates } from "./nearest-request.js";
 import { type RequestKey, requestKey } from "./request-key.js";
 import type { MatchSettings } from "./replay-settings.js";
@@ -53,16 +51,16 @@ class OpenFiles {
   }
 }
 
-/** A recorded response ready to send, and when it was recorded (Unix seconds, for --refresh). */
+/** A recorded response (its `response` dict), and when it was recorded (Unix seconds, for --refresh). */
 export interface ReadyResponse {
-  response: HttpResponseData;
+  response: TDict;
   recordedAt: number;
 }
 
 /** The response of `state`, ready to send. */
 function readyResponse(state: FlowState): ReadyResponse {
-  const dict = state.entry("response") as TDict;
-  return { response: responseFromState(dict), recordedAt: toNumber(dict.get("timestamp_start")) ?? 0 };
+  const response = state.entry("response") as TDict;
+  return { response, recordedAt: toNumber(response.get("timestamp_start")) ?? 0 };
 }
 
 /** A copy of `b` in memory of its own (null stays null). */
@@ -70,21 +68,9 @@ function ownBytes(b: Buffer | null): Buffer | null {
   return b && Buffer.from(b);
 }
 
-/** `r` in memory of its own: nothing of it views a read buffer (which the reader reuses). */
+/** `r` in memory of its own (encoded and read back whole): nothing of it views a read buffer the reader reuses. */
 function ownCopy(r: ReadyResponse): ReadyResponse {
-  const copy = (b: Buffer): Buffer => Buffer.from(b);
-  const pairs = (h: HeaderPair[]): HeaderPair[] => h.map(([n, v]) => [copy(n), copy(v)]);
-  const { response: x } = r;
-  return {
-    recordedAt: r.recordedAt,
-    response: {
-      ...x,
-      reason: copy(x.reason),
-      headers: pairs(x.headers),
-      content: x.content && copy(x.content),
-      trailers: x.trailers && pairs(x.trailers),
-    },
-  };
+  return { response: decode(encode(r.response)) as TDict, recordedAt: r.recordedAt };
 }
 
 /** What is kept of a flow that is not read again: its response, and its request body for explanations. */
@@ -130,7 +116,7 @@ export class RecordedAnswer {
     return escapeControl(this.requestLine);
   }
 
-  /** The recorded response, as the proxy sends it (read again on first use). */
+  /** The recorded response (read again on first use). */
   response(): ReadyResponse {
     this.ready ??= readyResponse(this.reread(this.source as StoredAt));
     return this.ready;

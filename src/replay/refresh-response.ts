@@ -3,8 +3,7 @@
  * mitmproxy's `Response.refresh`: Date, Expires and Last-Modified, and the `expires` of
  * every Set-Cookie cookie, moved forward by the time since the response was recorded.
  */
-import { formatSetCookieHeader, parseSetCookieHeader } from "../model/index.js";
-import type { HeaderPair } from "../proxy/exchange.js";
+import { type HeaderField, formatSetCookieHeader, parseSetCookieHeader } from "../model/index.js";
 
 const DATE_HEADERS = new Set(["date", "expires", "last-modified"]);
 
@@ -39,7 +38,7 @@ function shiftSetCookie(value: string, delta: number): string {
 }
 
 /** The headers of a response recorded `delta` seconds ago, refreshed; the others as they were. */
-export function refreshHeaders(headers: readonly HeaderPair[], delta: number): HeaderPair[] {
+export function refreshHeaders(headers: readonly HeaderField[], delta: number): HeaderField[] {
   return headers.map((pair) => {
     const name = pair[0].toString("latin1").toLowerCase();
     if (DATE_HEADERS.has(name)) {

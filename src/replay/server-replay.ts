@@ -4,11 +4,12 @@
  * nearest recorded request and what differs, and counted for `--strict`.
  */
 import { escapeControl } from "../display/human.js";
-import { Request, reasonPhrase } from "../model/index.js";
+import { RESPONSE, inKeyOrder } from "../format/migrations/key-orders.js";
+import type { TDict } from "../format/tnetstring.js";
+import { type HeaderField, Request, Response } from "../model/index.js";
+import { toFloatValue } from "../model/values.js";
 import type { AnswerStage, StageAnswer } from "../pipeline/answer-stage.js";
-import { requestState } from "../pipeline/live-state.js";
 import { unixNow } from "../proxy/clock.js";
-import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
 import { type NearestRequest, jsonBodyDifferences, nearestRequest } from "./nearest-request.js";
 import type { RecordedAnswer, RecordedAnswers } from "./recorded-answers.js";
 import { refreshHeaders } from "./refresh-response.js";
@@ -45,8 +46,8 @@ export class ServerReplay implements AnswerStage {
     private readonly log: (line: string) => void,
   ) {}
 
-  answer(live: HttpRequestData): StageAnswer {
-    const request = new Request(requestState(live));
+  answer(requestState: TDict): StageAnswer {
+    const request = new Request(requestState);
     const key = requestKey(request, this.settings);
     const hit = this.answers.take(key, this.settings.reuse);
     if (hit) {
@@ -60,27 +61,30 @@ export class ServerReplay implements AnswerStage {
     this.log(`miss: ${why}${extra === "forward" ? " (forwarded)" : ""}`);
     if (extra === "forward") return { kind: "forward" };
     if (extra === "kill") return { kind: "kill" };
-    return { kind: "respond", response: emptyResponse(extra), replay: true, error: `No recorded response: ${why}` };
+    // mitmproxy's `Response.make(status)`: empty, with its Content-Length
+    return { kind: "respond", response: Response.make(extra).state, replay: true, error: `No recorded response: ${why}` };
   }
 
-  /** A recorded response, refreshed unless --no-refresh, stamped as sent now. */
-  private serve(hit: RecordedAnswer): HttpResponseData {
+  /** A recorded response, refreshed unless --no-refresh, stamped as sent now: a `response` dict of its own. */
+  private serve(hit: RecordedAnswer): TDict {
     const { response: r, recordedAt } = hit.response();
-    const now = unixNow();
+    const now = toFloatValue(unixNow());
+    const recorded = (r.get("headers") ?? []) as HeaderField[];
     // A response with no recorded time has no age to shift by.
-    const headers = this.settings.refresh && recordedAt > 0 ? refreshHeaders(r.headers, now - recordedAt) : r.headers;
-    return {
-      httpVersion: r.httpVersion,
-      statusCode: r.statusCode,
-      reason: r.reason,
+    const headers = this.settings.refresh && recordedAt > 0 ? refreshHeaders(recorded, unixNow() - recordedAt) : recorded;
+    const content = r.get("content") as Buffer | null;
+    return inKeyOrder(RESPONSE, {
+      http_version: r.get("http_version")!,
       // A body that was not recorded (streamed) is served empty, framed as empty: the
       // recorded Content-Length would leave the client waiting for bytes that never come.
-      headers: r.content === null ? withoutBodyFraming(headers) : headers,
-      content: r.content ?? Buffer.alloc(0),
-      trailers: r.content === null ? null : r.trailers,
-      timestampStart: now,
-      timestampEnd: now,
-    };
+      headers: content === null ? withoutBodyFraming(headers) : headers,
+      content: content ?? Buffer.alloc(0),
+      trailers: content === null ? null : (r.get("trailers") ?? null),
+      timestamp_start: now,
+      timestamp_end: now,
+      status_code: r.get("status_code")!,
+      reason: r.get("reason")!,
+    });
   }
 
   /** "GET /a?page=2: nearest GET /a?page=1, query page 2 ≠ 1", escaped for the terminal. */
@@ -118,24 +122,8 @@ export class ServerReplay implements AnswerStage {
 }
 
 /** `headers` framing an empty body: Content-Length 0 instead of the recorded framing (and no trailers). */
-function withoutBodyFraming(headers: HeaderPair[]): HeaderPair[] {
+function withoutBodyFraming(headers: HeaderField[]): HeaderField[] {
   const framing = new Set(["content-length", "transfer-encoding", "trailer"]);
   const kept = headers.filter(([name]) => !framing.has(name.toString("latin1").toLowerCase()));
   return [...kept, [Buffer.from("content-length"), Buffer.from("0")]];
-}
-
-/** The empty response `--extra STATUS` sends (mitmproxy's `Response.make(status)`). */
-function emptyResponse(status: number): HttpResponseData {
-  const now = unixNow();
-  return {
-    httpVersion: "HTTP/1.1",
-    statusCode: status,
-    reason: Buffer.from(reasonPhrase(status), "latin1"),
-    // a 204 has no Content-Length at all (RFC 9110 §8.6)
-    headers: status === 204 ? [] : [[Buffer.from("content-length"), Buffer.from("0")]],
-    content: Buffer.alloc(0),
-    trailers: null,
-    timestampStart: now,
-    timestampEnd: now,
-  };
 }

@@ -4,7 +4,7 @@
  * built afresh would encode to.
  */
 import { describe, expect, it } from "vitest";
-import { ConnectionStates, clientConnState, serverConnState } from "../../src/pipeline/live-state.js";
+import { ConnectionStates, clientConnState, serverConnState } from "../../src/capture/live-state.js";
 import { encode } from "../../src/format/tnetstring.js";
 import { type ClientConnectionInfo, newServerInfo } from "../../src/proxy/connection-info.js";
 

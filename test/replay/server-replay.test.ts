@@ -275,6 +275,13 @@ describe("reflow replay: forward mode", () => {
     expect(right.stderr()).not.toContain("warning");
   });
 
+  it("answers HTTP/2 clients inside the intercepted tunnel, without asking the (gone) server its ALPN", async () => {
+    const r = await replay([forwardRec]);
+    const got = await curl(["--http2", "-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert(), "-w", " %{http_version}", `https://localhost:${securePort}/secure`]);
+    await r.stop();
+    expect(got.stdout.toString(), got.stderr).toBe("secret over TLS 2");
+  });
+
   it("--ignore-host and --ignore-port", async () => {
     const otherHost = `http://localhost:${originPort}/api/items?page=1`;
     const otherPort = `http://127.0.0.1:1/api/items?page=1`;
