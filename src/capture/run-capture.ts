@@ -10,7 +10,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
 import { Pipeline } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
-import { CertificateAuthority, CertificateAuthorityError } from "../proxy/certificates.js";
+import { CertificateAuthority, CertificateAuthorityError } from "../proxy/tls/certificates.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
 import { ProxyServer } from "../proxy/proxy-server.js";
 import { CaptureOutput } from "./capture-output.js";
@@ -30,6 +30,8 @@ export interface CaptureSettings {
   insecure: boolean;
   tcpHosts: RegExp | null;
   ignoreHosts: RegExp | null;
+  /** --proxyauth credentials, or null */
+  proxyAuth?: { user: string; pass: string } | null;
   flowVersion: WritableVersion;
   /** 0 none, 1..4 as mitmdump's --flow-detail */
   detail: 0 | 1 | 2 | 3 | 4;
@@ -85,6 +87,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
       timeoutMs: s.timeoutMs,
       tcpHosts: s.tcpHosts,
       ignoreHosts: s.ignoreHosts,
+      proxyAuth: s.proxyAuth ?? null,
       onInternalError: (e) => s.status(`internal error (connection closed; please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
     },
     capture,

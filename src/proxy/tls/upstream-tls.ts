@@ -8,7 +8,7 @@
 import { type SecureContext, type TLSSocket, connect as tlsConnect, createSecureContext } from "node:tls";
 import type { Socket } from "node:net";
 import { BoundedCache } from "./bounded-cache.js";
-import { peerCertificates } from "./connection-info.js";
+import { peerCertificates } from "../connection-info.js";
 
 /** Servers whose sessions are kept (one each). */
 const SESSION_CACHE_SIZE = 1000;

@@ -6,8 +6,9 @@
  */
 import type { Socket } from "node:net";
 import type { Writable } from "node:stream";
-import type { HeaderPair } from "./exchange.js";
-import { ProxyFailure } from "./proxy-failure.js";
+import type { HeaderPair } from "../exchange.js";
+import { ProxyFailure } from "../proxy-failure.js";
+import { IncomingBody, type ResponseBody } from "./incoming-body.js";
 import { type ResponseHead, ResponseReader, ResponseSyntaxError } from "./response-reader.js";
 
 /** A request serialized for the wire (RFC 9112 §3): request line, the fields as given, the body framed as they say. */
@@ -35,10 +36,16 @@ export function serializeRequest(method: string, target: string, version: string
   return out;
 }
 
-/** A response body and its trailers. */
-export interface ResponseBody {
-  content: Buffer;
-  trailers: HeaderPair[] | null;
+/** An exchange in progress with a server, over HTTP/1 or as an HTTP/2 stream. */
+export interface ServerCall {
+  /** true when the connection may carry the next request */
+  readonly reusable: boolean;
+  /** reads the rest of the body */
+  body(): Promise<ResponseBody>;
+  /** streams the rest of the body into `sink` (which it does not end) */
+  pipeTo(sink: Writable): Promise<void>;
+  /** gives up on the exchange */
+  abort(): void;
 }
 
 /** A server connection's listeners, attached once, and the call they pass each event to. */
@@ -49,17 +56,11 @@ interface CallChannel {
 const channels = new WeakMap<Socket, CallChannel>();
 
 /** One exchange on `socket`. */
-export class UpstreamCall {
+export class UpstreamCall implements ServerCall {
   private readonly reader: ResponseReader;
   private readonly channel: CallChannel;
-  private chunks: Buffer[] = [];
-  private sink: Writable | null = null;
-  private trailers: HeaderPair[] | null = null;
-  private failure: ProxyFailure | null = null;
-  private ended = false;
+  private readonly incoming = new IncomingBody();
   private onHead: ((h: ResponseHead) => void) | null = null;
-  private onEnd: (() => void) | null = null;
-  private onFail: ((f: ProxyFailure) => void) | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -69,18 +70,10 @@ export class UpstreamCall {
   ) {
     this.reader = new ResponseReader(method, {
       head: (h) => this.onHead?.(h),
-      body: (c) => {
-        if (!this.sink) this.chunks.push(c);
-        else if (!this.sink.write(c)) {
-          socket.pause();
-          this.sink.once("drain", () => socket.resume());
-        }
-      },
+      body: (c) => this.incoming.push(c, socket),
       end: (t) => {
-        this.trailers = t;
-        this.ended = true;
         this.detach();
-        this.onEnd?.();
+        this.incoming.end(t);
       },
     });
     this.channel = UpstreamCall.channelOf(socket);
@@ -110,7 +103,7 @@ export class UpstreamCall {
     });
     socket.on("timeout", () => {
       const call = ch.call;
-      if (call) call.fail(new ProxyFailure("E_UPSTREAM_TIMEOUT", `${call.where} did not answer within ${call.timeoutMs / 1000} s`));
+      if (call) call.fail(ProxyFailure.noAnswer(call.where, call.timeoutMs));
     });
     channels.set(socket, ch);
     return ch;
@@ -126,20 +119,20 @@ export class UpstreamCall {
 
   private closed(): void {
     if (this.reader.close()) return;
-    this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} closed the connection before the response was complete`));
+    this.fail(ProxyFailure.cutShort(this.where));
   }
 
   /** True when the connection may carry the next request. */
   get reusable(): boolean {
-    return this.ended && this.reader.reusable && !this.socket.destroyed;
+    return this.incoming.ended && this.reader.reusable && !this.socket.destroyed;
   }
 
   /** Writes the request and resolves with the response head. */
   start(request: Buffer[]): Promise<ResponseHead> {
     return new Promise((resolve, reject) => {
       this.onHead = resolve;
-      this.onFail = reject;
-      if (this.failure) return reject(this.failure);
+      this.incoming.onFail = reject;
+      if (this.incoming.failure) return reject(this.incoming.failure);
       if (request.length === 1) this.socket.write(request[0]!);
       else {
         this.socket.cork();
@@ -152,39 +145,24 @@ export class UpstreamCall {
 
   /** Reads the rest of the body. */
   body(): Promise<ResponseBody> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => resolve({ content: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks), trailers: this.trailers });
-      if (this.failure) return reject(this.failure);
-      if (this.ended) return done();
-      this.onEnd = done;
-      this.onFail = reject;
-    });
+    return this.incoming.whole();
   }
 
   /** Streams the rest of the body into `sink` (which it does not end). */
   pipeTo(sink: Writable): Promise<void> {
-    return new Promise((resolve, reject) => {
-      for (const c of this.chunks) sink.write(c);
-      this.chunks = [];
-      if (this.failure) return reject(this.failure);
-      if (this.ended) return resolve();
-      this.sink = sink;
-      this.onEnd = resolve;
-      this.onFail = reject;
-    });
+    return this.incoming.pipeTo(sink);
   }
 
   /** Gives up on the exchange (the client went away, or a script killed it). */
   abort(): void {
-    if (!this.ended) this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected"));
+    this.fail(ProxyFailure.clientGone());
   }
 
   private fail(f: ProxyFailure): void {
-    if (this.failure || this.ended) return;
-    this.failure = f;
+    if (this.incoming.failure || this.incoming.ended) return;
     this.detach();
     this.socket.destroy();
-    this.onFail?.(f);
+    this.incoming.fail(f);
   }
 
   private detach(): void {

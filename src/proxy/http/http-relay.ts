@@ -5,18 +5,22 @@
  * a 502 to the client while it is still there. Every exchange ends in `exchangeDone` once.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ServerHttp2Stream, constants } from "node:http2";
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
-import { unixNow } from "./clock.js";
-import type { ClientSession } from "./client-session.js";
-import { HttpExchange, type HttpRequestData, type HttpResponseData } from "./exchange.js";
+import { unixNow } from "../clock.js";
+import type { ClientSession } from "../client-session.js";
+import { HttpExchange, type HttpRequestData, type HttpResponseData } from "../exchange.js";
 import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
-import type { ProxyHandler } from "./proxy-handler.js";
-import { ProxyFailure } from "./proxy-failure.js";
-import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
+import type { ProxyHandler } from "../proxy-handler.js";
+import { ProxyFailure } from "../proxy-failure.js";
+import { type Endpoint, type ProxyMode, hostPort } from "../proxy-mode.js";
 import { requestTarget } from "./request-target.js";
 import type { ResponseHead } from "./response-reader.js";
-import { UpstreamCall, serializeRequest } from "./upstream-call.js";
+import { H2UpstreamCall } from "../http2/h2-upstream-call.js";
+import { h2Fields, h2HeaderObject, splitPseudo } from "../http2/h2-headers.js";
+import { type ServerCall, UpstreamCall, serializeRequest } from "./upstream-call.js";
 
 /** What an exchange needs from the proxy around it. */
 export interface RelayContext {
@@ -54,16 +58,29 @@ export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestamp
   const target = requestTarget(req.url ?? "/", ctx.mode, ctx.session.tunnel);
   if (!target) return null;
   let wire: readonly string[] = req.rawHeaders;
+  let authority = target.authority;
+  const h2 = req.httpVersionMajor === 2;
+  if (h2) {
+    // HTTP/2 requests are recorded as mitmproxy does: the authority apart, no pseudo-headers in the list.
+    const { pseudo, fields } = splitPseudo(wire);
+    wire = fields;
+    authority = pseudo.get(":authority") ?? "";
+  }
+  // The credentials for the proxy are not the server's (mitmproxy drops them too).
+  if (ctx.session.authenticated && rawHeaderValue(wire, "proxy-authorization") !== null) wire = withoutRawHeader(wire, "proxy-authorization");
   // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
   if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
-  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) wire = withRawHeader(wire, "host", hostHeaderFor(ctx.mode.target));
+  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
+    if (h2) authority = hostHeaderFor(ctx.mode.target);
+    else wire = withRawHeader(wire, "host", hostHeaderFor(ctx.mode.target));
+  }
   return {
     wire,
     method: req.method ?? "GET",
     scheme: target.scheme,
     host: target.host,
     port: target.port,
-    authority: target.authority,
+    authority,
     path: target.path,
     httpVersion: `HTTP/${req.httpVersion}`,
     headers: pairsOf(wire),
@@ -74,18 +91,27 @@ export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestamp
   };
 }
 
+/**
+ * The ALPN protocols offered to a server, as mitmproxy offers them: a client that spoke TLS
+ * to the proxy has its own offers passed on (h2 only for an HTTP/2 exchange; none when it
+ * offered none); other clients' requests offer http/1.1.
+ */
+export function upstreamAlpn(session: ClientSession, http2: boolean): string[] {
+  const tls = session.info.tls;
+  if (!tls) return ["http/1.1"];
+  const offers = tls.alpnOffers.map((o) => o.toString("latin1"));
+  return offers.filter((o) => o === "http/1.1" || (http2 && o === "h2"));
+}
+
 /** Answers a request the proxy cannot route (no flow: there is no target to record). */
 export function refuseRequest(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
   res.end(text);
 }
 
-/** The failure of an exchange whose client went away. */
-const clientGone = (): ProxyFailure => new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
-
 /** Runs one exchange from the request that arrived to its end. */
 export class HttpRelay {
-  private call: UpstreamCall | null = null;
+  private call: ServerCall | null = null;
   private clientGone = false;
 
   constructor(
@@ -96,12 +122,17 @@ export class HttpRelay {
   ) {
     // Headers go out as the server or a script gave them: no invented Date.
     res.sendDate = false;
-    res.once("close", () => {
-      if (!res.writableFinished) {
-        this.clientGone = true;
-        this.call?.abort();
-      }
-    });
+    const gone = (): void => {
+      this.clientGone = true;
+      this.call?.abort();
+    };
+    // Over HTTP/2 the response "finishes" when its stream closes, reset or not: the stream tells.
+    const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (req.httpVersionMajor === 2 && stream) stream.once("aborted", gone);
+    else
+      res.once("close", () => {
+        if (!res.writableFinished) gone();
+      });
   }
 
   /** Starts an exchange for `req`. */
@@ -124,10 +155,10 @@ export class HttpRelay {
         if (this.req.rawTrailers.length) ex.request.trailers = pairsOf(this.req.rawTrailers);
         ex.request.timestampEnd = unixNow();
       } catch {
-        return await this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the request was complete"));
+        return await this.fail(ProxyFailure.clientGone("before the request was complete"));
       }
       const verdict = await ctx.handler.request(ex);
-      if (this.clientGone) return await this.fail(clientGone());
+      if (this.clientGone) return await this.fail(ProxyFailure.clientGone());
       if (verdict.kind === "kill") return await this.kill();
       if (verdict.kind === "respond") {
         // Answered by a script: nothing goes upstream.
@@ -136,7 +167,7 @@ export class HttpRelay {
       }
       await this.forward(verdict.request);
     } catch (e) {
-      await this.fail(e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message));
+      await this.fail(ProxyFailure.of(e));
     }
   }
 
@@ -149,26 +180,13 @@ export class HttpRelay {
     const toProxy = proxy !== null && out.scheme === "http";
     const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
     const where = hostPort(out.host, out.port);
-    const conn = servers.takeIdle(target, toProxy) ?? (await servers.open(target, toProxy));
-    ex.server = conn.info;
-    if (this.clientGone) {
-      servers.release(conn, target, toProxy, false);
-      throw clientGone();
-    }
-    const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
-    this.call = call;
-    const request = serializeRequest(
-      out.method,
-      toProxy ? `${out.scheme}://${where}${out.path}` : out.path,
-      out.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
-      out.wire ?? flatHeaders(out.headers),
-      out.content,
-    );
+    const started = await this.startCall(out, target, toProxy, where);
+    const { call, release } = started;
     let head: ResponseHead;
     try {
-      head = await call.start(request);
+      head = await started.head;
     } catch (e) {
-      throw this.clientGone ? clientGone() : e;
+      throw this.clientGone ? ProxyFailure.clientGone() : e;
     }
     // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
     const response: HttpResponseData = {
@@ -184,7 +202,7 @@ export class HttpRelay {
     };
     ex.response = response;
     const hv = await ctx.handler.responseHeaders(ex);
-    if (this.clientGone) return this.fail(clientGone());
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
     if (hv.kind === "kill") return this.kill();
 
     if (hv.stream) {
@@ -193,9 +211,9 @@ export class HttpRelay {
       try {
         await call.pipeTo(this.res);
       } catch (e) {
-        return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
+        return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
       }
-      servers.release(conn, target, toProxy, call.reusable);
+      release(call.reusable);
       this.res.end();
       response.timestampEnd = unixNow();
       const v = await ctx.handler.response(ex);
@@ -208,17 +226,78 @@ export class HttpRelay {
       response.content = body.content;
       response.trailers = body.trailers;
     } catch (e) {
-      return this.fail(this.clientGone ? clientGone() : (e as ProxyFailure));
+      return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
     }
-    servers.release(conn, target, toProxy, call.reusable);
+    release(call.reusable);
     response.timestampEnd = unixNow();
     const verdict = await ctx.handler.response(ex);
     if (verdict.kind === "kill") return this.kill();
     await this.deliver(verdict.response);
   }
 
+  /**
+   * Starts the exchange with the server: a stream of the shared HTTP/2 connection there,
+   * or a request on a kept-alive (or new) connection, HTTP/1 unless the server chose h2.
+   */
+  private async startCall(
+    out: HttpRequestData,
+    target: Endpoint,
+    toProxy: boolean,
+    where: string,
+  ): Promise<{ call: ServerCall; head: Promise<ResponseHead>; release: (reusable: boolean) => void }> {
+    const { ctx, exchange: ex } = this;
+    const servers = ctx.session.servers;
+    let h2 = toProxy ? null : servers.sharedH2(target);
+    if (!h2) {
+      // A request that came over HTTP/2 may go on over HTTP/2; one over HTTP/1 stays HTTP/1.
+      const h2Request = out.httpVersion === "HTTP/2.0";
+      let alpn = upstreamAlpn(ctx.session, h2Request);
+      // An h2-only client's request may still reach an HTTP/1.1 server: the proxy translates.
+      if (h2Request && !alpn.includes("http/1.1")) alpn = [...alpn, "http/1.1"];
+      const conn = servers.takeIdle(target, toProxy) ?? (await servers.open(target, toProxy, alpn));
+      if (this.clientGone) {
+        servers.release(conn, target, toProxy, false);
+        throw ProxyFailure.clientGone();
+      }
+      if ((conn.socket as TLSSocket).alpnProtocol === "h2") h2 = servers.shareH2(conn, target);
+      else {
+        ex.server = conn.info;
+        const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
+        this.call = call;
+        let fields = out.wire ?? flatHeaders(out.headers);
+        // HTTP/2 has no connection headers and carries Host as :authority.
+        if (out.httpVersion === "HTTP/2.0") fields = withRawHeader(h2Fields(fields), "host", out.authority || where);
+        const request = serializeRequest(
+          out.method,
+          toProxy ? `${out.scheme}://${where}${out.path}` : out.path,
+          out.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
+          fields,
+          out.content,
+        );
+        return { call, head: call.start(request), release: (reusable) => servers.release(conn, target, toProxy, reusable) };
+      }
+    }
+    ex.server = h2.info;
+    const call = new H2UpstreamCall(h2.session, where, ctx.timeoutMs);
+    this.call = call;
+    return { call, head: call.start(out), release: () => {} };
+  }
+
+  /** True when the client speaks HTTP/2 (Node's compatibility request and response). */
+  private get h2Client(): boolean {
+    return this.req.httpVersionMajor === 2;
+  }
+
+  /** Breaks the client's side off: its stream (HTTP/2), or its connection. */
+  private breakClient(): void {
+    const stream = (this.res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (this.h2Client && stream) stream.close(constants.NGHTTP2_CANCEL);
+    else this.req.socket.destroy();
+  }
+
   /** Headers as the client should get them: an HTTP/1.0 client cannot read chunked framing. */
   private clientHeaders(r: HttpResponseData): readonly string[] {
+    if (this.h2Client) return h2Fields(r.wire ?? flatHeaders(r.headers));
     if (this.req.httpVersion === "1.0" && headerValue(r.headers, "transfer-encoding") !== null && r.content !== null)
       return withRawHeader(withoutRawHeader(flatHeaders(r.headers), "transfer-encoding"), "content-length", String(r.content.length));
     return r.wire ?? flatHeaders(r.headers);
@@ -226,16 +305,22 @@ export class HttpRelay {
 
   private writeHead(r: HttpResponseData): void {
     // writeHead only reads the list.
-    this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
+    // HTTP/2 has no reason phrase.
+    if (this.h2Client) this.res.writeHead(r.statusCode, this.clientHeaders(r) as string[]);
+    else this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
   }
 
   /** Sends a whole response to the client and waits until it is out. */
   private async deliver(r: HttpResponseData): Promise<void> {
-    if (this.clientGone) return this.fail(clientGone());
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
     try {
       this.writeHead(r);
-      if (r.trailers?.length && /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? ""))
-        this.res.addTrailers(r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]));
+      if (r.trailers?.length && (this.h2Client || /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? "")))
+        this.res.addTrailers(
+          this.h2Client
+            ? h2HeaderObject(h2Fields(flatHeaders(r.trailers)), {})
+            : r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]),
+        );
       this.res.end(r.content ?? undefined);
     } catch (e) {
       return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
@@ -248,15 +333,15 @@ export class HttpRelay {
     if (!res.writableFinished && !this.clientGone) await new Promise<void>((r) => res.once("close", r).once("finish", r));
     // Node also says "finish" when the client reset the connection under the write; the socket's error tells.
     if (!res.writableFinished || this.req.socket.errored)
-      return this.fail(new ProxyFailure("E_CLIENT_GONE", "Client disconnected before the response was delivered"));
+      return this.fail(ProxyFailure.clientGone("before the response was delivered"));
     await this.finish();
   }
 
   /** Closes the client connection: a script killed the flow. */
   private async kill(): Promise<void> {
     this.call?.abort();
-    this.req.socket.destroy();
-    await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+    this.breakClient();
+    await this.fail(ProxyFailure.killed());
   }
 
   /** Records the failure, tells the handler, and gives the client a 502 if it can still take one. */
@@ -271,14 +356,13 @@ export class HttpRelay {
       const res = this.res;
       if (!this.clientGone && !res.headersSent && failure.code !== "E_KILLED" && !res.destroyed) {
         const text = failure.clientText;
-        res.writeHead(502, "Bad Gateway", {
-          "content-type": "text/plain; charset=utf-8",
-          "content-length": Buffer.byteLength(text),
-        });
+        const headers = { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) };
+        if (this.h2Client) res.writeHead(502, headers);
+        else res.writeHead(502, "Bad Gateway", headers);
         res.end(text);
       } else if (res.headersSent && !res.writableFinished) {
         // Half a response went out: the client must see the connection break, not a short body.
-        this.req.socket.destroy();
+        this.breakClient();
       }
       await this.finish();
     }

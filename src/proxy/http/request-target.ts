@@ -3,8 +3,8 @@
  * client reached the proxy: absolute-form to a forward proxy, origin-form inside an
  * intercepted tunnel (the CONNECT target) or to a reverse proxy (its fixed target).
  */
-import type { TunnelTarget } from "./client-session.js";
-import type { ProxyMode } from "./proxy-mode.js";
+import type { TunnelTarget } from "../client-session.js";
+import type { ProxyMode } from "../proxy-mode.js";
 
 /** The target fields of a recorded request. */
 export interface RequestTarget {

@@ -4,7 +4,7 @@
  * 1xx, 204 and 304; chunked with trailers; Content-Length; else until the connection closes).
  * A lean reader: Node's HTTP client costs about as much per request as the rest of the proxy.
  */
-import type { HeaderPair } from "./exchange.js";
+import type { HeaderPair } from "../exchange.js";
 
 /** The head of a response. */
 export interface ResponseHead {
@@ -42,6 +42,8 @@ export class ResponseReader {
   done = false;
   /** false when the connection cannot carry another request after this response */
   reusable = true;
+  /** bytes read past the end of the response (after a 101, the new protocol's first bytes) */
+  rest: Buffer | null = null;
 
   constructor(
     private readonly method: string,
@@ -207,7 +209,10 @@ export class ResponseReader {
 
   private finish(trailers: HeaderPair[] | null): void {
     this.done = true;
-    if (this.buf && this.buf.length) this.reusable = false; // bytes beyond the response: do not trust the connection
+    if (this.buf && this.buf.length) {
+      this.reusable = false; // bytes beyond the response: do not trust the connection
+      this.rest = this.buf;
+    }
     this.buf = null;
     this.events.end(trailers);
   }

@@ -4,31 +4,38 @@
  * message is reported; when the handler intercepts messages, a message is held until it
  * answers and then sent as one frame (changed or not), or dropped.
  */
-import { type IncomingMessage, request as httpRequest } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { unixNow } from "./clock.js";
-import { HttpExchange, type HttpResponseData } from "./exchange.js";
-import { flatHeaders, pairsOf, withoutRawHeader } from "./header-pairs.js";
-import { type RelayContext, readAll, recordRequest } from "./http-relay.js";
-import type { WebSocketClose } from "./proxy-handler.js";
-import { ProxyFailure } from "./proxy-failure.js";
-import { hostPort } from "./proxy-mode.js";
+import { unixNow } from "../clock.js";
+import { HttpExchange, type HttpResponseData } from "../exchange.js";
+import { flatHeaders, withRawHeader, withoutRawHeader } from "../http/header-pairs.js";
+import { type RelayContext, recordRequest, upstreamAlpn } from "../http/http-relay.js";
+import type { ResponseHead } from "../http/response-reader.js";
+import { serializeRequest } from "../http/upstream-call.js";
+import type { WebSocketClose } from "../proxy-handler.js";
+import { ProxyFailure } from "../proxy-failure.js";
+import { type Endpoint, hostPort } from "../proxy-mode.js";
+import { upgradeCall } from "./upgrade-call.js";
 import { type Frame, FrameError, FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "./websocket-frames.js";
 
 /** An HTTP/1 response head and body as bytes. */
 function rawResponse(r: HttpResponseData): Buffer {
   const lines = [`HTTP/1.1 ${r.statusCode} ${r.reason.toString("latin1")}`];
-  for (const [n, v] of r.headers) lines.push(`${n.toString("latin1")}: ${v.toString("latin1")}`);
+  let fields = r.wire ?? flatHeaders(r.headers);
+  // A body goes out whole: its length is known, whatever framing it came with.
+  if (r.content !== null) fields = withRawHeader(withoutRawHeader(fields, "transfer-encoding"), "content-length", String(r.content.length));
+  for (let i = 0; i + 1 < fields.length; i += 2) lines.push(`${fields[i]}: ${fields[i + 1]}`);
   const head = Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1");
   return r.content?.length ? Buffer.concat([head, r.content]) : head;
 }
 
-function responseOf(res: IncomingMessage): HttpResponseData {
+function responseOf(head: ResponseHead): HttpResponseData {
   return {
-    httpVersion: `HTTP/${res.httpVersion}`,
-    statusCode: res.statusCode ?? 0,
-    reason: Buffer.from(res.statusMessage ?? "", "latin1"),
-    headers: pairsOf(res.rawHeaders),
+    httpVersion: head.httpVersion,
+    statusCode: head.statusCode,
+    reason: head.reason,
+    headers: head.headers,
+    wire: head.wire,
     content: null,
     trailers: null,
     timestampStart: unixNow(),
@@ -67,7 +74,7 @@ export class WebSocketUpgrade {
     client.once("close", () => (clientGone = true));
     try {
       const verdict = await ctx.handler.request(ex);
-      if (verdict.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+      if (verdict.kind === "kill") return await this.fail(ProxyFailure.killed());
       if (verdict.kind === "respond") {
         ex.response = verdict.response;
         client.end(rawResponse(verdict.response));
@@ -75,81 +82,53 @@ export class WebSocketUpgrade {
       }
       const out = verdict.request;
       const proxy = ctx.mode.kind === "upstream" ? ctx.mode.proxy : null;
+      // As for any request: plain HTTP goes to the upstream proxy in absolute-form, TLS through its CONNECT.
       const toProxy = proxy !== null && out.scheme === "http";
       const where = hostPort(out.host, out.port);
-      const target = { scheme: out.scheme, host: out.host, port: out.port };
+      const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
+      // An upgraded connection is the WebSocket's alone: a new one, never a kept-alive one.
+      const conn = await ctx.session.servers.open(target, toProxy, upstreamAlpn(ctx.session, false));
+      ex.server = conn.info;
       // No extensions are negotiated upstream (permessage-deflate would hide the payloads).
-      const headers = withoutRawHeader(flatHeaders(out.headers), "sec-websocket-extensions");
-      const upReq = httpRequest({
-        host: toProxy ? proxy.host : out.host,
-        port: toProxy ? proxy.port : out.port,
-        method: out.method,
-        path: toProxy ? `http://${where}${out.path}` : out.path,
-        headers,
-        setHost: false,
-        agent: false,
-        createConnection: ((_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
-          ctx.session.servers.open(toProxy ? { ...proxy, scheme: "http" } : target, toProxy).then(
-            (s) => {
-              ex.server = s.info;
-              cb(null, s.socket);
-            },
-            (e: Error) => cb(e),
-          );
-          return undefined;
-        }) as never,
-      });
-      const timeout = new ProxyFailure("E_UPSTREAM_TIMEOUT", `${where} did not answer within ${ctx.timeoutMs / 1000} s`);
-      let timedOut = false;
-      upReq.setTimeout(ctx.timeoutMs, () => {
-        timedOut = true;
-        upReq.destroy(timeout);
-      });
-      const outcome = await new Promise<{ res: IncomingMessage; socket?: Duplex; head?: Buffer }>((resolve, reject) => {
-        upReq.once("upgrade", (res, socket, head) => resolve({ res, socket, head }));
-        upReq.once("response", (res) => resolve({ res }));
-        upReq.once("error", reject);
-        upReq.end();
-      }).catch((e: unknown) => {
-        throw timedOut ? timeout : ProxyFailure.fromUpstream(e, where);
-      });
-      upReq.setTimeout(0);
-      const response = responseOf(outcome.res);
+      const headers = withoutRawHeader(out.wire ?? flatHeaders(out.headers), "sec-websocket-extensions");
+      const request = serializeRequest(out.method, toProxy ? `http://${where}${out.path}` : out.path, "HTTP/1.1", headers, null);
+      const answer = await upgradeCall(conn.socket, request, out.method, where, ctx.timeoutMs);
+      const response = responseOf(answer.head);
       ex.response = response;
-      if (!outcome.socket) {
+      if (answer.head.statusCode !== 101) {
         // The server declined the upgrade: an ordinary response.
-        response.content = await readAll(outcome.res).catch(() => {
-          throw new ProxyFailure("E_UPSTREAM_RESET", `${where} closed the connection before the response was complete`);
-        });
+        conn.socket.destroy();
+        response.content = answer.content;
+        response.trailers = answer.trailers;
         response.timestampEnd = unixNow();
         const hv = await ctx.handler.responseHeaders(ex);
-        if (hv.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        if (hv.kind === "kill") return await this.fail(ProxyFailure.killed());
         const v = await ctx.handler.response(ex);
-        if (v.kind === "kill") return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        if (v.kind === "kill") return await this.fail(ProxyFailure.killed());
         client.end(rawResponse(v.response));
         return await this.finish();
       }
-      const server = outcome.socket;
+      const server = conn.socket;
       server.on("error", () => {});
       response.content = Buffer.alloc(0);
       response.timestampEnd = unixNow();
       const hv = await ctx.handler.responseHeaders(ex);
       if (hv.kind === "kill") {
         server.destroy();
-        return await this.fail(new ProxyFailure("E_KILLED", "Connection killed."));
+        return await this.fail(ProxyFailure.killed());
       }
       const v = await ctx.handler.response(ex);
       if (v.kind === "kill" || clientGone) {
         server.destroy();
         return await this.fail(
-          v.kind === "kill" ? new ProxyFailure("E_KILLED", "Connection killed.") : new ProxyFailure("E_CLIENT_GONE", "Client disconnected"),
+          v.kind === "kill" ? ProxyFailure.killed() : ProxyFailure.clientGone(),
         );
       }
       ex.websocket = true;
       client.write(rawResponse({ ...v.response, content: null }));
-      await this.relay(server, clientHead, outcome.head ?? Buffer.alloc(0));
+      await this.relay(server, clientHead, answer.rest);
     } catch (e) {
-      await this.fail(e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message));
+      await this.fail(ProxyFailure.of(e));
     }
   }
 
@@ -233,6 +212,8 @@ export class WebSocketUpgrade {
         from.on("data", onData);
         from.once("end", () => halfClosed(to));
         from.once("close", (hadError: boolean) => sideClosed(hadError));
+        // The server socket was paused once its upgrade answer was read.
+        from.resume();
       };
       pipe(client, server, true, clientHead);
       pipe(server, client, false, serverHead);

@@ -2,7 +2,7 @@
  * Raw header lists as the wire has them. Node hands headers over as latin1 strings
  * (`rawHeaders`: name, value, name, value…), so latin1 maps them to bytes one to one.
  */
-import type { HeaderPair } from "./exchange.js";
+import type { HeaderPair } from "../exchange.js";
 
 /** Node's flat `rawHeaders` as byte pairs, order and case kept. */
 export function pairsOf(raw: readonly string[]): HeaderPair[] {
