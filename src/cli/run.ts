@@ -27,6 +27,7 @@ interface RunOptions {
   concurrency: number;
   shard?: { k: number; n: number };
   jobs: number;
+  keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
 }
@@ -56,10 +57,11 @@ export function registerRun(program: Command): void {
         "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
-        "its words joined by spaces; it may also follow the inputs of -r) picks the flows written: the scripts see " +
-        "every flow, and the filter judges each as the scripts left it (as mitmdump does with -s and a filter).",
+        "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
+        "scripts and into the output, judged on each flow as saved (before the scripts): the flows it does not " +
+        "match are dropped, or with --keep-unmatched written unchanged (they fire no events).",
     )
-    .argument("[FILTER...]", "a filter expression: only flows it matches (after the scripts) are written")
+    .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output; the others are dropped")
     .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
@@ -71,6 +73,7 @@ export function registerRun(program: Command): void {
       ),
     )
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
+    .option("--keep-unmatched", "write the flows the FILTER does not match unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
@@ -85,6 +88,7 @@ Examples:
   reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
   reflow run -r big.mitm --shard 2/4 -w part2.mitm                                     # a CI matrix share
   reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
+  reflow run -r capture.mitm -s redact.ts --keep-unmatched -w capture.mitm '~d api'    # rewrite api flows only, keep the rest
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
     .action(async (filterArgs: string[], opts: RunOptions) => {
@@ -129,6 +133,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     scripts: opts.script,
     filterWords: [...filterWords, ...filterArgs],
     caseSensitive: !!opts.caseSensitive,
+    keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
   };
@@ -167,7 +172,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     info(
-      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} filtered out, ` : ""}` +
+      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} ${job.keepUnmatched ? "unmatched kept" : "filtered out"}, ` : ""}` +
         `${s.killed} killed, ${s.duplicated} duplicated, ` +
         `${s.scriptErrors} script errors, in ${secs} s`,
     );

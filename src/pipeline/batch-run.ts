@@ -1,6 +1,6 @@
 /**
- * The work of `reflow run` for one thread, composed as a chain: saved flows → scripts →
- * filter → the flow file. The CLI drives one of these, or one per worker with --jobs.
+ * The work of `reflow run` for one thread, composed as a chain: saved flows → filter →
+ * scripts → the flow file. The CLI drives one of these, or one per worker with --jobs.
  */
 import type { WriteUnsupportedError } from "../errors.js";
 import { filterFromWords } from "../filter/index.js";
@@ -21,6 +21,8 @@ export interface BatchJob {
   scripts: string[];
   filterWords: string[];
   caseSensitive: boolean;
+  /** flows the filter does not match go to the output unchanged (no events) instead of being dropped */
+  keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
 }
@@ -50,7 +52,7 @@ export class BatchRun {
     this.pipeline = new Pipeline({ logLevel: job.logLevel, print: report.print });
     // parsed here too, not passed as an object: a worker gets the expression as words
     const filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
-    this.filter = filter && new FilterStage(filter);
+    this.filter = filter && new FilterStage(filter, job.keepUnmatched);
   }
 
   get stats(): PipelineStats {
@@ -69,15 +71,16 @@ export class BatchRun {
   }
 
   /**
-   * Runs every flow of `path` through the scripts, then the filter, into `writer` (none:
+   * Runs every flow of `path` through the filter, then the scripts, into `writer` (none:
    * scripts only). Damage ends this input only: it is reported, the flows before it written.
    * Returns true when the input was damaged.
    */
   async runFile(path: string, writer: FlowWriter | undefined): Promise<boolean> {
-    // Scripts see every flow; the filter then picks what is written (README: "the filter and the scripts").
+    // A saved flow is complete before the scripts run: the filter picks what they see and what
+    // is written; unmatched flows pass by with --keep-unmatched (README: "the filter and the scripts").
     const stages: FlowStage[] = [];
-    if (this.pipeline.scripts.length) stages.push(new ScriptStage(this.pipeline));
     if (this.filter) stages.push(this.filter);
+    if (this.pipeline.scripts.length) stages.push(new ScriptStage(this.pipeline));
     const keepsFlows = stages.some((s) => s.keepsFlows);
     const sink =
       writer &&
