@@ -179,7 +179,7 @@ export function registerReplay(program: Command): void {
     .option("--client", "client replay: send the recorded requests again")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
-    .option("-m, --mode <MODE>", "server: regular or reverse:URL; client: reverse:URL (new base URL) or upstream:URL", "regular")
+    .option("-m, --mode <MODE>", "server: regular, reverse:URL or socks5; client: reverse:URL (new base URL) or upstream:URL", "regular")
     .option("-w, --wfile <OUT>", "write the flows: served and missed ones (misses as error flows), or the replayed ones")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments (repeatable; served flows have isReplay = \"response\")", collect, [])
     .option("--ignore-params <NAME>", "leave query parameter NAME out of the match (repeatable)", collect, [])

@@ -282,6 +282,13 @@ describe("reflow replay: forward mode", () => {
     expect(got.stdout.toString(), got.stderr).toBe("secret over TLS 2");
   });
 
+  it("answers SOCKS5 clients (-m socks5)", async () => {
+    const r = await replay([forwardRec, "-m", "socks5"]);
+    const got = await curl(["--socks5-hostname", `127.0.0.1:${r.port}`, `http://127.0.0.1:${originPort}/api/items?page=1`]);
+    await r.stop();
+    expect(JSON.parse(got.stdout.toString()).query, got.stderr).toBe("?page=1");
+  });
+
   it("--ignore-host and --ignore-port", async () => {
     const otherHost = `http://localhost:${originPort}/api/items?page=1`;
     const otherPort = `http://127.0.0.1:1/api/items?page=1`;
