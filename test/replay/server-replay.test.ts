@@ -338,6 +338,22 @@ describe("reflow replay --refresh", () => {
   });
 });
 
+describe("reflow replay from a HAR file", () => {
+  it("answers as from the mitm recording it was converted from", async () => {
+    const har = join(dir, "reverse.har");
+    expect(reflow(["convert", reverseRec, "-o", har]).status).toBe(0);
+    const r = await replay([har, "-m", `reverse:http://127.0.0.1:${originPort}`]);
+    expect(JSON.parse((await ask(r.port, "/api/items?page=1")).body.toString()).query).toBe("?page=1");
+    const counts = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await ask(r.port, "/counter");
+      counts.push(res.status === 200 ? res.body.toString() : res.status);
+    }
+    expect(counts).toEqual(["1", "2", "3", 404]);
+    await r.stop();
+  });
+});
+
 describe("reflow replay from a mitmdump 8.1.1 capture", () => {
   it("serves a response recorded without its body (cut off) as an empty one, framed so", async () => {
     const r = await replay([join(testdata, "captures", "real-v17-incomplete-body.mitm")]);
