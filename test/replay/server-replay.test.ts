@@ -118,16 +118,22 @@ beforeAll(async () => {
 
 afterAll(() => killStrayCaptures());
 
+/** Replays `recording` in reverse mode: /api/items answered, then /counter's three answers in order and a 404. */
+async function answersInOrder(recording: string): Promise<RunningCapture> {
+  const r = await replay([recording, "-m", `reverse:http://127.0.0.1:${originPort}`]);
+  expect(JSON.parse((await ask(r.port, "/api/items?page=1")).body.toString()).query).toBe("?page=1");
+  const counts = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await ask(r.port, "/counter");
+    counts.push(res.status === 200 ? res.body.toString() : res.status);
+  }
+  expect(counts).toEqual(["1", "2", "3", 404]);
+  return r;
+}
+
 describe("reflow replay: reverse mode", () => {
   it("answers from the recording, repeated requests with their answers in recorded order, then 404", async () => {
-    const r = await replay([reverseRec, "-m", `reverse:http://127.0.0.1:${originPort}`]);
-    expect(JSON.parse((await ask(r.port, "/api/items?page=1")).body.toString()).query).toBe("?page=1");
-    const counts = [];
-    for (let i = 0; i < 4; i++) {
-      const res = await ask(r.port, "/counter");
-      counts.push(res.status === 200 ? res.body.toString() : res.status);
-    }
-    expect(counts).toEqual(["1", "2", "3", 404]);
+    const r = await answersInOrder(reverseRec);
     await r.stop();
     expect(r.stderr()).toContain("miss: GET /counter: all 3 recorded answers were served already");
   });
@@ -342,14 +348,7 @@ describe("reflow replay from a HAR file", () => {
   it("answers as from the mitm recording it was converted from", async () => {
     const har = join(dir, "reverse.har");
     expect(reflow(["convert", reverseRec, "-o", har]).status).toBe(0);
-    const r = await replay([har, "-m", `reverse:http://127.0.0.1:${originPort}`]);
-    expect(JSON.parse((await ask(r.port, "/api/items?page=1")).body.toString()).query).toBe("?page=1");
-    const counts = [];
-    for (let i = 0; i < 4; i++) {
-      const res = await ask(r.port, "/counter");
-      counts.push(res.status === 200 ? res.body.toString() : res.status);
-    }
-    expect(counts).toEqual(["1", "2", "3", 404]);
+    const r = await answersInOrder(har);
     await r.stop();
   });
 });
