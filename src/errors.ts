@@ -26,6 +26,7 @@ export type ErrorCode =
   | "E_FORMAT_UNKNOWN"
   | "E_WRITE_UNSUPPORTED"
   | "E_SCRIPT_LOAD"
+  | "E_SCRIPT_EXIT"
   | "E_FILTER_SYNTAX"
   | "E_CA"
   | "E_LISTEN";
@@ -79,10 +80,24 @@ export class ScriptLoadError extends ReflowError {
   }
 }
 
+/** A script ended its thread or process (`process.exit()`) before the run finished: nothing was written. */
+export class ScriptExitError extends ReflowError {
+  constructor(message: string) {
+    super("E_SCRIPT_EXIT", message, ExitCode.FINISHED_WITH_ERRORS);
+  }
+}
+
 /** A flow that cannot be written in the requested format or version (e.g. UDP at v17). */
 export class WriteUnsupportedError extends ReflowError {
   constructor(message: string) {
     super("E_WRITE_UNSUPPORTED", message, ExitCode.USAGE);
+  }
+
+  /** The run's refusal of such a flow: named, and nothing written, unless --skip-unwritable. */
+  static refusing(file: string, index: number, type: string | null, e: WriteUnsupportedError): WriteUnsupportedError {
+    return new WriteUnsupportedError(
+      `${file}: flow #${index} (${type}): ${e.message}; nothing written (--skip-unwritable leaves such flows out)`,
+    );
   }
 }
 

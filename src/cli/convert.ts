@@ -20,6 +20,7 @@ interface ConvertOptions {
   filter?: string;
   caseSensitive?: boolean;
   quiet?: boolean;
+  skipUnwritable?: boolean;
 }
 
 export function registerConvert(program: Command): void {
@@ -43,6 +44,7 @@ export function registerConvert(program: Command): void {
     )
     .option("-f, --filter <EXPR>", "write only the flows this filter expression matches (see reflow filter --help)")
     .option("--case-sensitive", "match the filter's regexes case-sensitively")
+    .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
     .option("-q, --quiet", "no summary on stderr")
     .addHelpText(
       "after",
@@ -66,7 +68,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   const paths = await expandInputs(args);
   let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
   const migrations = new MigrationContext();
-  const out = await OutputFile.open(opts.output);
+  const out = await OutputFile.open(opts.output, { like: paths[0] });
   const format = opts.to ?? (opts.output.endsWith(".jsonl") ? "jsonl" : "mitm");
   let encoder: MitmEncoder | undefined;
   let flows = 0;
@@ -104,6 +106,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
             flows++;
           } catch (e) {
             if (!(e instanceof WriteUnsupportedError)) throw e;
+            if (!opts.skipUnwritable) throw WriteUnsupportedError.refusing(flow.file, flow.raw.index, flow.type, e);
             warn(`${flow.file}: flow #${flow.raw.index} (${flow.type}) left out: ${e.message}`);
             skipped++;
           }

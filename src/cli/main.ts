@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
-import { reportFailure } from "./report.js";
+import { closedStdout, errorLine, reportFailure } from "./report.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -54,10 +54,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // A reader that stops early (`reflow show big.mitm | head`) closes stdout: that ends the
-// command quietly, as for any Unix tool, instead of with a stack trace.
+// command quietly, as for any Unix tool, with 141 as if SIGPIPE had ended it (output was
+// lost, so never 0). Any other failure of stdout (a full disk) is one line, exit 2.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.OK);
-  throw e;
+  if (e.code === "EPIPE") process.exit(closedStdout.exitCode);
+  errorLine(`<stdout>: ${e.message}`);
+  process.exit(ExitCode.USAGE);
 });
+// A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
+process.stderr.on("error", () => {});
 
 process.exitCode = await main(process.argv);

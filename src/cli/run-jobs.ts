@@ -7,7 +7,7 @@ import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { ScriptLoadError } from "../errors.js";
+import { ScriptExitError, ScriptLoadError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { OutputFile } from "../io/output-file.js";
 import type { BatchJob } from "../pipeline/batch-run.js";
@@ -39,7 +39,10 @@ export async function runInWorkers(
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
         const giveWork = (): void => {
-          if (nextFile >= paths.length) return send({ finish: true });
+          if (nextFile >= paths.length) {
+            finishSent = true;
+            return send({ finish: true });
+          }
           const i = nextFile++;
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
@@ -54,10 +57,16 @@ export async function runInWorkers(
           if (++finished === count) resolve();
         });
         worker.once("error", reject);
+        // a script's process.exit() ends only its worker: the run cannot finish
+        let finishSent = false;
+        worker.once("exit", (code) => {
+          if (!finishSent)
+            reject(new ScriptExitError(`a worker ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written`));
+        });
       }
     });
     if (single) {
-      const out = await OutputFile.open(single, { append });
+      const out = await OutputFile.open(single, { append, like: paths[0] });
       try {
         for (let i = 0; i < paths.length; i++) {
           for await (const chunk of createReadStream(partOf(i), { highWaterMark: 1 << 20 })) await out.write(chunk as Buffer);

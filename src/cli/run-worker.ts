@@ -35,7 +35,7 @@ port.on("message", async (m: ToWorker) => {
     port.close();
     return;
   }
-  const writer = m.output ? await FlowWriter.open(m.output, { version }) : undefined;
+  const writer = m.output ? await FlowWriter.open(m.output, { version, like: m.file }) : undefined;
   const damage = await batch.runFile(m.file, writer);
   await writer?.close();
   post({ fileDone: m.file, damaged: damage !== undefined });

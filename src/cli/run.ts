@@ -1,6 +1,5 @@
 /** `reflow run`: user scripts over saved flows, in saved order — the main job. */
-import { mkdirSync, realpathSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { realpathSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
@@ -15,6 +14,8 @@ import { expandInputs } from "./inputs.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, warn } from "./report.js";
+import { mirroredOutputs } from "../io/mirrored-outputs.js";
+import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
 interface RunOptions {
   rfile: string[];
@@ -29,6 +30,7 @@ interface RunOptions {
   keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
+  skipUnwritable?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -70,6 +72,7 @@ export function registerRun(program: Command): void {
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
+    .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
     .addHelpText(
@@ -119,7 +122,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
   const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
   if (perInput && paths.includes("-")) throw new UsageError("stdin has no name to write a per-input output under");
-  if (perInput) mkdirSync(opts.wfile!, { recursive: true }); // `-w out/` may name a directory still to be made
+  // outputs mirror the inputs' paths below their common base; a clash stops here (exit 2)
+  const outputs = perInput ? mirroredOutputs(inputs, paths, opts.wfile!) : null;
 
   const job: BatchJob = {
     scripts: opts.script,
@@ -128,43 +132,49 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
+    skipUnwritable: !!opts.skipUnwritable,
   };
   const version = (opts.flowVersion ??
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??
     (await inputsVersion(paths)) ??
     undefined) as WritableVersion | undefined;
   const single = !perInput ? (opts.wfile ?? opts.afile) : undefined;
-  const outputFor = (path: string): string | null => (perInput ? join(opts.wfile!, basename(path)) : null);
+  const outputFor = (path: string): string | null => outputs?.get(path) ?? null;
 
-  let stats: PipelineStats;
-  let damaged: boolean;
+  const unfinished = guardUnfinishedRun();
+  let stats!: PipelineStats;
+  let damaged!: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
-  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
-    ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
-  } else {
-    const batch = new BatchRun(job, { warn, error: errorLine });
-    counted = () => batch.stats.flowsRead;
-    await batch.start(); // a script that fails to load stops the run before any output
-    let writer: FlowWriter | undefined;
-    damaged = false;
-    try {
-      if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile });
-      for (const path of paths) {
-        const own = outputFor(path);
-        const w = own ? await FlowWriter.open(own, { version }) : writer;
-        if ((await batch.runFile(path, w)) !== undefined) damaged = true;
-        if (own) await w!.close();
+  try {
+    if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
+      ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
+    } else {
+      const batch = new BatchRun(job, { warn, error: errorLine });
+      counted = () => batch.stats.flowsRead;
+      await batch.start(); // a script that fails to load stops the run before any output
+      let writer: FlowWriter | undefined;
+      damaged = false;
+      try {
+        if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile, like: paths[0] });
+        for (const path of paths) {
+          const own = outputFor(path);
+          const w = own ? await FlowWriter.open(own, { version, like: path }) : writer;
+          if ((await batch.runFile(path, w)) !== undefined) damaged = true;
+          if (own) await w!.close();
+        }
+        await batch.finish();
+        await writer?.close();
+      } catch (e) {
+        await writer?.abort();
+        throw e;
       }
-      await batch.finish();
-      await writer?.close();
-    } catch (e) {
-      await writer?.abort();
-      throw e;
+      stats = batch.stats;
     }
-    stats = batch.stats;
+  } finally {
+    progress.stop();
+    unfinished.finished();
   }
-  progress.stop();
 
   const s = stats;
   if (!opts.quiet) {

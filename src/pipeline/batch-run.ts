@@ -4,8 +4,10 @@
  */
 import { FlowReadError, WriteUnsupportedError } from "../errors.js";
 import { type Filter, filterFromWords } from "../filter/index.js";
+import { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { readFlows } from "../io/flow-source.js";
+import { keepDefaultSignalActions } from "../io/temp-files.js";
 import type { Flow } from "../model/index.js";
 import type { FlowWriter } from "./flow-writer.js";
 import { Pipeline, type PipelineStats } from "./pipeline.js";
@@ -20,6 +22,8 @@ export interface BatchJob {
   keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
+  /** leave out, with a warning, flows the output version cannot hold (default: refuse them) */
+  skipUnwritable?: boolean;
 }
 
 export class BatchRun {
@@ -43,6 +47,8 @@ export class BatchRun {
 
   /** Loads the scripts (a failure throws ScriptLoadError before any flow) and fires `start`. */
   async start(): Promise<void> {
+    // A hook stuck in a loop must not make the process deaf to SIGTERM and SIGINT.
+    if (this.job.scripts.length) keepDefaultSignalActions();
     await this.pipeline.loadScripts(this.job.scripts);
     await this.pipeline.start();
   }
@@ -81,6 +87,10 @@ export class BatchRun {
       return pending;
     } catch (e) {
       if (!(e instanceof WriteUnsupportedError)) throw e;
+      if (!this.job.skipUnwritable) {
+        const record = flow.state instanceof FlowRecord ? flow.state : null;
+        throw WriteUnsupportedError.refusing(record?.file ?? "<new flow>", record?.raw.index ?? -1, flow.type, e);
+      }
       this.report.warn(`flow ${flow.id} (${flow.type}) left out: ${e.message}`);
     }
   }

@@ -13,6 +13,8 @@ export interface FlowWriterOptions {
   version?: WritableVersion;
   /** add to the end of an existing file instead of replacing it */
   append?: boolean;
+  /** an input the output is made from: a new output is private (0600) when that input is */
+  like?: string;
 }
 
 /** Writes flows to a mitm file (or `-` for stdout). Call `close()` to make the file appear. */
@@ -29,7 +31,7 @@ export class FlowWriter {
   }
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
-    return new FlowWriter(await OutputFile.open(path, { append: opts.append }), opts.version);
+    return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
   }
 
   /** The version being written (known once set or once the first flow arrived). */
