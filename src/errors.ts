@@ -106,8 +106,10 @@ export class WriteUnsupportedError extends ReflowError {
  * byte offset in the file where the damaged flow (or the damage) starts.
  */
 export class FlowReadError extends ReflowError {
+  declare readonly code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION" | "E_FLOW_SCHEMA";
+
   constructor(
-    code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION" | "E_FLOW_SCHEMA",
+    code: FlowReadError["code"],
     readonly file: string,
     readonly offset: number,
     readonly flowIndex: number,

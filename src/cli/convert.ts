@@ -11,6 +11,7 @@ import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js"
 import { expandInputs } from "./inputs.js";
 import { flowToJsonLine } from "../format/jsonl.js";
 import { Progress } from "./progress.js";
+import { checkFlow } from "../pipeline/flow-check.js";
 import { errorLine, info, warn } from "./report.js";
 
 interface ConvertOptions {
@@ -21,6 +22,7 @@ interface ConvertOptions {
   caseSensitive?: boolean;
   quiet?: boolean;
   skipUnwritable?: boolean;
+  strict?: boolean;
 }
 
 export function registerConvert(program: Command): void {
@@ -45,6 +47,7 @@ export function registerConvert(program: Command): void {
     .option("-f, --filter <EXPR>", "write only the flows this filter expression matches (see reflow filter --help)")
     .option("--case-sensitive", "match the filter's regexes case-sensitively")
     .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
+    .option("--strict", "read each flow whole first (as reflow check); a damaged one is reported and left out, exit 3")
     .option("-q, --quiet", "no summary on stderr")
     .addHelpText(
       "after",
@@ -82,6 +85,12 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
         // Each flow is written (copied into the output) before the next is read.
         for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
           let line: string | undefined;
+          const unsound = opts.strict ? checkFlow(flow) : null;
+          if (unsound) {
+            errorLine(`${unsound.message}: left out`);
+            damage ??= unsound;
+            continue;
+          }
           try {
             if (filter || format === "jsonl") {
               const model = flowFromState(flow); // only when read: an identity copy needs no model

@@ -31,6 +31,7 @@ interface RunOptions {
   quiet?: boolean;
   verbose: number;
   skipUnwritable?: boolean;
+  strict?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -73,6 +74,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
     .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
+    .option("--strict", "read each flow whole first (as reflow check); a damaged one is reported and left out, exit 3")
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
     .addHelpText(
@@ -133,6 +135,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     skipUnwritable: !!opts.skipUnwritable,
+    strict: !!opts.strict,
   };
   const version = (opts.flowVersion ??
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??

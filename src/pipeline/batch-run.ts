@@ -8,6 +8,7 @@ import { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { readFlows } from "../io/flow-source.js";
 import { keepDefaultSignalActions } from "../io/temp-files.js";
+import { checkFlow } from "./flow-check.js";
 import type { Flow } from "../model/index.js";
 import type { FlowWriter } from "./flow-writer.js";
 import { Pipeline, type PipelineStats } from "./pipeline.js";
@@ -24,6 +25,8 @@ export interface BatchJob {
   logLevel: LogLevel;
   /** leave out, with a warning, flows the output version cannot hold (default: refuse them) */
   skipUnwritable?: boolean;
+  /** read each flow whole first; a damaged one is reported and left out (exit 3) */
+  strict?: boolean;
 }
 
 export class BatchRun {
@@ -31,6 +34,8 @@ export class BatchRun {
   private readonly filter: Filter | null;
   private readonly migrations = new MigrationContext();
   private writer: FlowWriter | undefined;
+  /** the first flow --strict left out of the current input */
+  private strictDamage: FlowReadError | undefined;
 
   constructor(
     private readonly job: BatchJob,
@@ -61,7 +66,8 @@ export class BatchRun {
     this.writer = writer;
     const filter = this.filter;
     try {
-      await runSavedFlows(readFlows(path, this.migrations), this.pipeline, (f) => this.emit(f), {
+      const flows = readFlows(path, this.migrations);
+      await runSavedFlows(this.job.strict ? this.soundFlows(flows) : flows, this.pipeline, (f) => this.emit(f), {
         concurrency: this.job.concurrency,
         select: filter ? (flow) => filter.match(flow) : undefined,
         keepUnselected: this.job.keepUnmatched,
@@ -71,7 +77,22 @@ export class BatchRun {
       this.report.error(e.message);
       return e;
     }
-    return undefined;
+    const damage = this.strictDamage;
+    this.strictDamage = undefined;
+    return damage;
+  }
+
+  /** --strict: the flows that read whole; each damaged one is reported and left out. */
+  private async *soundFlows(flows: AsyncIterable<Flow>): AsyncGenerator<Flow> {
+    for await (const flow of flows) {
+      const damage = flow.state instanceof FlowRecord ? checkFlow(flow.state, flow) : null;
+      if (!damage) {
+        yield flow;
+        continue;
+      }
+      this.report.error(`${damage.message}: left out`);
+      this.strictDamage ??= damage;
+    }
   }
 
   /** Fires `done`. */
