@@ -7,6 +7,7 @@
  * flows while the capture runs, and after a hard kill.
  */
 import { writeFile } from "node:fs/promises";
+import { OutputError } from "../errors.js";
 import type { FlowState } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
@@ -49,8 +50,14 @@ export class CaptureOutput {
     if (opts.path !== null) {
       if (opts.path !== "-") {
         // Appending to a freshly emptied file writes straight into it (no temp file and rename).
-        if (opts.append) await writeFile(opts.path, "", { flag: "a" });
-        else await writeFile(opts.path, "");
+        try {
+          if (opts.append) await writeFile(opts.path, "", { flag: "a" });
+          else await writeFile(opts.path, "");
+        } catch (e) {
+          // before the proxy listens: one line, exit 2
+          const err = e as NodeJS.ErrnoException;
+          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.message);
+        }
       }
       writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
     }

@@ -11,6 +11,7 @@ import { unixNow } from "./clock.js";
 import type { ClientSession } from "./client-session.js";
 import { HttpExchange, type HttpRequestData, type HttpResponseData } from "./exchange.js";
 import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
+import { cameBackToUs, withViaToken } from "./loop-guard.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
@@ -106,6 +107,10 @@ export class HttpRelay {
 
   /** Starts an exchange for `req`. */
   static async handle(ctx: RelayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (ctx.mode.kind !== "regular" && cameBackToUs(req.rawHeaders)) {
+      req.resume();
+      return refuseRequest(res, 508, "reflow: loop detected: this request was relayed by this proxy already\n");
+    }
     const request = recordRequest(req, ctx, unixNow());
     if (!request) {
       req.resume();
@@ -161,7 +166,8 @@ export class HttpRelay {
       out.method,
       toProxy ? `${out.scheme}://${where}${out.path}` : out.path,
       out.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
-      out.wire ?? flatHeaders(out.headers),
+      // reverse and upstream targets may lead back here: mark the request (see loop-guard.ts)
+      ctx.mode.kind === "regular" ? (out.wire ?? flatHeaders(out.headers)) : withViaToken(out.wire ?? flatHeaders(out.headers)),
       out.content,
     );
     let head: ResponseHead;

@@ -38,6 +38,8 @@ export interface ProxyServerOptions {
   tcpHosts: RegExp | null;
   /** CONNECT targets passed through untouched and unrecorded */
   ignoreHosts: RegExp | null;
+  /** how long a client may take to send a request's head, ms (default 60 s); bodies are not limited by it */
+  headTimeoutMs?: number;
   /** told about bugs met while serving (the connection concerned is closed) */
   onInternalError?: (e: unknown) => void;
 }
@@ -86,14 +88,7 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
 /** The proxy server. */
 export class ProxyServer {
   private readonly listener: NetServer;
-  private readonly http = createHttpServer({
-    // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
-    joinDuplicateHeaders: false,
-    requireHostHeader: false,
-    // Long uploads and idle keep-alive clients are normal for a proxy.
-    requestTimeout: 0,
-    keepAliveTimeout: 120_000,
-  });
+  private readonly http: ReturnType<typeof createHttpServer>;
   private readonly sessions = new Set<ClientSession>();
   private readonly settings: UpstreamSettings;
   private stopping = false;
@@ -107,6 +102,18 @@ export class ProxyServer {
       timeoutMs: opts.timeoutMs,
       upstreamProxy: opts.mode.kind === "upstream" ? opts.mode.proxy : null,
     };
+    const headTimeoutMs = opts.headTimeoutMs ?? 60_000;
+    this.http = createHttpServer({
+      // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
+      joinDuplicateHeaders: false,
+      requireHostHeader: false,
+      // Long uploads and idle keep-alive clients are normal for a proxy; a slow head is not
+      // (it holds a connection for nothing): it gets a 408 and the connection is closed.
+      requestTimeout: 0,
+      headersTimeout: headTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, headTimeoutMs / 4)),
+      keepAliveTimeout: 120_000,
+    });
     this.listener = createNetServer({ noDelay: true }, (s) => this.accept(s));
     this.http.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.http.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket as Socket, head));
@@ -123,6 +130,9 @@ export class ProxyServer {
       this.listener.once("error", reject);
       this.listener.listen(this.opts.port, this.opts.host, () => {
         this.listener.removeListener("error", reject);
+        // The HTTP server never listens itself (it gets its sockets from this one), so its
+        // timeout checks, which start on "listening", are started here.
+        this.http.emit("listening");
         resolve(this.listener.address() as AddressInfo);
       });
     });
@@ -263,6 +273,12 @@ export class ProxyServer {
   /** What a CONNECT tunnel carries decides what happens to it. */
   private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer): Promise<void> {
     if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head);
+    try {
+      await session.servers.connectEarly(host, port);
+    } catch {
+      socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      return;
+    }
     socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
     const first = await firstBytes(socket, head);
     if (!first.length) return void socket.end();
