@@ -1,7 +1,8 @@
 /**
  * Where finished live flows go: the positional filter decides, the file gets each flow as
- * soon as it is finished (flushed in the same event-loop turn, so a killed process leaves
- * every finished flow and at most one truncated record), the log gets a line.
+ * soon as it is finished (with the others of its event-loop turn, flushed in the next: a
+ * hard kill loses the flows finished since the last flush, and leaves at most one truncated
+ * record), the log gets a line.
  *
  * The file is written in place, never through a temp file: it must hold the finished
  * flows while the capture runs, and after a hard kill.
