@@ -36,8 +36,6 @@ export interface CaptureOutputOptions {
 export class CaptureOutput {
   /** flows finished in this turn of the event loop, not written yet */
   private queue: FlowState[] = [];
-  /** the writing of earlier turns' flows (one at a time: the encoder's output is only valid until its next call) */
-  private chain: Promise<void> = Promise.resolve();
   /** flows written to the file */
   written = 0;
 
@@ -77,32 +75,32 @@ export class CaptureOutput {
     const writer = this.writer;
     if (!writer) return;
     this.queue.push(state);
-    // All flows finished in this turn of the event loop go out in one write.
-    if (this.queue.length === 1) setImmediate(() => (this.chain = this.chain.then(() => this.writeQueued(writer))));
+    // All flows finished in this turn of the event loop go out in one write, at its end.
+    if (this.queue.length === 1) setImmediate(() => this.writeQueued(writer));
   }
 
-  private async writeQueued(writer: FlowWriter): Promise<void> {
+  /**
+   * Writes this turn's flows synchronously: a write left to the thread pool lags behind under
+   * load, and a hard kill lost the whole backlog (over a hundred flows the clients had).
+   */
+  private writeQueued(writer: FlowWriter): void {
     const states = this.queue;
     if (!states.length) return;
     this.queue = [];
-    for (const state of states) {
-      try {
-        const full = writer.write(state); // a promise only when the batch buffer had to be written first
-        if (full) await full;
-        this.written++;
-      } catch (e) {
-        this.opts.onWriteError(e as Error);
-      }
+    try {
+      const refused = writer.writeNow(states);
+      this.written += states.length - refused.length;
+      for (const e of refused) this.opts.onWriteError(e);
+    } catch (e) {
+      this.opts.onWriteError(e as Error);
     }
-    await writer.flush().catch((e: Error) => this.opts.onWriteError(e));
   }
 
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
     const writer = this.writer;
     if (!writer) return;
-    this.chain = this.chain.then(() => this.writeQueued(writer));
-    await this.chain;
+    this.writeQueued(writer);
     await writer.close();
   }
 }

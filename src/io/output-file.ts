@@ -6,7 +6,7 @@
  * through, the temp file beside its target. Every failure to write, flush or rename is an
  * OutputError naming the output; an append that fails is cut back to where it started.
  */
-import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readlinkSync, statSync, type Stats, writeSync } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputError } from "../errors.js";
@@ -166,6 +166,26 @@ export class OutputFile {
         this.pending = null;
       },
     );
+  }
+
+  /**
+   * Writes `bytes` to the file now, on this thread, after anything queued before: a live
+   * capture's finished flows must not wait in memory or in the thread pool, where a hard
+   * kill would lose them. To stdout through its stream (synchronous for files and pipes).
+   */
+  writeNow(bytes: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    if (this.pending || this.used) throw new Error("writeNow after queued writes: flush them first");
+    this.bytesWritten += bytes.length;
+    if (!this.fh) {
+      void writeStdout(bytes).catch((e: OutputError) => (this.failure = e));
+      return;
+    }
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fh.fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      throw new OutputError(this.path, message(e));
+    }
   }
 
   /** Writes out everything queued (e.g. after each flow of a live capture). */

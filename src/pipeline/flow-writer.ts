@@ -7,6 +7,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { OutputFile } from "../io/output-file.js";
 import { Flow } from "../model/index.js";
+import { WriteUnsupportedError } from "../errors.js";
 
 export interface FlowWriterOptions {
   /** mitm format version to write; default: that of the first flow written (17–21) */
@@ -45,6 +46,28 @@ export class FlowWriter {
     this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version));
     this.count++;
     return this.out.write(this.encoder.encode(state));
+  }
+
+  /**
+   * Writes `states` to the file now, on this thread, in one write (the live capture: a
+   * finished flow must not wait where a hard kill would lose it). A flow this version cannot
+   * hold is left out and its WriteUnsupportedError returned.
+   */
+  writeNow(states: readonly FlowState[]): WriteUnsupportedError[] {
+    const parts: Buffer[] = [];
+    const refused: WriteUnsupportedError[] = [];
+    for (const state of states) {
+      this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version));
+      try {
+        parts.push(Buffer.from(this.encoder.encode(state))); // the encoder's output is valid until its next call
+        this.count++;
+      } catch (e) {
+        if (!(e instanceof WriteUnsupportedError)) throw e;
+        refused.push(e);
+      }
+    }
+    if (parts.length) this.out.writeNow(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    return refused;
   }
 
   /** Writes everything queued now (the live capture flushes after every flow). */
