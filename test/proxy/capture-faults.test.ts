@@ -186,7 +186,8 @@ describe("reflow capture: faults become flows, the proxy keeps serving", () => {
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) => viaProxy(cap.port, url(`/many/${i}`), { agent: new Agent({ keepAlive: false }) })),
     );
-    expect(results.every((r, i) => r.status === 200 && r.body.toString() === `ok /many/${i}`)).toBe(true);
+    const bad = results.map((r, i) => [i, r.status, r.body.toString().slice(0, 80)]).filter(([i, s, b]) => s !== 200 || b !== `ok /many/${i}`);
+    expect(bad).toEqual([]);
     // still serving
     expect((await viaProxy(cap.port, url("/after"))).body.toString()).toBe("ok /after");
     await waitForPath(out, "/after");
