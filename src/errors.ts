@@ -73,10 +73,11 @@ export class OutputError extends ReflowError {
 /** A user script that cannot be found, compiled or started: the run stops before any output. */
 export class ScriptLoadError extends ReflowError {
   constructor(
+    /** the script, or where in it the failure is (`script.ts:2:7`) */
     readonly script: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super("E_SCRIPT_LOAD", `${script}: ${message}`, ExitCode.USAGE);
+    super("E_SCRIPT_LOAD", `${script}: ${detail}`, ExitCode.USAGE);
   }
 }
 

@@ -47,7 +47,7 @@ export async function runInWorkers(
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
         worker.on("message", (m: FromWorker) => {
-          if ("loadError" in m) return reject(new ScriptLoadError(job.scripts.join(" "), m.loadError));
+          if ("loadError" in m) return reject(new ScriptLoadError(m.script ?? job.scripts.join(" "), m.loadError));
           if ("ready" in m) return giveWork();
           if ("fileDone" in m) {
             damaged ||= m.damaged;

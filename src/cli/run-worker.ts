@@ -3,6 +3,7 @@
  * thread hands it, one at a time, each into the output file the main thread names.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { ScriptLoadError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
@@ -12,7 +13,7 @@ import { errorLine, warn } from "./report.js";
 export type ToWorker = { file: string; output: string | null } | { finish: true };
 export type FromWorker =
   | { ready: true }
-  | { loadError: string }
+  | { loadError: string; script?: string }
   | { fileDone: string; damaged: boolean }
   | { finished: BatchRun["stats"] };
 
@@ -25,7 +26,8 @@ try {
   await batch.start();
   post({ ready: true });
 } catch (e) {
-  post({ loadError: (e as Error).message });
+  // a ScriptLoadError crosses as its parts, so the main thread makes the same one line
+  post(e instanceof ScriptLoadError ? { loadError: e.detail, script: e.script } : { loadError: (e as Error).message });
 }
 
 port.on("message", async (m: ToWorker) => {

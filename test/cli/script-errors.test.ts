@@ -51,6 +51,10 @@ describe("a start() that throws", () => {
     expect(lines(r), r.stderr.toString()).toHaveLength(1);
     expect(r.stderr.toString()).toContain("start.ts:2:");
     expect(readdirSync(d)).toEqual(["start.ts"]);
+    const jobs = reflow(["run", "-r", sample, sample, "-j", "2", "-s", "start.ts", "-w", "out.mitm"], { cwd: d });
+    expect(jobs.status).toBe(2);
+    expect(lines(jobs), "the same one line from a worker").toEqual(lines(r));
+    expect(readdirSync(d)).toEqual(["start.ts"]);
   });
 });
 
