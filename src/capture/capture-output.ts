@@ -1,8 +1,8 @@
 /**
- * Where finished live flows go: the positional filter decides, the file gets each flow as
- * soon as it is finished (with the others of its event-loop turn, flushed in the next: a
- * hard kill loses the flows finished since the last flush, and leaves at most one truncated
- * record), the log gets a line.
+ * Where finished live flows go: the positional filter decides, the file gets each flow by
+ * a synchronous write, at the end of the event-loop turn it finished in or, for an HTTP
+ * exchange, at once before its client has the whole response (`writeQueuedNow`); a hard kill
+ * leaves at most one truncated record. The log gets a line.
  *
  * The file is written in place, never through a temp file: it must hold the finished
  * flows while the capture runs, and after a hard kill.
@@ -94,6 +94,11 @@ export class CaptureOutput {
     } catch (e) {
       this.opts.onWriteError(e as Error);
     }
+  }
+
+  /** Writes the flows queued so far now, not at the end of this event-loop turn. */
+  writeQueuedNow(): void {
+    if (this.writer) this.writeQueued(this.writer);
   }
 
   /** Writes what is queued and closes the file. */

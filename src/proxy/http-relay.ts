@@ -81,6 +81,9 @@ export function refuseRequest(res: ServerResponse, status: number, text: string)
   res.end(text);
 }
 
+/** Bodies up to this size go out in one write after the exchange is recorded (they fit a socket's send buffer). */
+const SENT_WHOLE = 64 * 1024;
+
 /** The failure of an exchange whose client went away. */
 const clientGone = (): ProxyFailure => new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
 
@@ -235,18 +238,41 @@ export class HttpRelay {
     this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
   }
 
-  /** Sends a whole response to the client and waits until it is out. */
+  /**
+   * Sends a whole response to the client and waits until it is out. The handler records the
+   * exchange (`responseDelivering`) before the client can have all of it, so a client that has
+   * a whole response has its flow on disk: a small response is recorded before it is sent (in
+   * one write, as before); of a large one the last byte waits until the rest is out and the
+   * exchange is recorded (a client that stops reading it is still recorded as gone).
+   */
   private async deliver(r: HttpResponseData): Promise<void> {
     if (this.clientGone) return this.fail(clientGone());
+    const body = r.content ?? null;
+    const held = body && body.length > SENT_WHOLE ? body.subarray(body.length - 1) : body;
     try {
       this.writeHead(r);
       if (r.trailers?.length && /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? ""))
         this.res.addTrailers(r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]));
-      this.res.end(r.content ?? undefined);
+      if (body && held !== body && !(await this.written(body.subarray(0, body.length - 1)))) return await this.fail(clientGone());
     } catch (e) {
       return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
     }
+    if (this.clientGone || this.res.destroyed || this.req.socket.destroyed) return this.fail(clientGone());
+    this.ctx.handler.responseDelivering?.(this.exchange);
+    this.res.end(held ?? undefined);
     await this.awaitDelivery();
+  }
+
+  /** Writes part of the body; resolves true once it has left for the client, false when the client went away first. */
+  private written(part: Buffer): Promise<boolean> {
+    return new Promise((resolve) => {
+      const gone = (): void => resolve(false);
+      this.res.once("close", gone);
+      this.res.write(part, (e) => {
+        this.res.off("close", gone);
+        resolve(!e);
+      });
+    });
   }
 
   private async awaitDelivery(): Promise<void> {
