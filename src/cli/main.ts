@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
 import { closedStdout, errorLine, reportFailure } from "./report.js";
+import { exitProcess } from "../io/process-exit.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -58,9 +59,9 @@ export async function main(argv: string[]): Promise<number> {
 // command quietly, as for any Unix tool, with 141 as if SIGPIPE had ended it (output was
 // lost, so never 0). Any other failure of stdout (a full disk) is one line, exit 2.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(closedStdout.exitCode);
+  if (e.code === "EPIPE") exitProcess(closedStdout.exitCode);
   errorLine(`<stdout>: ${e.message}`);
-  process.exit(ExitCode.USAGE);
+  exitProcess(ExitCode.USAGE);
 });
 // A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
 process.stderr.on("error", () => {});

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { exitProcess } from "./process-exit.js";
 
 /** Temp files this thread has open: removed when the process exits before they are renamed. */
 const live = new Set<string>();
@@ -57,7 +58,7 @@ function installSignalHandlers(): void {
   signalHandlersInstalled = true;
   for (const [sig, code] of ENDING_SIGNALS) process.once(sig, () => {
     removeLiveTempFiles();
-    process.exit(code);
+    exitProcess(code);
   });
 }
 

@@ -3,10 +3,12 @@
  * output is never renamed into place, so such an end must never look like success.
  */
 import { ExitCode } from "../errors.js";
+import { isOwnExit } from "../io/process-exit.js";
 
 /** Guards a run from now until `finished()`: an earlier process exit is reported and never 0. */
 export function guardUnfinishedRun(): { finished(): void } {
   const onExit = (code: number): void => {
+    if (isOwnExit()) return; // a signal or a closed stdout: said and coded where it happened
     process.stderr.write(
       `error: the process was ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written\n`,
     );

@@ -14,7 +14,7 @@ function throughHead(args: string): { status: string; stderr: string } {
 
 describe("a closed stdout", () => {
   const big = Array.from({ length: 40 }, () => `'${fixtures}/sample.mitm'`).join(" ");
-  for (const args of [`show ${big} --detail 4`, `convert ${big} -o - -q`]) {
+  for (const args of [`show ${big} --detail 4`, `convert ${big} -o - -q`, `run -r ${big} -w - -q`]) {
     it(`ends \`reflow ${args.split(" ")[0]}\` quietly with 141`, () => {
       const r = throughHead(args);
       expect(r.stderr).toBe("");
