@@ -1,20 +1,25 @@
 /**
- * Where finished live flows go: the positional filter decides, the file gets each flow by
- * a synchronous write, at the end of the event-loop turn it finished in or, for an HTTP
- * exchange, at once before its client has the whole response (`writeQueuedNow`); a hard kill
- * leaves at most one truncated record. The log gets a line.
+ * Where finished live flows go, composed as a chain: filter → the log (the same listing as
+ * `show`) and the flow file. The file gets each flow by a synchronous write, at the end of
+ * the event-loop turn it finished in or, for an HTTP exchange, at once before its client has
+ * the whole response (`writeQueuedNow`); a hard kill leaves at most one truncated record.
  *
  * The file is written in place, never through a temp file: it must hold the finished
  * flows while the capture runs, and after a hard kill.
  */
 import { writeFile } from "node:fs/promises";
+import { ListingSink } from "../display/listing-sink.js";
 import { OutputError } from "../errors.js";
+import type { Filter } from "../filter/index.js";
 import type { FlowState } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
-import type { Filter } from "../filter/index.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import type { Flow } from "../model/index.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
-import { flowLogLines } from "./flow-log.js";
+import { FilterStage } from "../pipeline/filter-stage.js";
+import { FlowChain } from "../pipeline/flow-chain.js";
+import { FlowFileSink } from "../pipeline/flow-file-sink.js";
+import { PassingFlow } from "../pipeline/passing-flow.js";
+import type { FlowSink } from "../pipeline/stage.js";
 
 /** How finished flows are written and shown. */
 export interface CaptureOutputOptions {
@@ -25,27 +30,34 @@ export interface CaptureOutputOptions {
   /** only matching flows are written and shown */
   filter: Filter | null;
   /** log detail: 0 none, 1 a line per flow, 2 headers, 3 bodies, 4 uncut */
-  detail: number;
-  /** where log lines go */
-  log: (line: string) => void;
+  detail: 0 | 1 | 2 | 3 | 4;
+  /** colour codes in the log */
+  colour: boolean;
+  /** where log text goes (whole lines) */
+  log: (text: string) => void;
   /** a write that failed (the capture goes on) */
   onWriteError: (e: Error) => void;
+  /** a flow the format version cannot hold, left out */
+  onLeftOut: (message: string) => void;
 }
 
-/** The writer and log stage of the capture. */
+/** The filter, log and writer stages of the capture. */
 export class CaptureOutput {
-  /** flows finished in this turn of the event loop, not written yet */
-  private queue: FlowState[] = [];
-  /** flows written to the file */
-  written = 0;
+  /** the pushing of flows that had to wait (a full batch being written): later flows queue behind it */
+  private waiting: Promise<void> | null = null;
+  private flushQueued = false;
 
   private constructor(
-    private readonly writer: FlowWriter | null,
-    private readonly opts: CaptureOutputOptions,
+    private readonly chain: FlowChain,
+    private readonly file: FlowFileSink | null,
+    private readonly onError: (e: Error) => void,
   ) {}
 
   static async open(opts: CaptureOutputOptions): Promise<CaptureOutput> {
-    let writer: FlowWriter | null = null;
+    const sinks: FlowSink[] = [];
+    if (opts.detail > 0)
+      sinks.push(new ListingSink({ detail: opts.detail, colour: opts.colour, width: null }, { add: opts.log, flush: () => {}, close: () => {} }));
+    let file: FlowFileSink | null = null;
     if (opts.path !== null) {
       if (opts.path !== "-") {
         // Appending to a freshly emptied file writes straight into it (no temp file and rename).
@@ -58,54 +70,65 @@ export class CaptureOutput {
           throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.message);
         }
       }
-      writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
+      const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
+      file = new FlowFileSink(writer, {
+        flushEachBatch: "now", // synchronous: a write left to the thread pool lags under load, and a hard kill loses the backlog
+        closeWriter: true,
+        onLeftOut: (flow, e) => opts.onLeftOut(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`),
+        onWriteError: opts.onWriteError,
+      });
+      sinks.push(file);
     }
-    return new CaptureOutput(writer, opts);
+    return new CaptureOutput(new FlowChain(opts.filter ? [new FilterStage(opts.filter)] : [], sinks), file, opts.onWriteError);
+  }
+
+  /** Flows written to the file. */
+  get written(): number {
+    return this.file?.written ?? 0;
   }
 
   /** True when something needs model objects of the flows (a filter or the log). */
   get wantsFlowObjects(): boolean {
-    return this.opts.filter !== null || this.opts.detail > 0;
+    return !this.chain.readsRecordsOnly;
   }
 
   /** Takes a finished flow: filtered, logged, and written and flushed with the others of this turn. `flow` is needed when `wantsFlowObjects`. */
   add(state: FlowState, flow: Flow | null): void {
-    if (flow && this.opts.filter && !this.opts.filter.match(flow)) return;
-    if (flow && this.opts.detail > 0) for (const line of flowLogLines(flow, this.opts.detail)) this.opts.log(line);
-    const writer = this.writer;
-    if (!writer) return;
-    this.queue.push(state);
+    const passing = new PassingFlow(state, flow);
+    this.inTurn(() => this.chain.push(passing));
     // All flows finished in this turn of the event loop go out in one write, at its end.
-    if (this.queue.length === 1) setImmediate(() => this.writeQueued(writer));
-  }
-
-  /**
-   * Writes this turn's flows synchronously: a write left to the thread pool lags behind under
-   * load, and a hard kill lost the whole backlog (over a hundred flows the clients had).
-   */
-  private writeQueued(writer: FlowWriter): void {
-    const states = this.queue;
-    if (!states.length) return;
-    this.queue = [];
-    try {
-      const refused = writer.writeNow(states);
-      this.written += states.length - refused.length;
-      for (const e of refused) this.opts.onWriteError(e);
-    } catch (e) {
-      this.opts.onWriteError(e as Error);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        this.inTurn(() => this.chain.endBatch());
+      });
     }
   }
 
-  /** Writes the flows queued so far now, not at the end of this event-loop turn. */
+  /**
+   * Writes the flows finished so far now, not at the end of this event-loop turn (an HTTP
+   * exchange, before its client has the whole response).
+   */
   writeQueuedNow(): void {
-    if (this.writer) this.writeQueued(this.writer);
+    const file = this.file;
+    if (file) this.inTurn(() => file.endBatch());
+  }
+
+  /** Runs `step` now, or after the steps still waiting: one flow at a time, as the writer's encoding of a flow is valid only until the next. */
+  private inTurn(step: () => Promise<void> | void): void {
+    const pending = this.waiting ? this.waiting.then(step) : step();
+    if (!pending) return;
+    const tracked: Promise<void> = pending.catch(this.onError).finally(() => {
+      if (this.waiting === tracked) this.waiting = null;
+    });
+    this.waiting = tracked;
   }
 
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
-    const writer = this.writer;
-    if (!writer) return;
-    this.writeQueued(writer);
-    await writer.close();
+    while (this.waiting) await this.waiting;
+    await this.chain.endBatch();
+    await this.chain.close();
   }
 }

@@ -5,22 +5,15 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { ScriptLoadError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
-import { errorLine, warn } from "./report.js";
-
-/** Messages between the main thread and a worker. */
-export type ToWorker = { file: string; output: string | null } | { finish: true };
-export type FromWorker =
-  | { ready: true }
-  | { loadError: string; script?: string }
-  | { fileDone: string; damaged: boolean }
-  | { finished: BatchRun["stats"] };
+import type { FromWorker, ToWorker } from "../pipeline/run-in-workers.js";
+import { errorLine, scriptOutput, warn } from "./report.js";
 
 const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
-const batch = new BatchRun(job, { warn, error: errorLine });
+const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput });
 
 try {
   await batch.start();
@@ -38,7 +31,7 @@ port.on("message", async (m: ToWorker) => {
     return;
   }
   const writer = m.output ? await FlowWriter.open(m.output, { version, like: m.file }) : undefined;
-  const damage = await batch.runFile(m.file, writer);
+  const damaged = await batch.runFile(m.file, writer);
   await writer?.close();
-  post({ fileDone: m.file, damaged: damage !== undefined });
+  post({ fileDone: m.file, damaged });
 });

@@ -3,17 +3,16 @@ import { realpathSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
-import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
+import { type BatchJob, BatchRun, type RunOutputs, runInputs } from "../pipeline/batch-run.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
+import { runInWorkers } from "../pipeline/run-in-workers.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
-import { runInWorkers } from "./run-jobs.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
-import { errorLine, info, warn } from "./report.js";
+import { errorLine, info, scriptOutput, warn } from "./report.js";
 import { mirroredOutputs } from "../io/mirrored-outputs.js";
 import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
@@ -27,7 +26,6 @@ interface RunOptions {
   concurrency: number;
   shard?: { k: number; n: number };
   jobs: number;
-  keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
   skipUnwritable?: boolean;
@@ -59,17 +57,16 @@ export function registerRun(program: Command): void {
         "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
-        "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
-        "scripts and into the output: the others are dropped, or passed through unchanged with --keep-unmatched.",
+        "its words joined by spaces; it may also follow the inputs of -r) picks the flows written: the scripts see " +
+        "every flow, and the filter judges each as the scripts left it (as mitmdump does with -s and a filter).",
     )
-    .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output")
+    .argument("[FILTER...]", "a filter expression: only flows it matches (after the scripts) are written")
     .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input, at its path below the inputs' common folder")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
-    .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
@@ -125,13 +122,12 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
   if (perInput && paths.includes("-")) throw new UsageError("stdin has no name to write a per-input output under");
   // outputs mirror the inputs' paths below their common base; a clash stops here (exit 2)
-  const outputs = perInput ? mirroredOutputs(inputs, paths, opts.wfile!) : null;
+  const mirrored = perInput ? mirroredOutputs(inputs, paths, opts.wfile!) : null;
 
   const job: BatchJob = {
     scripts: opts.script,
     filterWords: [...filterWords, ...filterArgs],
     caseSensitive: !!opts.caseSensitive,
-    keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     skipUnwritable: !!opts.skipUnwritable,
@@ -141,8 +137,12 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??
     (await inputsVersion(paths)) ??
     undefined) as WritableVersion | undefined;
-  const single = !perInput ? (opts.wfile ?? opts.afile) : undefined;
-  const outputFor = (path: string): string | null => outputs?.get(path) ?? null;
+  const outputs: RunOutputs = {
+    single: !perInput ? (opts.wfile ?? opts.afile) : undefined,
+    append: !!opts.afile,
+    outputFor: (path) => mirrored?.get(path) ?? null,
+    version,
+  };
 
   const unfinished = guardUnfinishedRun();
   let stats!: PipelineStats;
@@ -151,27 +151,13 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const progress = new Progress(paths, () => counted(), opts.quiet);
   try {
     if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
-      ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
+      const worker = new URL("./run-worker.js", import.meta.url);
+      ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs));
     } else {
-      const batch = new BatchRun(job, { warn, error: errorLine });
-      counted = () => batch.stats.flowsRead;
+      const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput });
+      counted = () => batch.flowsSoFar;
       await batch.start(); // a script that fails to load stops the run before any output
-      let writer: FlowWriter | undefined;
-      damaged = false;
-      try {
-        if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile, like: paths[0] });
-        for (const path of paths) {
-          const own = outputFor(path);
-          const w = own ? await FlowWriter.open(own, { version, like: path }) : writer;
-          if ((await batch.runFile(path, w)) !== undefined) damaged = true;
-          if (own) await w!.close();
-        }
-        await batch.finish();
-        await writer?.close();
-      } catch (e) {
-        await writer?.abort();
-        throw e;
-      }
+      damaged = await runInputs(batch, paths, outputs);
       stats = batch.stats;
     }
   } finally {

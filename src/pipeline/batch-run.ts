@@ -1,26 +1,28 @@
 /**
- * The work of `reflow run` for one thread: a pipeline with the scripts loaded and started,
- * fed one input file at a time. The CLI drives one of these, or one per worker with --jobs.
+ * The work of `reflow run` for one thread, composed as a chain: saved flows → scripts →
+ * filter → the flow file. The CLI drives one of these, or one per worker with --jobs.
  */
-import { FlowReadError, WriteUnsupportedError } from "../errors.js";
-import { type Filter, filterFromWords } from "../filter/index.js";
-import { FlowRecord } from "../format/flow-record.js";
-import { MigrationContext } from "../format/migrations/index.js";
-import { readFlows } from "../io/flow-source.js";
+import type { WriteUnsupportedError } from "../errors.js";
+import { filterFromWords } from "../filter/index.js";
+import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import { keepDefaultSignalActions } from "../io/temp-files.js";
-import { checkFlow } from "./flow-check.js";
-import type { Flow } from "../model/index.js";
-import type { FlowWriter } from "./flow-writer.js";
+import { FilterStage } from "./filter-stage.js";
+import { FlowChain } from "./flow-chain.js";
+import { FlowFileSink, refuseUnwritable } from "./flow-file-sink.js";
+import type { PassingFlow } from "./passing-flow.js";
 import { Pipeline, type PipelineStats } from "./pipeline.js";
-import { runSavedFlows } from "./saved-flows.js";
+import { runSavedInputs } from "./saved-flow-source.js";
 import type { LogLevel } from "./script.js";
+import { ScriptStage } from "./script-stage.js";
+import type { FlowStage } from "./stage.js";
+import { StrictStage } from "./strict-stage.js";
 
 /** Everything a thread needs to do the same job as the others (it crosses to workers as data). */
 export interface BatchJob {
   scripts: string[];
   filterWords: string[];
   caseSensitive: boolean;
-  keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
   /** leave out, with a warning, flows the output version cannot hold (default: refuse them) */
@@ -29,25 +31,44 @@ export interface BatchJob {
   strict?: boolean;
 }
 
+/** What a batch run tells its caller. */
+export interface BatchReport {
+  warn(m: string): void;
+  error(m: string): void;
+  /** script logs and script errors (they quote what scripts print) */
+  print(text: string): void;
+}
+
+/** Scripts and filter, loaded once, run over one input file after another. */
 export class BatchRun {
   readonly pipeline: Pipeline;
-  private readonly filter: Filter | null;
+  private readonly filter: FilterStage | null;
   private readonly migrations = new MigrationContext();
-  private writer: FlowWriter | undefined;
-  /** the first flow --strict left out of the current input */
-  private strictDamage: FlowReadError | undefined;
+  private flowsRead = 0;
+  private flowsWritten = 0;
+  /** the chain of the input being read */
+  private current: FlowChain | null = null;
+  /** --strict: damaged flows are reported and left out before the scripts */
+  private readonly strict: StrictStage | null;
 
   constructor(
     private readonly job: BatchJob,
-    private readonly report: { warn(m: string): void; error(m: string): void },
+    private readonly report: BatchReport,
   ) {
-    this.pipeline = new Pipeline({ logLevel: job.logLevel });
+    this.pipeline = new Pipeline({ logLevel: job.logLevel, print: report.print });
     // parsed here too, not passed as an object: a worker gets the expression as words
-    this.filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
+    const filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
+    this.filter = filter && new FilterStage(filter);
+    this.strict = job.strict ? new StrictStage((damage) => report.error(`${damage.message}: left out`)) : null;
   }
 
   get stats(): PipelineStats {
-    return this.pipeline.stats;
+    return {
+      ...this.pipeline.stats,
+      flowsRead: this.flowsRead,
+      flowsWritten: this.flowsWritten,
+      filteredOut: this.filter?.unmatched ?? 0,
+    };
   }
 
   /** Loads the scripts (a failure throws ScriptLoadError before any flow) and fires `start`. */
@@ -59,60 +80,85 @@ export class BatchRun {
   }
 
   /**
-   * Runs every flow of `path` through the scripts into `writer` (none: scripts only).
-   * Damage ends this input only: it is reported and returned, the flows before it written.
+   * Runs every flow of `path` through the scripts, then the filter, into `writer` (none:
+   * scripts only). Damage ends this input only: it is reported, the flows before it written.
+   * Returns true when the input was damaged.
    */
-  async runFile(path: string, writer: FlowWriter | undefined): Promise<FlowReadError | undefined> {
-    this.writer = writer;
-    const filter = this.filter;
-    try {
-      const flows = readFlows(path, this.migrations);
-      await runSavedFlows(this.job.strict ? this.soundFlows(flows) : flows, this.pipeline, (f) => this.emit(f), {
-        concurrency: this.job.concurrency,
-        select: filter ? (flow) => filter.match(flow) : undefined,
-        keepUnselected: this.job.keepUnmatched,
+  async runFile(path: string, writer: FlowWriter | undefined): Promise<boolean> {
+    // Scripts see every flow; the filter then picks what is written (README: "the filter and the scripts").
+    const stages: FlowStage[] = [];
+    if (this.strict) stages.push(this.strict);
+    if (this.pipeline.scripts.length) stages.push(new ScriptStage(this.pipeline));
+    if (this.filter) stages.push(this.filter);
+    const keepsFlows = stages.some((s) => s.keepsFlows);
+    const sink =
+      writer &&
+      new FlowFileSink(writer, {
+        // flows go out from their read buffers: reused buffers must be written before the next batch
+        flushEachBatch: keepsFlows ? "none" : "kept",
+        closeWriter: false,
+        onLeftOut: (flow: PassingFlow, e: WriteUnsupportedError) => this.leaveOut(flow, e),
       });
-    } catch (e) {
-      if (!(e instanceof FlowReadError)) throw e;
-      this.report.error(e.message);
-      return e;
-    }
-    const damage = this.strictDamage;
-    this.strictDamage = undefined;
-    return damage;
+    const chain = new FlowChain(stages, sink ? [sink] : [], { concurrency: this.job.concurrency });
+    this.current = chain;
+    const damaged = await runSavedInputs([path], this.migrations, () => chain, { onDamage: (e) => this.report.error(e.message) });
+    await chain.close();
+    this.flowsRead += chain.flowsIn;
+    this.flowsWritten += sink?.written ?? 0;
+    this.current = null;
+    return this.strict?.takeDamage() !== undefined || damaged;
   }
 
-  /** --strict: the flows that read whole; each damaged one is reported and left out. */
-  private async *soundFlows(flows: AsyncIterable<Flow>): AsyncGenerator<Flow> {
-    for await (const flow of flows) {
-      const damage = flow.state instanceof FlowRecord ? checkFlow(flow.state, flow) : null;
-      if (!damage) {
-        yield flow;
-        continue;
-      }
-      this.report.error(`${damage.message}: left out`);
-      this.strictDamage ??= damage;
-    }
+  /** A flow the output version cannot hold: refused (the run stops, nothing written) unless --skip-unwritable. */
+  private leaveOut(flow: PassingFlow, e: WriteUnsupportedError): void {
+    if (!this.job.skipUnwritable) refuseUnwritable(flow, e);
+    this.report.warn(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`);
+  }
+
+  /** How many flows have entered so far (for a progress line). */
+  get flowsSoFar(): number {
+    return this.flowsRead + (this.current?.flowsIn ?? 0);
   }
 
   /** Fires `done`. */
   finish(): Promise<void> {
     return this.pipeline.done();
   }
+}
 
-  private emit(flow: Flow): Promise<void> | void {
-    if (!this.writer) return;
-    try {
-      const pending = this.writer.write(flow);
-      this.pipeline.stats.flowsWritten++;
-      return pending;
-    } catch (e) {
-      if (!(e instanceof WriteUnsupportedError)) throw e;
-      if (!this.job.skipUnwritable) {
-        const record = flow.state instanceof FlowRecord ? flow.state : null;
-        throw WriteUnsupportedError.refusing(record?.file ?? "<new flow>", record?.raw.index ?? -1, flow.type, e);
-      }
-      this.report.warn(`flow ${flow.id} (${flow.type}) left out: ${e.message}`);
+/** Where a run's flows go: one output for all inputs, one per input, or none. */
+export interface RunOutputs {
+  /** the one output (`-a` appends to it), or undefined */
+  single?: string;
+  append: boolean;
+  /** the output of one input when each has its own, else null */
+  outputFor(path: string): string | null;
+  version: WritableVersion | undefined;
+}
+
+/**
+ * The input loop of `reflow run` in one thread: every input in order through `batch`, into
+ * the one output or each input's own. The single output is abandoned (left as it was) when
+ * something other than damage stops the run. Returns true when some input was damaged.
+ * A new output is private (0600) when the input it is made from is.
+ */
+export async function runInputs(batch: BatchRun, paths: string[], outputs: RunOutputs): Promise<boolean> {
+  let writer: FlowWriter | undefined;
+  let damaged = false;
+  try {
+    if (outputs.single)
+      writer = await FlowWriter.open(outputs.single, { version: outputs.version, append: outputs.append, like: paths[0] });
+    for (const path of paths) {
+      const own = outputs.outputFor(path);
+      const w = own ? await FlowWriter.open(own, { version: outputs.version, like: path }) : writer;
+      if (await batch.runFile(path, w)) damaged = true;
+      if (own) await w!.close();
     }
+    await batch.finish();
+    await writer?.close();
+  } catch (e) {
+    await writer?.abort();
+    throw e;
   }
+  return damaged;
 }

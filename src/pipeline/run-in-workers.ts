@@ -1,0 +1,94 @@
+/**
+ * `reflow run --jobs N`: N worker threads, each with its own copy of the scripts, take the
+ * input files one at a time. Per-input outputs are written by the workers; a single output
+ * is assembled from per-file parts in input order, so the result equals a one-thread run.
+ */
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { ScriptExitError, ScriptLoadError } from "../errors.js";
+import { OutputFile } from "../io/output-file.js";
+import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
+import type { PipelineStats } from "./pipeline.js";
+
+/** Messages between the main thread and a worker. */
+export type ToWorker = { file: string; output: string | null } | { finish: true };
+export type FromWorker =
+  | { ready: true }
+  | { loadError: string; script?: string }
+  | { fileDone: string; damaged: boolean }
+  | { finished: BatchRun["stats"] };
+
+/**
+ * Runs `paths` over `jobs` workers started from `workerFile` (a module that serves ToWorker
+ * messages with a BatchRun of `job`, see cli/run-worker.ts).
+ */
+export async function runInWorkers(
+  workerFile: URL,
+  paths: string[],
+  job: BatchJob,
+  outputs: RunOutputs,
+  jobs: number,
+): Promise<{ stats: PipelineStats; damaged: boolean }> {
+  const { single, append, outputFor, version } = outputs;
+  // parts of a single output live beside it until they are joined in order
+  const partsDir = single ? mkdtempSync(join(single === "-" ? tmpdir() : dirname(single), ".reflow-parts-")) : null;
+  const partOf = (i: number): string => join(partsDir!, `${String(i).padStart(6, "0")}.mitm`);
+  const total: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  let damaged = false;
+  let nextFile = 0;
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let finished = 0;
+      const count = Math.min(jobs, paths.length);
+      for (let w = 0; w < count; w++) {
+        const worker = new Worker(workerFile, { workerData: { job, version } });
+        workers.push(worker);
+        const send = (m: ToWorker): void => worker.postMessage(m);
+        // a script's process.exit() ends only its worker: the run cannot finish
+        let finishSent = false;
+        const giveWork = (): void => {
+          if (nextFile >= paths.length) {
+            finishSent = true;
+            return send({ finish: true });
+          }
+          const i = nextFile++;
+          send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
+        };
+        worker.on("message", (m: FromWorker) => {
+          if ("loadError" in m) return reject(new ScriptLoadError(m.script ?? job.scripts.join(" "), m.loadError));
+          if ("ready" in m) return giveWork();
+          if ("fileDone" in m) {
+            damaged ||= m.damaged;
+            return giveWork();
+          }
+          for (const k of Object.keys(total) as (keyof PipelineStats)[]) total[k] += m.finished[k];
+          if (++finished === count) resolve();
+        });
+        worker.once("error", reject);
+        worker.once("exit", (code) => {
+          if (!finishSent)
+            reject(new ScriptExitError(`a worker ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written`));
+        });
+      }
+    });
+    if (single) {
+      const out = await OutputFile.open(single, { append, like: paths[0] });
+      try {
+        for (let i = 0; i < paths.length; i++) {
+          for await (const chunk of createReadStream(partOf(i), { highWaterMark: 1 << 20 })) await out.write(chunk as Buffer);
+        }
+        await out.commit();
+      } catch (e) {
+        await out.abort();
+        throw e;
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    if (partsDir) rmSync(partsDir, { recursive: true, force: true });
+  }
+  return { stats: total, damaged };
+}
