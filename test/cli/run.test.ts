@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decode, type TDict, type TValue } from "../../src/format/tnetstring.js";
-import { cliPath, fixtures, reflow, reflowAsync, stderrLine, testdata, flowDicts, rawFlows } from "../helpers.js";
+import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
+import { cliPath, fixtures, projectRoot, reflow, reflowAsync, stderrLine, testdata, flowDicts, rawFlows } from "../helpers.js";
 import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, LIBRARY_CLASSES, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
@@ -209,8 +209,10 @@ describe("reflow run: output safety", () => {
     const a = join(testdata, "captures", "real-v17.mitm");
     const r = reflow(["run", "-r", sample, a, "-w", outDir, "-q"]);
     expect(r.status).toBe(0);
-    expect(readdirSync(outDir).sort()).toEqual(["real-v17.mitm", "sample.mitm"]);
-    expect(readFileSync(join(outDir, "real-v17.mitm")).equals(readFileSync(a))).toBe(true);
+    // each at its path below the inputs' deepest common folder (the one holding project and testdata)
+    const base = join(projectRoot, "..");
+    expect(readFileSync(join(outDir, relative(base, a))).equals(readFileSync(a))).toBe(true);
+    expect(readFileSync(join(outDir, relative(base, sample))).equals(readFileSync(sample))).toBe(true);
   });
 
   it("--shard K/N splits the inputs deterministically", () => {
@@ -381,7 +383,7 @@ describe("reflow run --jobs", () => {
   it("writes per-input outputs from the workers", () => {
     const outDir = join(dir, "jobs-dir") + "/";
     expect(reflow(["run", "-r", ...inputs.slice(0, 2), "-w", outDir, "-j", "2", "-q"]).status).toBe(0);
-    expect(readFileSync(join(outDir, "sample.mitm")).equals(readFileSync(sample))).toBe(true);
+    expect(readFileSync(join(outDir, relative(join(projectRoot, ".."), sample))).equals(readFileSync(sample))).toBe(true);
   });
 
   it("stops with exit 2 when a worker cannot load the scripts, leaving no output", () => {
