@@ -53,7 +53,7 @@ export interface ProxyServerOptions {
   proxyAuth?: ProxyCredentials | null;
   /** told about bugs met while serving (the connection concerned is closed) */
   onInternalError?: (e: unknown) => void;
-  /** never connect to a server unasked (server replay): ALPN is chosen from the client's offers alone */
+  /** never connect to a server unasked (server replay): CONNECT is answered and ALPN chosen without one */
   offline?: boolean;
 }
 
@@ -357,10 +357,13 @@ export class ProxyServer {
   private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer | null): Promise<void> {
     if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head, answer);
     if (answer) {
-      try {
-        await session.servers.connectEarly(host, port);
-      } catch {
-        return answer(false);
+      // Offline (server replay), the tunnel is answered without a server behind it.
+      if (!this.opts.offline) {
+        try {
+          await session.servers.connectEarly(host, port);
+        } catch {
+          return answer(false);
+        }
       }
       answer(true);
     }
