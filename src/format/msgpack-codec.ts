@@ -9,6 +9,8 @@
 import { Packr, Unpackr, addExtension } from "msgpackr";
 import { FlowReadError } from "../errors.js";
 import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
+import type { RecordShape } from "./flow-framer.js";
+import { type RawFlow, frameFlowBatches } from "./mitm-stream.js";
 import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolveDeep } from "./tnetstring.js";
 
 /** A Python int too large for msgpack's 64 bits, kept as its decimal digits. */
@@ -42,6 +44,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: fa
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
 
 const LENGTH_BYTES = 4;
+/** The length prefix of a record, before its msgpack. */
+export const MSGPACK_LENGTH_BYTES = LENGTH_BYTES;
 const MAX_RECORD = 0xffffffff;
 
 /**
@@ -84,14 +88,6 @@ export function encodeMsgpackRecord(top: TDict): Buffer {
   const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
   out.writeUInt32BE(body.length, 0);
   body.copy(out, LENGTH_BYTES);
-  return out;
-}
-
-/** A record (length prefix included) around msgpack bytes already made. */
-export function msgpackRecordOf(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(LENGTH_BYTES + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  payload.copy(out, LENGTH_BYTES);
   return out;
 }
 
@@ -421,73 +417,61 @@ export class MsgpackRecordWriter {
   }
 }
 
-/** One record as it stands in the file: its msgpack (without the prefix), where it starts, its number. */
-export interface MsgpackRecord {
-  payload: Buffer;
-  offset: number;
-  index: number;
-}
+/** reflow msgpack records: a 4-byte big-endian length, then the msgpack map. */
+export const MSGPACK_RECORDS: RecordShape = {
+  prefixNeed: LENGTH_BYTES,
+  suffix: 0,
+  prefix(buf, _first, fail) {
+    if (buf.length < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
+    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(0) };
+  },
+  damage: () => null,
+};
 
 /**
- * Splits a msgpack flow file into records, in batches (those whole in what has been read),
- * after checking its header. Damage throws FlowReadError after every whole record before it.
+ * Splits a msgpack flow file into records (length prefix included), in batches (those whole
+ * in what has been read), after checking its header. Records view the chunks read, as mitm
+ * flows do (see frameFlowBatches, which also says what `release` is for). Damage throws
+ * FlowReadError after every whole record before it.
  */
 export async function* frameMsgpackRecords(
   chunks: AsyncIterable<Buffer>,
   file: string,
-): AsyncGenerator<MsgpackRecord[]> {
-  let buf = Buffer.alloc(0); // unconsumed bytes, starting at file offset `base`
-  let base = 0;
-  let index = 0;
-  const pending: Buffer[] = []; // chunks read while a record is incomplete
-  let pendingBytes = 0;
-  let headerDone = false;
-  const fail = (code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION", at: number, detail: string): never => {
-    throw new FlowReadError(code, file, at, index, detail);
-  };
-  /** The bytes still needed before the next record (or the header) is whole, 0 when it is. */
-  const missing = (): number => {
-    const have = buf.length + pendingBytes;
-    if (!headerDone) return Math.max(0, MSGPACK_MAGIC.length - have);
-    if (have < LENGTH_BYTES) return LENGTH_BYTES - have;
-    const head = buf.length >= LENGTH_BYTES ? buf : Buffer.concat([buf, ...pending]);
-    return Math.max(0, LENGTH_BYTES + head.readUInt32BE(0) - have);
-  };
-  const join = (): void => {
-    if (pending.length) buf = Buffer.concat([buf, ...pending.splice(0)]);
-    pendingBytes = 0;
-  };
-  for await (const chunk of chunks) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (missing() > 0) continue;
-    join();
-    if (!headerDone) {
-      const head = buf.subarray(0, MSGPACK_MAGIC.length);
-      if (!head.equals(MSGPACK_MAGIC)) {
-        const line = buf.subarray(MSGPACK_MAGIC_PREFIX.length, buf.indexOf(0x0a)).toString("latin1");
-        fail("E_FLOW_VERSION", 0, `reflow msgpack version ${JSON.stringify(line)} is not one this reflow reads (1)`);
-      }
-      buf = buf.subarray(MSGPACK_MAGIC.length);
-      base = MSGPACK_MAGIC.length;
-      headerDone = true;
-    }
-    const batch: MsgpackRecord[] = [];
-    while (buf.length >= LENGTH_BYTES) {
-      const len = buf.readUInt32BE(0);
-      if (buf.length < LENGTH_BYTES + len) break;
-      batch.push({ payload: buf.subarray(LENGTH_BYTES, LENGTH_BYTES + len), offset: base, index: index++ });
-      buf = buf.subarray(LENGTH_BYTES + len);
-      base += LENGTH_BYTES + len;
-    }
-    if (batch.length) yield batch;
+  knownSize?: number,
+  release?: (chunk: Buffer) => void,
+): AsyncGenerator<RawFlow[]> {
+  const it = chunks[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < MSGPACK_MAGIC.length) {
+    const r = await it.next();
+    if (r.done) break;
+    head = head.length ? Buffer.concat([head, r.value]) : r.value;
   }
-  join();
-  if (!headerDone) {
-    if (buf.length === 0) return;
-    fail("E_FLOW_TRUNCATED", 0, "file ends inside the reflow msgpack header");
+  if (head.length === 0) return;
+  if (head.length < MSGPACK_MAGIC.length)
+    throw new FlowReadError("E_FLOW_TRUNCATED", file, 0, 0, "file ends inside the reflow msgpack header");
+  if (!head.subarray(0, MSGPACK_MAGIC.length).equals(MSGPACK_MAGIC)) {
+    const line = head.subarray(MSGPACK_MAGIC_PREFIX.length, head.indexOf(0x0a)).toString("latin1");
+    throw new FlowReadError(
+      "E_FLOW_VERSION",
+      file,
+      0,
+      0,
+      `reflow msgpack version ${JSON.stringify(line)} is not one this reflow reads (1)`,
+    );
   }
-  if (buf.length >= LENGTH_BYTES)
-    fail("E_FLOW_TRUNCATED", base, `flow of ${buf.readUInt32BE(0)} bytes is cut off by the end of the input`);
-  if (buf.length > 0) fail("E_FLOW_TRUNCATED", base, "file ends inside a record's length prefix");
+  const rest = head.subarray(MSGPACK_MAGIC.length);
+  async function* after(): AsyncGenerator<Buffer> {
+    if (rest.length) yield rest;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  try {
+    yield* frameFlowBatches(after(), file, knownSize, release, MSGPACK_RECORDS, MSGPACK_MAGIC.length);
+  } finally {
+    await it.return?.();
+  }
 }
