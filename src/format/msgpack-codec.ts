@@ -11,7 +11,7 @@ import { FlowReadError } from "../errors.js";
 import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
 import type { RecordShape } from "./flow-framer.js";
 import { type RawFlow, frameFlowBatches } from "./mitm-stream.js";
-import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolveDeep } from "./tnetstring.js";
+import { PyFloat, RawElement, type TDict, type TKey, type TValue, internedAscii, resolveDeep } from "./tnetstring.js";
 
 /** A Python int too large for msgpack's 64 bits, kept as its decimal digits. */
 class LargeInt {
@@ -107,8 +107,8 @@ export function decodeMsgpackState(payload: Buffer): TDict {
  * response header re-encodes the response's headers, and copies its body as it was read.
  */
 export class PackedDict extends Map<TKey, TValue> {
-  /** where each entry's key and value stand in `payload` */
-  private readonly spans = new Map<TKey, { start: number; keyEnd: number; end: number }>();
+  /** where the entries decoded so far stood in `payload` (the others are still their Undecoded) */
+  private spans: Map<TKey, Undecoded> | undefined;
   private readonly changed = new Set<TKey>();
   private allChanged = false;
   private payload: Buffer | undefined;
@@ -126,15 +126,9 @@ export class PackedDict extends Map<TKey, TValue> {
     let at = header.size;
     for (let i = 0; i < header.count; i++) {
       const keyEnd = skipValue(payload, at);
-      const c = payload[at]!;
-      // a short str key (every key of a flow's top level) without the decoder
-      const key =
-        (c & 0xe0) === 0xa0
-          ? payload.toString("utf8", at + 1, keyEnd)
-          : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
+      const key = (simpleValueAt(payload, at, keyEnd) ?? unpackr.unpack(payload.subarray(at, keyEnd))) as TKey;
       const end = skipValue(payload, keyEnd);
-      Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
-      dict.spans.set(key, { start: at, keyEnd, end });
+      Map.prototype.set.call(dict, key, new Undecoded(at, keyEnd, end));
       at = end;
     }
     if (at !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
@@ -145,9 +139,14 @@ export class PackedDict extends Map<TKey, TValue> {
   /** The value of `key`, decoded now if it was not yet. */
   private decoded(key: TKey, v: TValue | Undecoded | undefined): TValue | undefined {
     if (!(v instanceof Undecoded)) return v;
-    const bytes = this.payload!.subarray(v.start, v.end);
-    const value =
-      this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+    const payload = this.payload!;
+    let value = simpleValueAt(payload, v.keyEnd, v.end);
+    if (value === undefined) {
+      const bytes = payload.subarray(v.keyEnd, v.end);
+      value =
+        this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+    }
+    (this.spans ??= new Map()).set(key, v); // where it was read from, for storedEntry
     super.set(key, value);
     return value;
   }
@@ -215,13 +214,14 @@ export class PackedDict extends Map<TKey, TValue> {
     if (this.changed.has(key) || !this.payload) return null;
     const v = super.get(key);
     if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
-    const span = this.spans.get(key);
+    const span = v instanceof Undecoded ? v : this.spans?.get(key);
     return span ? this.payload.subarray(span.start, span.end) : null;
   }
 
   /** The bytes of an entry's key as read, or null. */
   storedKey(key: TKey): Buffer | null {
-    const span = this.payload && this.spans.get(key);
+    const v = super.get(key);
+    const span = this.payload && (v instanceof Undecoded ? v : this.spans?.get(key));
     return span ? this.payload!.subarray(span.start, span.keyEnd) : null;
   }
 
@@ -246,12 +246,55 @@ export class PackedDict extends Map<TKey, TValue> {
   }
 }
 
-/** Where a value not yet decoded stands in its record. */
+/** Where an entry whose value is not decoded yet stands in its record: key from `start`, value from `keyEnd`. */
 class Undecoded {
   constructor(
     readonly start: number,
+    readonly keyEnd: number,
     readonly end: number,
   ) {}
+}
+
+/**
+ * The msgpack value from `at` to `end` when it is one read without msgpackr (whose every call
+ * costs more than these): small ints, nil, booleans, float64, ASCII fixstr (the same string
+ * each time: keys), bin (a view, as msgpackr gives it). Undefined for anything else.
+ */
+function simpleValueAt(b: Buffer, at: number, end: number): TValue | undefined {
+  const c = b[at]!;
+  if (c <= 0x7f) return c;
+  if (c >= 0xe0) return c - 0x100;
+  if ((c & 0xe0) === 0xa0) return internedAscii(b, at + 1, end);
+  switch (c) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      return b.subarray(at + 2, end);
+    case 0xc5:
+      return b.subarray(at + 3, end);
+    case 0xc6:
+      return b.subarray(at + 5, end);
+    case 0xcb:
+      return b.readDoubleBE(at + 1);
+    case 0xcc:
+      return b[at + 1]!;
+    case 0xcd:
+      return b.readUInt16BE(at + 1);
+    case 0xce:
+      return b.readUInt32BE(at + 1);
+    case 0xd0:
+      return b.readInt8(at + 1);
+    case 0xd1:
+      return b.readInt16BE(at + 1);
+    case 0xd2:
+      return b.readInt32BE(at + 1);
+    default:
+      return undefined;
+  }
 }
 
 /** Where the msgpack value at `at` ends, without decoding it. */
