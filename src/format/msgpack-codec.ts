@@ -209,20 +209,23 @@ export class PackedDict extends Map<TKey, TValue> {
     return true;
   }
 
-  /** The bytes an unchanged entry (key and value) was read from, or null. */
-  storedEntry(key: TKey): Buffer | null {
-    if (this.changed.has(key) || !this.payload) return null;
-    const v = super.get(key);
-    if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
-    const span = v instanceof Undecoded ? v : this.spans?.get(key);
-    return span ? this.payload.subarray(span.start, span.end) : null;
+  /** The record bytes this dict was read from. */
+  get source(): Buffer | undefined {
+    return this.payload;
   }
 
-  /** The bytes of an entry's key as read, or null. */
-  storedKey(key: TKey): Buffer | null {
+  /**
+   * Where an entry stands in `source`, when its bytes can be written as read: its key's
+   * (`keyOnly`), else the whole entry's, when nothing in it can have changed. Null otherwise.
+   */
+  storedSpan(key: TKey, keyOnly: boolean): Undecoded | null {
+    if (!this.payload) return null;
     const v = super.get(key);
-    const span = this.payload && (v instanceof Undecoded ? v : this.spans?.get(key));
-    return span ? this.payload!.subarray(span.start, span.keyEnd) : null;
+    if (!keyOnly) {
+      if (this.changed.has(key)) return null;
+      if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
+    }
+    return (v instanceof Undecoded ? v : this.spans?.get(key)) ?? null;
   }
 
   /** True when the entry was replaced or removed (not only read). */
@@ -246,8 +249,8 @@ export class PackedDict extends Map<TKey, TValue> {
   }
 }
 
-/** Where an entry whose value is not decoded yet stands in its record: key from `start`, value from `keyEnd`. */
-class Undecoded {
+/** Where an entry (not decoded yet, or as it was read) stands in its record: key from `start`, value from `keyEnd`. */
+export class Undecoded {
   constructor(
     readonly start: number,
     readonly keyEnd: number,
@@ -429,35 +432,126 @@ export class MsgpackRecordWriter {
   }
 
   private map(dict: PackedDict): void {
-    const keys = [...dict.keysInOrder()];
-    this.put(mapHeaderBytes(keys.length));
-    for (const key of keys) {
+    const header = mapHeaderBytes(dict.size);
+    this.reserve(header.length);
+    this.at += header.copy(this.buf, this.at);
+    const payload = dict.source;
+    // unchanged entries stand side by side in the payload: each run of them is one copy
+    let from = 0;
+    let to = 0;
+    for (const key of dict.keysInOrder()) {
       const v = dict.raw(key);
       if (v instanceof PackedDict && !dict.replaced(key) && !v.untouched()) {
         // a dict one level down that changed: its unchanged entries are copied in turn
-        this.put(dict.storedKey(key) ?? Buffer.from(packr.pack(packable(key))));
+        const keySpan = dict.storedSpan(key, true);
+        if (keySpan && keySpan.start === to) to = keySpan.keyEnd;
+        else {
+          this.copy(payload, from, to);
+          from = to = 0;
+          if (keySpan) this.copy(payload, keySpan.start, keySpan.keyEnd);
+          else this.put(packr.pack(packable(key)));
+        }
+        this.copy(payload, from, to);
+        from = to = 0;
         this.map(v);
         continue;
       }
-      const stored = dict.storedEntry(key);
-      if (stored) {
-        this.put(stored);
+      const span = dict.storedSpan(key, false);
+      if (span) {
+        if (span.start !== to) {
+          this.copy(payload, from, to);
+          from = span.start;
+        }
+        to = span.end;
         continue;
       }
+      this.copy(payload, from, to);
+      from = to = 0;
       this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
-      this.put(packr.pack(packable(dict.peek(key)!)));
+      const value = dict.peek(key)!;
+      if (!this.byteList(value)) this.put(packr.pack(packable(value)));
+    }
+    this.copy(payload, from, to);
+  }
+
+  /**
+   * Writes a list of bytes and lists of bytes (headers: the value a script changes most)
+   * as msgpackr writes it, without msgpackr; false, having written nothing, for anything else.
+   */
+  private byteList(v: TValue): boolean {
+    if (!Array.isArray(v) || !isByteList(v)) return false;
+    this.writeByteList(v);
+    return true;
+  }
+
+  private writeByteList(list: TValue[]): void {
+    this.reserve(5);
+    const buf = this.buf;
+    const n = list.length;
+    if (n < 16) buf[this.at++] = 0x90 | n;
+    else if (n < 0x10000) {
+      buf[this.at] = 0xdc;
+      buf.writeUInt16BE(n, this.at + 1);
+      this.at += 3;
+    } else {
+      buf[this.at] = 0xdd;
+      buf.writeUInt32BE(n, this.at + 1);
+      this.at += 5;
+    }
+    for (const x of list) {
+      if (Array.isArray(x)) {
+        this.writeByteList(x);
+        continue;
+      }
+      const b = x as Buffer;
+      const len = b.length;
+      this.reserve(5 + len);
+      if (len < 0x100) {
+        this.buf[this.at] = 0xc4;
+        this.buf[this.at + 1] = len;
+        this.at += 2;
+      } else if (len < 0x10000) {
+        this.buf[this.at] = 0xc5;
+        this.buf.writeUInt16BE(len, this.at + 1);
+        this.at += 3;
+      } else {
+        this.buf[this.at] = 0xc6;
+        this.buf.writeUInt32BE(len, this.at + 1);
+        this.at += 5;
+      }
+      this.at += b.copy(this.buf, this.at);
     }
   }
 
+  /** Copies `payload[from, to)` (nothing when empty). */
+  private copy(payload: Buffer | undefined, from: number, to: number): void {
+    if (to <= from || !payload) return;
+    this.reserve(to - from);
+    this.at += payload.copy(this.buf, this.at, from, to);
+  }
+
   private put(bytes: Uint8Array): void {
-    if (this.at + bytes.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + bytes.length));
-      this.buf.copy(bigger, 0, 0, this.at);
-      this.buf = bigger;
-    }
+    this.reserve(bytes.length);
     this.buf.set(bytes, this.at);
     this.at += bytes.length;
   }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+}
+
+/** True for a list holding only Buffers and lists of the same (a header list), nested at most twice. */
+function isByteList(list: TValue[], depth = 0): boolean {
+  for (const x of list) {
+    if (Buffer.isBuffer(x)) continue;
+    if (depth === 0 && Array.isArray(x) && isByteList(x, 1)) continue;
+    return false;
+  }
+  return true;
 }
 
 /** reflow msgpack records: a 4-byte big-endian length, then the msgpack map. */
