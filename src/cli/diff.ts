@@ -21,7 +21,7 @@ import { MigrationContext } from "../format/migrations/index.js";
 import { readFlows } from "../io/flow-source.js";
 import type { Flow } from "../model/index.js";
 import { expandInputs } from "./inputs.js";
-import { useColour } from "./report.js";
+import { closedStdout, useColour } from "./report.js";
 
 interface DiffOptions {
   by: PairingMode;
@@ -151,6 +151,9 @@ async function diff(argA: string, argB: string, filterWords: string[], opts: Dif
   else if (opts.json)
     report = new JsonReport(out.write, { by: opts.by, ignore: [...opts.ignore], ignore_headers: ignoreHeaders });
   else report = new TextReport(out.write, { colour: useColour(process.stdout) });
+  const reporting = report;
+  // once a difference is found, a closed stdout cannot make the answer "equal"
+  report = { flow: (d) => ((closedStdout.exitCode = ExitCode.FINISHED_WITH_ERRORS), reporting.flow(d)), end: (s) => reporting.end(s) };
   try {
     const summary = await diffFlowStreams(
       matching(readFlows(pathA, migrations.a), filter),

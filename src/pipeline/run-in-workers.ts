@@ -7,7 +7,7 @@ import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { ScriptLoadError } from "../errors.js";
+import { ScriptExitError, ScriptLoadError } from "../errors.js";
 import { OutputFile } from "../io/output-file.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
 import type { PipelineStats } from "./pipeline.js";
@@ -16,7 +16,7 @@ import type { PipelineStats } from "./pipeline.js";
 export type ToWorker = { file: string; output: string | null } | { finish: true };
 export type FromWorker =
   | { ready: true }
-  | { loadError: string }
+  | { loadError: string; script?: string }
   | { fileDone: string; damaged: boolean }
   | { finished: BatchRun["stats"] };
 
@@ -47,13 +47,18 @@ export async function runInWorkers(
         const worker = new Worker(workerFile, { workerData: { job, version } });
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
+        // a script's process.exit() ends only its worker: the run cannot finish
+        let finishSent = false;
         const giveWork = (): void => {
-          if (nextFile >= paths.length) return send({ finish: true });
+          if (nextFile >= paths.length) {
+            finishSent = true;
+            return send({ finish: true });
+          }
           const i = nextFile++;
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
         worker.on("message", (m: FromWorker) => {
-          if ("loadError" in m) return reject(new ScriptLoadError(job.scripts.join(" "), m.loadError));
+          if ("loadError" in m) return reject(new ScriptLoadError(m.script ?? job.scripts.join(" "), m.loadError));
           if ("ready" in m) return giveWork();
           if ("fileDone" in m) {
             damaged ||= m.damaged;
@@ -63,10 +68,14 @@ export async function runInWorkers(
           if (++finished === count) resolve();
         });
         worker.once("error", reject);
+        worker.once("exit", (code) => {
+          if (!finishSent)
+            reject(new ScriptExitError(`a worker ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written`));
+        });
       }
     });
     if (single) {
-      const out = await OutputFile.open(single, { append });
+      const out = await OutputFile.open(single, { append, like: paths[0] });
       try {
         for (let i = 0; i < paths.length; i++) {
           for await (const chunk of createReadStream(partOf(i), { highWaterMark: 1 << 20 })) await out.write(chunk as Buffer);
