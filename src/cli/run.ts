@@ -11,7 +11,8 @@ import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
 import { runInWorkers } from "./run-jobs.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
-import { expandInputs } from "./inputs.js";
+import { expandKeyedInputs } from "./inputs.js";
+import { parseShardSpec, resolveShard, type ShardSpec, takeShare } from "./shard.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, warn } from "./report.js";
@@ -24,7 +25,7 @@ interface RunOptions {
   script: string[];
   flowVersion?: WritableVersion;
   concurrency: number;
-  shard?: { k: number; n: number };
+  shard?: ShardSpec;
   jobs: number;
   keepUnmatched?: boolean;
   quiet?: boolean;
@@ -32,14 +33,6 @@ interface RunOptions {
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function parseShard(text: string): { k: number; n: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text);
-  const k = Number(m?.[1]);
-  const n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new UsageError(`--shard takes K/N with 1 <= K <= N (got ${JSON.stringify(text)})`);
-  return { k, n };
-}
 
 function parsePositive(text: string): number {
   const n = Number(text);
@@ -69,7 +62,7 @@ export function registerRun(program: Command): void {
     .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
-    .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
+    .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
     .addHelpText(
@@ -79,7 +72,8 @@ Examples:
   reflow run -r capture.mitm -s examples/add-header.ts -w out.mitm
   reflow run -r capture.mitm -s 'examples/replace.ts hello goodbye' -w capture.mitm   # in place
   reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
-  reflow run -r big.mitm --shard 2/4 -w part2.mitm                                     # a CI matrix share
+  reflow run -r 'caps/*.mitm' --shard 2/4 -w part2.mitm                                # a CI matrix share
+  reflow run -r 'caps/*.mitm' --shard auto -w out/                                     # share from GitLab/CircleCI/... variables
   reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
@@ -113,8 +107,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const { inputs, filterWords } = splitInputsAndFilter(opts.rfile);
   // parsed now so that a malformed expression stops the run before anything is read
   filterFromWords([...filterWords, ...filterArgs], { caseSensitive: opts.caseSensitive });
-  let paths = await expandInputs(inputs);
-  if (opts.shard) paths = paths.filter((_, i) => i % opts.shard!.n === opts.shard!.k - 1);
+  const keyed = await expandKeyedInputs(inputs);
+  const paths = (opts.shard ? takeShare(keyed, resolveShard(opts.shard), warn) : keyed).map((input) => input.path);
   if (opts.afile && paths.some((p) => p !== "-" && samePath(p, opts.afile!)))
     throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
   const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
