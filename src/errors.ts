@@ -27,6 +27,7 @@ export type ErrorCode =
   | "E_WRITE_UNSUPPORTED"
   | "E_SCRIPT_LOAD"
   | "E_FILTER_SYNTAX"
+  | "E_RULE_SYNTAX"
   | "E_CA"
   | "E_LISTEN";
 

@@ -7,6 +7,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
 import { errorLine, warn } from "./report.js";
+import { ruleStages } from "./rule-options.js";
 
 /** Messages between the main thread and a worker. */
 export type ToWorker = { file: string; output: string | null } | { finish: true };
@@ -19,7 +20,7 @@ export type FromWorker =
 const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
-const batch = new BatchRun(job, { warn, error: errorLine });
+const batch = new BatchRun(job, { warn, error: errorLine }, ruleStages(job.rules, job.caseSensitive));
 
 try {
   await batch.start();

@@ -16,6 +16,8 @@ import { parseShardSpec, resolveShard, type ShardSpec, takeShare } from "./shard
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, warn } from "./report.js";
+import { addRuleOptions, ruleStages } from "./rule-options.js";
+import type { RuleArgument } from "../rules/index.js";
 
 interface RunOptions {
   rfile: string[];
@@ -30,6 +32,7 @@ interface RunOptions {
   keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
+  rules: RuleArgument[];
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -41,7 +44,7 @@ function parsePositive(text: string): number {
 }
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command("run")
     .summary("run scripts over saved flows, in saved order, and write the result")
     .description(
@@ -64,12 +67,15 @@ export function registerRun(program: Command): void {
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
     .option("-q, --quiet", "no summary")
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+  const rules = addRuleOptions(cmd);
+  cmd
     .addHelpText(
       "after",
       `
 Examples:
   reflow run -r capture.mitm -s examples/add-header.ts -w out.mitm
+  reflow run -r capture.mitm --modify-headers '/~s/X-Env/ci' --redact authorization -w out.mitm
   reflow run -r capture.mitm -s 'examples/replace.ts hello goodbye' -w capture.mitm   # in place
   reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
   reflow run -r 'caps/*.mitm' --shard 2/4 -w part2.mitm                                # a CI matrix share
@@ -78,7 +84,7 @@ Examples:
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
     .action(async (filterArgs: string[], opts: RunOptions) => {
-      process.exitCode = await run(filterArgs, opts);
+      process.exitCode = await run(filterArgs, { ...opts, rules: rules() });
     });
 }
 
@@ -122,7 +128,9 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
+    rules: opts.rules,
   };
+  const stages = ruleStages(job.rules, job.caseSensitive); // a malformed rule stops the run here
   const version = (opts.flowVersion ??
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??
     (await inputsVersion(paths)) ??
@@ -137,7 +145,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
     ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
   } else {
-    const batch = new BatchRun(job, { warn, error: errorLine });
+    const batch = new BatchRun(job, { warn, error: errorLine }, stages);
     counted = () => batch.stats.flowsRead;
     await batch.start(); // a script that fails to load stops the run before any output
     let writer: FlowWriter | undefined;

@@ -8,7 +8,7 @@ import { MigrationContext } from "../format/migrations/index.js";
 import { readFlows } from "../io/flow-source.js";
 import type { Flow } from "../model/index.js";
 import type { FlowWriter } from "./flow-writer.js";
-import { Pipeline, type PipelineStats } from "./pipeline.js";
+import { Pipeline, type PipelineStats, type StageHooks } from "./pipeline.js";
 import { runSavedFlows } from "./saved-flows.js";
 import type { LogLevel } from "./script.js";
 
@@ -20,6 +20,8 @@ export interface BatchJob {
   keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
+  /** rewrite rules as given (`{option, text}`), made into stages by whoever runs the job */
+  rules?: { option: string; text: string }[];
 }
 
 export class BatchRun {
@@ -31,8 +33,10 @@ export class BatchRun {
   constructor(
     private readonly job: BatchJob,
     private readonly report: { warn(m: string): void; error(m: string): void },
+    stages: { name: string; hooks: StageHooks }[] = [],
   ) {
     this.pipeline = new Pipeline({ logLevel: job.logLevel });
+    for (const stage of stages) this.pipeline.addStage(stage.name, stage.hooks);
     // parsed here too, not passed as an object: a worker gets the expression as words
     this.filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
   }

@@ -4,7 +4,7 @@
  * events here, so a feature written once works both ways.
  */
 import type { Flow } from "../model/index.js";
-import { type LoadedScript, type LogLevel, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
+import { type LoadedScript, type LogLevel, ScriptContext, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
 import { replayRequest } from "./replay-request.js";
 
 /** reflow's own code, whose stack frames say nothing to a script's author. */
@@ -31,6 +31,10 @@ export interface PipelineStats {
   scriptErrors: number;
 }
 
+/** A built-in stage's hooks (rewrite rules...): a script's, without the context argument. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StageHooks = Partial<Record<ScriptEvent, (...args: any[]) => unknown>>;
+
 export interface PipelineOptions {
   /** the lowest script log level shown (default "error") */
   logLevel?: LogLevel;
@@ -41,6 +45,7 @@ export interface PipelineOptions {
 export class Pipeline implements ScriptHost {
   readonly scripts: LoadedScript[] = [];
   readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  private stageCount = 0;
   private readonly killedFlows = new WeakSet<Flow>();
   private readonly copies = new WeakMap<Flow, Flow[]>();
   private readonly logLevel: number;
@@ -54,6 +59,17 @@ export class Pipeline implements ScriptHost {
   /** Loads scripts in order; any failure stops here, before a flow is read. */
   async loadScripts(specs: string[]): Promise<void> {
     for (const spec of specs) this.scripts.push(await loadScript(spec, this));
+  }
+
+  /**
+   * Adds a built-in stage that runs before every script, after the stages added before it.
+   * It takes part in events as a script does (its errors are reported and counted as one's).
+   */
+  addStage(name: string, hooks: StageHooks): void {
+    const stage: LoadedScript = { spec: name, path: "", argv: [name], ctx: undefined as unknown as ScriptContext, hooks: {} };
+    stage.ctx = new ScriptContext(this, stage);
+    for (const [event, fn] of Object.entries(hooks)) if (fn) stage.hooks[event as ScriptEvent] = (_ctx, ...args: unknown[]) => fn(...args);
+    this.scripts.splice(this.stageCount++, 0, stage);
   }
 
   /** True when some script has a hook for `event`: events nobody listens to are not prepared. */
