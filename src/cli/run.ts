@@ -6,6 +6,8 @@ import { ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
+import { RunOutcomes } from "../pipeline/run-outcomes.js";
+import { writeWholeFile } from "../io/output-file.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
@@ -33,6 +35,7 @@ interface RunOptions {
   quiet?: boolean;
   verbose: number;
   rules: RuleArgument[];
+  junit?: string;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -66,6 +69,7 @@ export function registerRun(program: Command): void {
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
+    .option("--junit <FILE>", "also write a JUnit XML report: a test case per flow, a failure per script error")
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
   const rules = addRuleOptions(cmd);
@@ -81,6 +85,7 @@ Examples:
   reflow run -r 'caps/*.mitm' --shard 2/4 -w part2.mitm                                # a CI matrix share
   reflow run -r 'caps/*.mitm' --shard auto -w out/                                     # share from GitLab/CircleCI/... variables
   reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
+  reflow run -r 'caps/*.mitm' -s checks.ts --junit checks.xml                          # script errors as a CI test report
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
     .action(async (filterArgs: string[], opts: RunOptions) => {
@@ -142,10 +147,12 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   let damaged: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
+  if (opts.junit && opts.jobs > 1) throw new UsageError("--junit needs the flows in one thread: leave out --jobs");
+  const outcomes = opts.junit ? new RunOutcomes() : undefined;
   if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
     ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
   } else {
-    const batch = new BatchRun(job, { warn, error: errorLine }, stages);
+    const batch = new BatchRun(job, { warn, error: errorLine }, stages, outcomes);
     counted = () => batch.stats.flowsRead;
     await batch.start(); // a script that fails to load stops the run before any output
     let writer: FlowWriter | undefined;
@@ -167,6 +174,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     stats = batch.stats;
   }
   progress.stop();
+  if (outcomes) await writeWholeFile(opts.junit!, outcomes.xml());
 
   const s = stats;
   if (!opts.quiet) {

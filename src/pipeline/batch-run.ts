@@ -10,6 +10,7 @@ import type { Flow } from "../model/index.js";
 import type { FlowWriter } from "./flow-writer.js";
 import { Pipeline, type PipelineStats, type StageHooks } from "./pipeline.js";
 import { runSavedFlows } from "./saved-flows.js";
+import type { RunOutcomes } from "./run-outcomes.js";
 import type { LogLevel } from "./script.js";
 
 /** Everything a thread needs to do the same job as the others (it crosses to workers as data). */
@@ -34,8 +35,10 @@ export class BatchRun {
     private readonly job: BatchJob,
     private readonly report: { warn(m: string): void; error(m: string): void },
     stages: { name: string; hooks: StageHooks }[] = [],
+    private readonly outcomes?: RunOutcomes,
   ) {
     this.pipeline = new Pipeline({ logLevel: job.logLevel });
+    if (outcomes) this.pipeline.onScriptError = (flow, script, event, stack) => outcomes.scriptError(flow, script, event, stack);
     for (const stage of stages) this.pipeline.addStage(stage.name, stage.hooks);
     // parsed here too, not passed as an object: a worker gets the expression as words
     this.filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
@@ -57,6 +60,7 @@ export class BatchRun {
    */
   async runFile(path: string, writer: FlowWriter | undefined): Promise<FlowReadError | undefined> {
     this.writer = writer;
+    this.outcomes?.startFile(path);
     const filter = this.filter;
     try {
       await runSavedFlows(readFlows(path, this.migrations), this.pipeline, (f) => this.emit(f), {
@@ -78,6 +82,7 @@ export class BatchRun {
   }
 
   private emit(flow: Flow): Promise<void> | void {
+    this.outcomes?.flowDone(flow);
     if (!this.writer) return;
     try {
       const pending = this.writer.write(flow);

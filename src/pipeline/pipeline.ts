@@ -45,6 +45,8 @@ export interface PipelineOptions {
 export class Pipeline implements ScriptHost {
   readonly scripts: LoadedScript[] = [];
   readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  /** told of every script error, as well as the printed report (`run --junit`) */
+  onScriptError?: (flow: Flow | null, script: string, event: string, stack: string) => void;
   private stageCount = 0;
   private readonly killedFlows = new WeakSet<Flow>();
   private readonly copies = new WeakMap<Flow, Flow[]>();
@@ -128,7 +130,9 @@ export class Pipeline implements ScriptHost {
   private reportScriptError(script: LoadedScript, event: string, flow: Flow | null, e: unknown): void {
     this.stats.scriptErrors++;
     const where = flow ? ` (flow ${flow.id})` : "";
-    this.print(`script error in ${script.argv[0]}, ${event}${where}:\n${scriptStack(e)}\n`);
+    const stack = scriptStack(e);
+    this.print(`script error in ${script.argv[0]}, ${event}${where}:\n${stack}\n`);
+    this.onScriptError?.(flow, script.argv[0]!, event, stack);
   }
 
   /** `start(ctx, argv)` for every script. */
