@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   filter: async () => (await import("./filter.js")).registerFilter,
   capture: async () => (await import("./capture.js")).registerCapture,
   diff: async () => (await import("./diff.js")).registerDiff,
+  export: async () => (await import("./export.js")).registerExport,
 };
 
 /** The commands `argv` needs: the one it names, or all of them (for help and errors). */
