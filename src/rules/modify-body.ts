@@ -29,20 +29,22 @@ export function parseBodyRule(text: string, opts: ParseOptions = {}): BodyRule {
   };
 }
 
-/** The body with every match replaced, or null when nothing matched (the message is then left untouched). */
-export function replaceInBody(rule: BodyRule, body: Buffer): Buffer | null {
+/** The body with every match replaced. */
+export function replaceInBody(rule: BodyRule, body: Buffer): Buffer {
   const text = body.toString("latin1");
   rule.pattern.lastIndex = 0;
-  if (!rule.pattern.test(text)) return null;
+  if (!rule.pattern.test(text)) return body;
   const replacement = rule.replacement().toString("latin1");
   return Buffer.from(text.replace(rule.pattern, () => replacement), "latin1");
 }
 
+/**
+ * Sets the body even when nothing matched, as mitmproxy does (`content = re.sub(...)`): that
+ * sets Content-Length (`content-length: 0` on an empty GET), and mitmdump's live flows have it.
+ */
 function rewrite(rule: BodyRule, message: Message): void {
   const body = message.content;
-  if (body === null) return;
-  const changed = replaceInBody(rule, body);
-  if (changed) message.content = changed;
+  if (body !== null) message.content = replaceInBody(rule, body);
 }
 
 /** The step of one body rule. */
