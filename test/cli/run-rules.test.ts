@@ -59,6 +59,7 @@ export function request(ctx: any, flow: any) { appendFileSync(${JSON.stringify(s
 
 describe("reflow capture with rules", () => {
   let origin: Listening<import("node:http").Server>;
+  let other: Listening<import("node:http").Server>;
   const seenByOrigin: Record<string, string | undefined> = {};
   beforeAll(async () => {
     origin = await httpOrigin((req, res) => {
@@ -66,9 +67,11 @@ describe("reflow capture with rules", () => {
       res.writeHead(200, { "content-type": "text/plain", server: "origin" });
       res.end(`origin saw ${req.url}`);
     });
+    other = await httpOrigin((req, res) => res.end(`other saw ${req.url}`));
   });
   afterAll(async () => {
     await origin?.close();
+    await other?.close();
     killStrayCaptures();
   });
 
@@ -83,6 +86,7 @@ describe("reflow capture with rules", () => {
       "--modify-headers", "/~s/Server/",
       "--modify-body", "/~s/origin/ORIGIN",
       "--map-local", `|/static/|${site}`,
+      "--map-remote", `|/elsewhere|:${origin.port}/elsewhere|:${other.port}/moved`,
     ]);
     try {
       const url = (p: string): string => `http://127.0.0.1:${origin.port}${p}`;
@@ -93,6 +97,8 @@ describe("reflow capture with rules", () => {
       const local = await viaProxy(cap.port, url("/static/local.json"));
       expect(local.body.toString()).toBe('{"from":"disk"}');
       expect(Object.keys(seenByOrigin), "the origin was never asked").not.toContain("/static/local.json");
+      const moved = await viaProxy(cap.port, url("/elsewhere"));
+      expect(moved.body.toString(), "map-remote sent the request to the other origin").toBe("other saw /moved");
       const recorded = await waitForHttpFlow(out, "/static/local.json");
       expect(recorded.response!.headers.get("content-type")).toBe("application/json");
     } finally {
