@@ -55,12 +55,21 @@ export function rawResponse(flow: HTTPFlow): Buffer {
   return assemble(`${response.httpVersion} ${response.statusCode} ${response.reason}`.trimEnd(), response, "response");
 }
 
-/** Request and response, separated by an empty line; either alone when the other is missing. */
+/** A WebSocket's messages as mitmproxy's `raw` export lists them: `[OUTGOING] ` or `[INCOMING] ` and the content, one a line. */
+function webSocketMessages(flow: HTTPFlow): Buffer[] {
+  const ws = flow.websocket;
+  if (!ws) return [];
+  const lines = ws.messages.map((m) => Buffer.concat([Buffer.from(m.fromClient ? "[OUTGOING] " : "[INCOMING] "), m.content]));
+  return [Buffer.from("\r\n\r\n"), Buffer.concat(lines.flatMap((l, i) => (i ? [Buffer.from("\n"), l] : [l])))];
+}
+
+/** Request and response (and WebSocket messages), separated by an empty line; either alone when the other is missing. */
 export function rawExchange(flow: HTTPFlow): Buffer {
   const has = (m: Request | Response | null): boolean => m !== null && m.rawContent !== null;
   const request = has(flow.request);
   const response = has(flow.response);
-  if (request && response) return Buffer.concat([rawRequest(flow), Buffer.from("\r\n\r\n"), rawResponse(flow)]);
+  if (request && response)
+    return Buffer.concat([rawRequest(flow), Buffer.from("\r\n\r\n"), rawResponse(flow), ...webSocketMessages(flow)]);
   if (request) return rawRequest(flow);
   if (response) return rawResponse(flow);
   throw new NothingToExport("no request or response content");

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/export/index.js";
-import { fixtures, reflow, reflowAsync } from "../helpers.js";
+import { fixtures, reflow, reflowAsync, testdata } from "../helpers.js";
 import { httpFlows, httpOrigin, killStrayCaptures, type Listening, startCapture, tempDir, viaProxy, waitForHttpFlow } from "../proxy/capture-harness.js";
 
 const sample = join(fixtures, "sample.mitm");
@@ -46,6 +46,19 @@ describe("reflow export formats", () => {
     expect(body.toString()).toMatch(/^(hello compressed world\n)+$/);
     const request = reflow(["export", sample, "--format", "raw_request", "~u /login"]).stdout.toString();
     expect(request).toMatch(/^POST \/login HTTP\/1\.1\r\n[\s\S]*\r\n\r\nuser=alice&password=hunter2$/);
+  });
+
+  it("raw: request, response and a WebSocket's messages as mitmproxy lists them; other flows left out with a warning", () => {
+    const r = reflow(["export", join(testdata, "captures", "tflow-v17.mitm"), "--format", "raw", "~websocket"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const parts = r.stdout.toString("latin1").split("\r\n\r\n");
+    expect(parts[0]).toMatch(/^GET \S+ HTTP\/1\.1\r\n/);
+    expect(parts.some((p) => p.startsWith("HTTP/1.1 101 "))).toBe(true);
+    const messages = parts[parts.length - 1]!.split("\n");
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) expect(m).toMatch(/^\[(OUTGOING|INCOMING)\] /);
+    const all = reflow(["export", join(testdata, "captures", "tflow-v17.mitm"), "--format", "curl"]);
+    expect(all.stderr.toString(), "TCP and DNS flows are named as left out").toMatch(/^warning: .*\(tcp\)/m);
   });
 
   it("har-entry: one HAR 1.2 entry per line", () => {
