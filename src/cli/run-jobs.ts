@@ -12,6 +12,8 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { OutputFile } from "../io/output-file.js";
 import type { BatchJob } from "../pipeline/batch-run.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
+import type { RunOutcomes } from "../pipeline/run-outcomes.js";
+import type { JUnitSuite } from "../format/junit-xml.js";
 import type { FromWorker, ToWorker } from "./run-worker.js";
 
 export async function runInWorkers(
@@ -22,6 +24,7 @@ export async function runInWorkers(
   single: string | undefined,
   append: boolean,
   jobs: number,
+  outcomes?: RunOutcomes,
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
   // parts of a single output live beside it until they are joined in order
   const partsDir = single ? mkdtempSync(join(single === "-" ? tmpdir() : dirname(single), ".reflow-parts-")) : null;
@@ -29,6 +32,7 @@ export async function runInWorkers(
   const total: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
   let damaged = false;
   let nextFile = 0;
+  const suites: (JUnitSuite | undefined)[] = []; // by input, so the report keeps input order
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
@@ -38,9 +42,11 @@ export async function runInWorkers(
         const worker = new Worker(new URL("./run-worker.js", import.meta.url), { workerData: { job, version } });
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
+        let current = -1;
         const giveWork = (): void => {
           if (nextFile >= paths.length) return send({ finish: true });
           const i = nextFile++;
+          current = i;
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
         worker.on("message", (m: FromWorker) => {
@@ -48,14 +54,17 @@ export async function runInWorkers(
           if ("ready" in m) return giveWork();
           if ("fileDone" in m) {
             damaged ||= m.damaged;
+            suites[current] = m.suite;
             return giveWork();
           }
           for (const k of Object.keys(total) as (keyof PipelineStats)[]) total[k] += m.finished[k];
+          outcomes?.add(undefined, m.startFailures);
           if (++finished === count) resolve();
         });
         worker.once("error", reject);
       }
     });
+    for (const suite of suites) outcomes?.add(suite);
     if (single) {
       const out = await OutputFile.open(single, { append });
       try {

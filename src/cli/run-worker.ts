@@ -6,6 +6,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import { FlowWriter } from "../pipeline/flow-writer.js";
+import { RunOutcomes } from "../pipeline/run-outcomes.js";
+import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import { errorLine, warn } from "./report.js";
 import { ruleStages } from "./rule-options.js";
 
@@ -14,13 +16,14 @@ export type ToWorker = { file: string; output: string | null } | { finish: true 
 export type FromWorker =
   | { ready: true }
   | { loadError: string }
-  | { fileDone: string; damaged: boolean }
-  | { finished: BatchRun["stats"] };
+  | { fileDone: string; damaged: boolean; suite?: JUnitSuite }
+  | { finished: BatchRun["stats"]; startFailures?: JUnitFailure[] };
 
 const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
-const batch = new BatchRun(job, { warn, error: errorLine }, ruleStages(job.rules, job.caseSensitive));
+const outcomes = job.junit ? new RunOutcomes() : undefined;
+const batch = new BatchRun(job, { warn, error: errorLine }, ruleStages(job.rules, job.caseSensitive), outcomes);
 
 try {
   await batch.start();
@@ -32,12 +35,12 @@ try {
 port.on("message", async (m: ToWorker) => {
   if ("finish" in m) {
     await batch.finish();
-    post({ finished: batch.stats });
+    post({ finished: batch.stats, startFailures: outcomes?.startFailures });
     port.close();
     return;
   }
   const writer = m.output ? await FlowWriter.open(m.output, { version }) : undefined;
   const damage = await batch.runFile(m.file, writer);
   await writer?.close();
-  post({ fileDone: m.file, damaged: damage !== undefined });
+  post({ fileDone: m.file, damaged: damage !== undefined, suite: outcomes?.takeSuite() });
 });

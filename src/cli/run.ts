@@ -134,6 +134,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     rules: opts.rules,
+    junit: opts.junit !== undefined,
   };
   const stages = ruleStages(job.rules, job.caseSensitive); // a malformed rule stops the run here
   const version = (opts.flowVersion ??
@@ -147,10 +148,9 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   let damaged: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
-  if (opts.junit && opts.jobs > 1) throw new UsageError("--junit needs the flows in one thread: leave out --jobs");
   const outcomes = opts.junit ? new RunOutcomes() : undefined;
   if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
-    ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs));
+    ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs, outcomes));
   } else {
     const batch = new BatchRun(job, { warn, error: errorLine }, stages, outcomes);
     counted = () => batch.stats.flowsRead;

@@ -21,6 +21,8 @@ export interface BatchJob {
   keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
+  /** collect per-flow outcomes for `run --junit` */
+  junit?: boolean;
   /** rewrite rules as given (`{option, text}`), made into stages by whoever runs the job */
   rules?: { option: string; text: string }[];
 }

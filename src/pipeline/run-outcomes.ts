@@ -16,8 +16,9 @@ function caseName(flow: Flow): string {
 /** Collects the cases of a run. */
 export class RunOutcomes {
   readonly suites: JUnitSuite[] = [];
+  /** errors in `start` and `done`, which belong to no flow */
+  readonly startFailures: JUnitFailure[] = [];
   private readonly failures = new Map<Flow, JUnitFailure[]>();
-  private readonly startFailures: JUnitFailure[] = [];
 
   /** The flows that follow come from `path`. */
   startFile(path: string): void {
@@ -47,6 +48,18 @@ export class RunOutcomes {
   finishFile(): void {
     for (const [flow, failures] of this.failures) this.current().cases.push({ name: caseName(flow), classname: "reflow.run", failures });
     this.failures.clear();
+  }
+
+  /** The suite of the file just run, taken out (a `--jobs` worker sends it to the main thread). */
+  takeSuite(): JUnitSuite | undefined {
+    this.finishFile();
+    return this.suites.pop();
+  }
+
+  /** Adds what a worker collected: a file's suite, or its start/done failures. */
+  add(suite: JUnitSuite | undefined, startFailures: readonly JUnitFailure[] = []): void {
+    if (suite) this.suites.push(suite);
+    this.startFailures.push(...startFailures);
   }
 
   private current(): JUnitSuite {

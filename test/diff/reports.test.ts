@@ -75,7 +75,13 @@ describe("run --junit", () => {
     const got = cases(readFileSync(file, "utf8"));
     expect(got).toHaveLength(7);
     expect(got.filter((c) => c.failures.length).map((c) => c.name)).toEqual(["GET http://127.0.0.1:28601/missing"]);
-    expect(reflow(["run", "-r", sample, sample, "-j", "2", "--junit", file]).status, "--junit with --jobs").toBe(2);
+    // with --jobs the workers' findings come back in input order: the same cases as one thread
+    const one = join(dir, "one.xml");
+    const two = join(dir, "two.xml");
+    expect(reflow(["run", "-r", sample, sample, "-s", script, "--junit", one]).status).toBe(1);
+    expect(reflow(["run", "-r", sample, sample, "-s", script, "-j", "2", "--junit", two]).status).toBe(1);
+    expect(cases(readFileSync(two, "utf8"))).toEqual(cases(readFileSync(one, "utf8")));
+    expect(cases(readFileSync(two, "utf8"))).toHaveLength(14);
   });
 });
 
