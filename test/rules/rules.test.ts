@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFlows } from "../../src/io/flow-source.js";
 import type { Flow, HTTPFlow } from "../../src/model/index.js";
 import { type RuleArgument, RuleSet, RuleSyntaxError } from "../../src/rules/index.js";
+import { fileCandidates } from "../../src/rules/map-local.js";
 import { compileTemplate } from "../../src/rules/map-remote.js";
 import { escapedBytes } from "../../src/rules/escaped-bytes.js";
 import { jsonValueSpans, parseJsonPath } from "../../src/rules/json-spans.js";
@@ -173,6 +174,23 @@ describe("--map-local", () => {
     // the refused request is answered too: its recorded error is gone
     const refused = flows.find((f) => f.request.path === "/refused")!;
     expect(refused.error).toBeNull();
+  });
+
+  it("picks candidate files as mitmproxy's file_candidates does (its test table)", () => {
+    const table: [string, string, string[]][] = [
+      ["https://example.com/foo/", "example.com/foo", ["/tmp/index.html"]],
+      ["https://example.com/foo/bar.jpg?query", "example.com/foo", ["/tmp/bar.jpg", "/tmp/bar.jpg/index.html"]],
+      ["https://example.com/foo/bar/baz.jpg", "example.com/foo", ["/tmp/bar/baz.jpg", "/tmp/bar/baz.jpg/index.html"]],
+      ["https://example.com/foo/bar.jpg", "/foo/bar.jpg", ["/tmp/index.html"]],
+      ["http://example.com/foo%20bar.jpg", "example.com", ["/tmp/foo bar.jpg", "/tmp/foo bar.jpg/index.html", "/tmp/foo_bar.jpg", "/tmp/foo_bar.jpg/index.html"]],
+      ["http://example.com/fóobår.jpg", "example.com", ["/tmp/fóobår.jpg", "/tmp/fóobår.jpg/index.html", "/tmp/f_ob_r.jpg", "/tmp/f_ob_r.jpg/index.html"]],
+      ["https://example/view.php?f=foo.jpg", "example/view.php\\?f=(.+)", ["/tmp/foo.jpg", "/tmp/foo.jpg/index.html"]],
+      ["https://example/results?id=1&foo=2", "example/(results\\?id=.+)", ["/tmp/results?id=1&foo=2", "/tmp/results?id=1&foo=2/index.html", "/tmp/results_id=1_foo=2", "/tmp/results_id=1_foo=2/index.html"]],
+      ["https://example.com/../../../../etc/passwd", "example.com", []],
+      ["https://example.com//etc/passwd", "example.com", ["/tmp/etc/passwd", "/tmp/etc/passwd/index.html"]],
+    ];
+    for (const [url, regex, expected] of table)
+      expect(fileCandidates(url, { filter: null, pattern: new RegExp(regex), localPath: "/tmp" }), `${url} ${regex}`).toEqual(expected);
   });
 
   it("never leaves the directory", async () => {
