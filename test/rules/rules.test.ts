@@ -112,6 +112,17 @@ describe("--modify-headers", () => {
     }
   });
 
+  it("tests every filter before any change, so a rule may change the header its own or a later filter reads", async () => {
+    const flows = await applied([
+      rule("modify-headers", "/~hq User-Agent: curl/User-Agent/not curl"),
+      rule("modify-headers", "/~hq User-Agent: curl/X-Was-Curl/yes"),
+    ]);
+    for (const f of flows) {
+      expect(f.request.headers.get("user-agent")).toBe("not curl");
+      expect(f.request.headers.get("x-was-curl")).toBe("yes");
+    }
+  });
+
   it("leaves a flow whose filter does not match byte for byte as it was", async () => {
     const before = await sampleFlows();
     const after = await applied([rule("modify-headers", "/~u nothing-matches-this/X/1")]);
