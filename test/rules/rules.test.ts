@@ -114,8 +114,8 @@ describe("--modify-headers", () => {
 
   it("tests every filter before any change, so a rule may change the header its own or a later filter reads", async () => {
     const flows = await applied([
-      rule("modify-headers", "/~hq User-Agent: curl/User-Agent/not curl"),
-      rule("modify-headers", "/~hq User-Agent: curl/X-Was-Curl/yes"),
+      rule("modify-headers", "|~hq \"User-Agent: curl\"|User-Agent|not curl"),
+      rule("modify-headers", "|~hq \"User-Agent: curl\"|X-Was-Curl|yes"),
     ]);
     for (const f of flows) {
       expect(f.request.headers.get("user-agent")).toBe("not curl");
