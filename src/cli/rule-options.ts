@@ -8,7 +8,7 @@ const RULE_HELP: [RuleOption, string, string][] = [
   ["modify-body", "<'[/FILTER]/REGEX/[@]REPLACEMENT'>", "replace REGEX in the decoded body, as mitmproxy's modify_body"],
   ["map-remote", "<'|FILTER|URL-REGEX|REPLACEMENT'>", "rewrite matching request URLs, as mitmproxy's map_remote"],
   ["map-local", "<'|FILTER|URL-REGEX|PATH'>", "answer matching requests from a local file or directory, as mitmproxy's map_local"],
-  ["redact", "<NAME>", "replace values of header, query parameter or cookie NAME, or JSON path $.a.b, with REDACTED"],
+  ["redact", "<NAME>", "replace values of header, query parameter, form field or cookie NAME, or JSON path $.a.b, with REDACTED"],
 ];
 
 /**

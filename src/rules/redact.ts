@@ -1,7 +1,7 @@
 /**
  * `--redact NAME`: every value of NAME becomes `REDACTED`, wherever it occurs. NAME is a
- * header (either side, any case), a query parameter, a cookie (Cookie or Set-Cookie; its
- * attributes kept), all three at once; or a JSON path (`$.user.password`) into request and
+ * header (either side, any case), a query parameter, a URL-encoded form field, a cookie
+ * (Cookie or Set-Cookie; its attributes kept), all at once; or a JSON path (`$.user.password`) into request and
  * response bodies that are JSON. The flag form of `examples/redact.ts`.
  */
 import type { HTTPFlow, Message } from "../model/index.js";
@@ -51,6 +51,8 @@ export function redactRequest(redactions: readonly Redaction[], flow: HTTPFlow):
     if (query.getAll(r.name).length) query.setAll(r.name, query.getAll(r.name).map(() => REDACTED));
     const cookies = request.cookies;
     if (cookies.getAll(r.name).length) cookies.setAll(r.name, cookies.getAll(r.name).map(() => REDACTED));
+    const form = request.urlencodedForm; // empty unless the body is a URL-encoded form
+    if (form.getAll(r.name).length) form.setAll(r.name, form.getAll(r.name).map(() => REDACTED));
   }
 }
 

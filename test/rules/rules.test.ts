@@ -225,7 +225,12 @@ describe("--redact", () => {
       rule("redact", "token"),
       rule("redact", "session"),
       rule("redact", "$.name"),
+      rule("redact", "password"),
     ]);
+    const login = flows.find((f) => f.request.path === "/login")!;
+    expect(login.request.content!.toString(), "a form field").toBe("user=alice&password=REDACTED");
+    expect(login.request.cookies.get("session"), "a request cookie").toBe("REDACTED");
+    expect(login.request.cookies.get("theme")).toBe("dark");
     const api = flows.find((f) => f.request.path.startsWith("/api/items?"))!;
     expect(api.request.headers.get("authorization")).toBe("REDACTED");
     expect(api.request.query.get("token")).toBe("REDACTED");
