@@ -1,6 +1,6 @@
 /** The error for a malformed rewrite rule: a usage error that points at the column, as a filter's does. */
 import { UsageError } from "../errors.js";
-import { pointAt } from "../filter/filter-syntax-error.js";
+import { pointAt } from "../filter/index.js";
 
 /**
  * A rule that does not parse: wrong number of parts, a bad filter, regex or escape, a file
