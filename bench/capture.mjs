@@ -6,10 +6,14 @@
  * inside an intercepted HTTPS tunnel and new-host TLS handshakes/s (a Node load generator,
  * since wrk cannot CONNECT). Prints req/s, p99 and the ratios.
  *
+ * Then requests/s over HTTP/2 on both sides: h2load (Debian nghttp2-client; it speaks to
+ * no proxy, so each proxy runs in reverse mode to an h2 origin, the client speaking TLS
+ * and h2 to the proxy).
+ *
  * Each proxy gets an unmeasured wrk warm-up run first (--warmup S), the same for both.
  *
  *   node bench/capture.mjs [--duration S] [--warmup S] [--connections N] [--no-mitmdump] [--json FILE]
- *                          [--only reverse,forward,tunnel,handshake]
+ *                          [--only reverse,forward,tunnel,handshake,h2]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -31,8 +35,8 @@ const DURATION = Number(opt("--duration", 10));
 const WARMUP = Number(opt("--warmup", 2));
 const CONNECTIONS = Number(opt("--connections", 50));
 const JSON_OUT = opt("--json", null);
-/** The rows to run (default all): reverse, forward, tunnel, handshake. */
-const ONLY = new Set(opt("--only", "reverse,forward,tunnel,handshake").split(","));
+/** The rows to run (default all): reverse, forward, tunnel, handshake, h2. */
+const ONLY = new Set(opt("--only", "reverse,forward,tunnel,handshake,h2").split(","));
 const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
 if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
@@ -90,7 +94,7 @@ function start(cmd, argv, env = {}) {
 
 /** The origins: plain HTTP and HTTPS, 1 KB responses, in a process of their own. */
 async function startOrigins() {
-  const [http, https] = [await freePort(), await freePort()];
+  const [http, https, h2] = [await freePort(), await freePort(), await freePort()];
   // Both proxies are told not to verify the origin (-k, --ssl-insecure): a self-signed
   // P-256 certificate, the kind reflow's CA issues, will do.
   const [key, cert] = [join(work, "origin-key.pem"), join(work, "origin-cert.pem")];
@@ -108,13 +112,16 @@ async function startOrigins() {
     createServer({ keepAliveTimeout: 60000 }, handler).listen(${http}, "127.0.0.1");
     const tls = { key: readFileSync(${JSON.stringify(key)}), cert: readFileSync(${JSON.stringify(cert)}) };
     createHttps({ ...tls, keepAliveTimeout: 60000 }, handler).listen(${https}, "127.0.0.1");
+    const { createSecureServer } = await import("node:http2");
+    createSecureServer({ ...tls, allowHTTP1: true }, handler).listen(${h2}, "127.0.0.1");
   `;
   const file = join(work, "origins.mjs");
   writeFileSync(file, src);
   const p = start(process.execPath, [file]);
   await waitForPort(http);
   await waitForPort(https);
-  return { http, https, stop: () => p.stop() };
+  await waitForPort(h2);
+  return { http, https, h2, stop: () => p.stop() };
 }
 
 /** wrk against `url`; `proxyTarget` turns requests into absolute-form (a forward proxy). */
@@ -130,6 +137,16 @@ function wrk(url, proxyTarget = null, seconds = DURATION) {
   const p99 = parseLatency(/\s99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1]);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout)?.[0] ?? "";
   return { rps, p99, errors };
+}
+
+/** h2load over HTTP/2 (10 connections, 10 streams each) against `url`: req/s and the mean request time. */
+function h2load(url, seconds = DURATION) {
+  const r = spawnSync("h2load", ["-c", "10", "-m", "10", "-t", "2", "-D", String(seconds), url], { encoding: "utf8" });
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(r.stdout)?.[1] ?? 0);
+  const failed = /requests: .*?(\d+) failed/.exec(r.stdout)?.[1] ?? "?";
+  // h2load reports no percentiles: the mean time for a request stands in for p99 here.
+  const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(r.stdout)?.[1];
+  return { rps, p99: parseLatency(mean), errors: failed === "0" ? "" : `${failed} failed` };
 }
 
 function parseLatency(text) {
@@ -298,6 +315,24 @@ if (ONLY.has("tunnel") || ONLY.has("handshake")) {
     await m.stop();
   }
 }
+// HTTP/2 on both sides (h2load speaks to no proxy: reverse mode, TLS and h2 from the client).
+const h2Available = !spawnSync("h2load", ["--version"]).error;
+if (ONLY.has("h2") && !h2Available) console.log("h2load missing (Debian: apt-get install nghttp2-client): no HTTP/2 row");
+if (ONLY.has("h2") && h2Available) {
+  const mode = `reverse:https://127.0.0.1:${origins.h2}`;
+  const r = await reflowCapture(mode, join(work, "reflow-h2.mitm"), ["-k"]);
+  if (WARMUP) h2load(`https://127.0.0.1:${r.port}/`, WARMUP);
+  const rr = h2load(`https://127.0.0.1:${r.port}/`);
+  await r.stop();
+  report("reflow capture -w, HTTP/2 (reverse, h2load)", rr, `(mean, not p99) ${rr.errors}`);
+  if (WITH_MITMDUMP) {
+    const m = await mitmdump(mode, join(work, "mitmdump-h2.mitm"), ["--ssl-insecure"]);
+    if (WARMUP) h2load(`https://127.0.0.1:${m.port}/`, WARMUP);
+    const mr = h2load(`https://127.0.0.1:${m.port}/`);
+    await m.stop();
+    report("mitmdump -w, HTTP/2 (reverse, h2load)", mr, `(mean, not p99) ${mr.errors}`);
+  }
+}
 await origins.stop();
 
 if (WITH_MITMDUMP) {
@@ -307,6 +342,8 @@ if (WITH_MITMDUMP) {
   for (const label of Object.keys(pairs)) line(label, pairs[label].reflow, pairs[label].mitmdump);
   const byName = (n) => results.find((x) => x.name === n);
   if (ONLY.has("tunnel")) line("HTTPS tunnel requests", byName("reflow capture -w, HTTPS tunnel requests"), byName("mitmdump -w, HTTPS tunnel requests"));
+  if (ONLY.has("h2") && h2Available)
+    line("HTTP/2 requests (mean time)", byName("reflow capture -w, HTTP/2 (reverse, h2load)"), byName("mitmdump -w, HTTP/2 (reverse, h2load)"));
   if (ONLY.has("handshake")) line("new-host TLS handshakes", byName("reflow capture -w, new-host TLS handshakes"), byName("mitmdump -w, new-host TLS handshakes"));
   for (const label of Object.keys(pairs)) console.log(`  reflow ${label} at ${((pairs[label].reflow.rps / direct.rps) * 100).toFixed(0)}% of the origin's own req/s`);
 }

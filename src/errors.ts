@@ -14,23 +14,67 @@ export const ExitCode = {
   CORRUPT_INPUT: 3,
 } as const;
 
-export type ErrorCode =
-  | "E_USAGE"
-  | "E_INPUT_MISSING"
-  | "E_INPUT_UNREADABLE"
-  | "E_OUTPUT"
-  | "E_FLOW_TRUNCATED"
-  | "E_FLOW_CORRUPT"
-  | "E_FLOW_VERSION"
-  | "E_FLOW_SCHEMA"
-  | "E_FORMAT_UNKNOWN"
-  | "E_WRITE_UNSUPPORTED"
-  | "E_SCRIPT_LOAD"
-  | "E_FILTER_SYNTAX"
-  | "E_RULE_SYNTAX"
-  | "E_CA"
-  | "E_LISTEN";
+/**
+ * Codes of the errors the library throws (ReflowError and its kinds, FlowStateError), as
+ * README "Exit codes and errors" lists them.
+ */
+const LIBRARY_CODES = {
+  E_USAGE: "bad command-line use",
+  E_INPUT_MISSING: "an input does not exist",
+  E_INPUT_UNREADABLE: "an input cannot be read",
+  E_OUTPUT: "an output cannot be written",
+  E_FLOW_TRUNCATED: "a flow is cut off by the end of the input",
+  E_FLOW_CORRUPT: "a flow's bytes are not a valid flow",
+  E_FLOW_VERSION: "a flow's format version is unknown",
+  E_FLOW_SCHEMA: "a flow's parts are not what its version holds",
+  E_FORMAT_UNKNOWN: "an input's format is not one reflow reads",
+  E_WRITE_UNSUPPORTED: "a flow has no form in the format or version asked for",
+  E_SCRIPT_LOAD: "a script cannot be found, compiled or started",
+  E_FILTER_SYNTAX: "a malformed filter expression",
+  E_RULE_SYNTAX: "a malformed rewrite rule (--modify-headers, --modify-body, --map-remote, --map-local, --redact)",
+  E_CA: "capture's CA cannot be read or made",
+  E_LISTEN: "capture cannot listen on its address",
+} as const;
 
+/** Codes of the body codecs' errors, met when a body is read as text or decoded (model/). */
+const BODY_CODES = {
+  E_CHARSET: "text that cannot be decoded or encoded with its charset",
+  E_CONTENT_ENCODING: "a body that cannot be decoded or encoded with its Content-Encoding",
+} as const;
+
+/** Codes of capture failures: a failed flow's `error.msg` ends in `(CODE)` (docs/capture.md). */
+const CAPTURE_FAILURE_CODES = {
+  E_UPSTREAM_REFUSED: "connection refused",
+  E_UPSTREAM_DNS: "name not resolved",
+  E_UPSTREAM_UNREACHABLE: "host unreachable",
+  E_UPSTREAM_TLS: "TLS with the server failed",
+  E_UPSTREAM_TIMEOUT: "no answer within --timeout",
+  E_UPSTREAM_RESET: "the server reset or closed early",
+  E_UPSTREAM_PROTOCOL: "invalid HTTP from the server",
+  E_UPSTREAM_PROXY: "the upstream proxy refused CONNECT",
+  E_CLIENT_GONE: "the client went away mid-request or mid-response",
+  E_SHUTDOWN: "still in flight at shutdown",
+  E_KILLED: "killed by a script (error.msg is mitmproxy's `Connection killed.`)",
+} as const;
+
+/**
+ * Every error code reflow uses, each with what it means: the one list (test/errors.test.ts
+ * checks that no other code appears in src/, and that each is documented).
+ */
+export const ERROR_CODES: Readonly<Record<ErrorCode | BodyErrorCode | CaptureFailureCode, string>> = {
+  ...LIBRARY_CODES,
+  ...BODY_CODES,
+  ...CAPTURE_FAILURE_CODES,
+};
+
+/** A code of an error the library throws. */
+export type ErrorCode = keyof typeof LIBRARY_CODES;
+/** A code of a body codec's error. */
+export type BodyErrorCode = keyof typeof BODY_CODES;
+/** A code of a capture failure, recorded in the failed flow. */
+export type CaptureFailureCode = keyof typeof CAPTURE_FAILURE_CODES;
+
+/** An error of reflow's own: a stable code and the CLI exit code it maps to. */
 export class ReflowError extends Error {
   constructor(
     readonly code: ErrorCode,

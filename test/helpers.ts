@@ -1,5 +1,5 @@
 /** Shared test helpers: where the reference data lives, and running the built CLI. */
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,6 +56,27 @@ export function reflowAsync(args: string[]): Promise<{ status: number | null; st
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.once("error", reject);
     child.once("close", (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+  });
+}
+
+/**
+ * Resolves once the child's stderr has a line matching `ready` (what a test waits for before
+ * signalling it, never a sleep); rejects, with what it printed, if it exits first.
+ */
+export function stderrLine(child: ChildProcess, ready: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let err = "";
+    const onData = (d: Buffer): void => {
+      err += d.toString();
+      const line = err.split("\n").find((l) => ready.test(l));
+      if (line === undefined) return;
+      child.stderr!.off("data", onData);
+      child.off("exit", onExit);
+      resolve(line);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`exited (${code}) before printing ${ready}:\n${err}`));
+    child.stderr!.on("data", onData);
+    child.once("exit", onExit);
   });
 }
 

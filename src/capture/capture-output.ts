@@ -1,18 +1,24 @@
 /**
- * Where finished live flows go: the positional filter decides, the file gets each flow as
- * soon as it is finished (flushed in the same event-loop turn, so a killed process leaves
- * every finished flow and at most one truncated record), the log gets a line.
+ * Where finished live flows go, composed as a chain: filter → the log (the same listing as
+ * `show`) and the flow file. The file gets each flow as soon as it is finished (flushed in
+ * the same event-loop turn, so a killed process leaves every finished flow and at most one
+ * truncated record).
  *
  * The file is written in place, never through a temp file: it must hold the finished
  * flows while the capture runs, and after a hard kill.
  */
 import { writeFile } from "node:fs/promises";
+import { ListingSink } from "../display/listing-sink.js";
+import type { Filter } from "../filter/index.js";
 import type { FlowState } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
-import type { Filter } from "../filter/index.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import type { Flow } from "../model/index.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
-import { flowLogLines } from "./flow-log.js";
+import { FilterStage } from "../pipeline/filter-stage.js";
+import { FlowChain } from "../pipeline/flow-chain.js";
+import { FlowFileSink } from "../pipeline/flow-file-sink.js";
+import { PassingFlow } from "../pipeline/passing-flow.js";
+import type { FlowSink } from "../pipeline/stage.js";
 
 /** How finished flows are written and shown. */
 export interface CaptureOutputOptions {
@@ -23,78 +29,90 @@ export interface CaptureOutputOptions {
   /** only matching flows are written and shown */
   filter: Filter | null;
   /** log detail: 0 none, 1 a line per flow, 2 headers, 3 bodies, 4 uncut */
-  detail: number;
-  /** where log lines go */
-  log: (line: string) => void;
+  detail: 0 | 1 | 2 | 3 | 4;
+  /** colour codes in the log */
+  colour: boolean;
+  /** where log text goes (whole lines) */
+  log: (text: string) => void;
   /** a write that failed (the capture goes on) */
   onWriteError: (e: Error) => void;
+  /** a flow the format version cannot hold, left out */
+  onLeftOut: (message: string) => void;
 }
 
-/** The writer and log stage of the capture. */
+/** The filter, log and writer stages of the capture. */
 export class CaptureOutput {
-  /** flows finished in this turn of the event loop, not written yet */
-  private queue: FlowState[] = [];
-  /** the writing of earlier turns' flows (one at a time: the encoder's output is only valid until its next call) */
-  private chain: Promise<void> = Promise.resolve();
-  /** flows written to the file */
-  written = 0;
+  /** the pushing of flows that had to wait (a full batch being written): later flows queue behind it */
+  private waiting: Promise<void> | null = null;
+  private flushQueued = false;
 
   private constructor(
-    private readonly writer: FlowWriter | null,
-    private readonly opts: CaptureOutputOptions,
+    private readonly chain: FlowChain,
+    private readonly file: FlowFileSink | null,
+    private readonly onError: (e: Error) => void,
   ) {}
 
   static async open(opts: CaptureOutputOptions): Promise<CaptureOutput> {
-    let writer: FlowWriter | null = null;
+    const sinks: FlowSink[] = [];
+    if (opts.detail > 0)
+      sinks.push(new ListingSink({ detail: opts.detail, colour: opts.colour, width: null }, { add: opts.log, flush: () => {}, close: () => {} }));
+    let file: FlowFileSink | null = null;
     if (opts.path !== null) {
       if (opts.path !== "-") {
         // Appending to a freshly emptied file writes straight into it (no temp file and rename).
         if (opts.append) await writeFile(opts.path, "", { flag: "a" });
         else await writeFile(opts.path, "");
       }
-      writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
+      const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
+      file = new FlowFileSink(writer, {
+        flushEachBatch: "all",
+        closeWriter: true,
+        onLeftOut: (flow, e) => opts.onLeftOut(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`),
+        onWriteError: opts.onWriteError,
+      });
+      sinks.push(file);
     }
-    return new CaptureOutput(writer, opts);
+    return new CaptureOutput(new FlowChain(opts.filter ? [new FilterStage(opts.filter)] : [], sinks), file, opts.onWriteError);
+  }
+
+  /** Flows written to the file. */
+  get written(): number {
+    return this.file?.written ?? 0;
   }
 
   /** True when something needs model objects of the flows (a filter or the log). */
   get wantsFlowObjects(): boolean {
-    return this.opts.filter !== null || this.opts.detail > 0;
+    return !this.chain.readsRecordsOnly;
   }
 
   /** Takes a finished flow: filtered, logged, and written and flushed with the others of this turn. `flow` is needed when `wantsFlowObjects`. */
   add(state: FlowState, flow: Flow | null): void {
-    if (flow && this.opts.filter && !this.opts.filter.match(flow)) return;
-    if (flow && this.opts.detail > 0) for (const line of flowLogLines(flow, this.opts.detail)) this.opts.log(line);
-    const writer = this.writer;
-    if (!writer) return;
-    this.queue.push(state);
+    const passing = new PassingFlow(state, flow);
+    this.inTurn(() => this.chain.push(passing));
     // All flows finished in this turn of the event loop go out in one write.
-    if (this.queue.length === 1) setImmediate(() => (this.chain = this.chain.then(() => this.writeQueued(writer))));
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        this.inTurn(() => this.chain.endBatch());
+      });
+    }
   }
 
-  private async writeQueued(writer: FlowWriter): Promise<void> {
-    const states = this.queue;
-    if (!states.length) return;
-    this.queue = [];
-    for (const state of states) {
-      try {
-        const full = writer.write(state); // a promise only when the batch buffer had to be written first
-        if (full) await full;
-        this.written++;
-      } catch (e) {
-        this.opts.onWriteError(e as Error);
-      }
-    }
-    await writer.flush().catch((e: Error) => this.opts.onWriteError(e));
+  /** Runs `step` now, or after the steps still waiting: one flow at a time, as the writer's encoding of a flow is valid only until the next. */
+  private inTurn(step: () => Promise<void> | void): void {
+    const pending = this.waiting ? this.waiting.then(step) : step();
+    if (!pending) return;
+    const tracked: Promise<void> = pending.catch(this.onError).finally(() => {
+      if (this.waiting === tracked) this.waiting = null;
+    });
+    this.waiting = tracked;
   }
 
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
-    const writer = this.writer;
-    if (!writer) return;
-    this.chain = this.chain.then(() => this.writeQueued(writer));
-    await this.chain;
-    await writer.close();
+    while (this.waiting) await this.waiting;
+    await this.chain.endBatch();
+    await this.chain.close();
   }
 }

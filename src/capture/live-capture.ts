@@ -22,7 +22,7 @@ import {
 import { toFloatValue } from "../model/values.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { ScriptEvent } from "../pipeline/script.js";
-import type { TCPMessageEvent } from "../pipeline/saved-flows.js";
+import { messageAfter, tcpMessageEvent } from "../pipeline/tcp-message-event.js";
 import { unixNow } from "../proxy/clock.js";
 import type { ClientConnectionInfo, ServerConnectionInfo } from "../proxy/connection-info.js";
 import type { HttpExchange, RequestVerdict, ResponseHeadersVerdict, ResponseVerdict } from "../proxy/exchange.js";
@@ -241,16 +241,10 @@ export class LiveCapture implements ProxyHandler {
     (live.dict.get("messages") as TValue[]).push(entry);
     if (!this.pipeline.wants("tcp_message")) return data;
     const flow = this.flowOf(live) as TCPFlow;
-    const ev: TCPMessageEvent = {
-      flow,
-      fromClient,
-      sender: fromClient ? flow.clientConn : flow.serverConn,
-      receiver: fromClient ? flow.serverConn : flow.clientConn,
-      message: data,
-    };
+    const ev = tcpMessageEvent(flow, fromClient, data);
     if (!this.stopped) await this.pipeline.fire("tcp_message", [ev], flow);
     if (this.killed(live)) return null;
-    const out = Buffer.isBuffer(ev.message) ? ev.message : Buffer.from(ev.message as Uint8Array);
+    const out = messageAfter(ev);
     entry[1] = out;
     return out;
   }

@@ -10,7 +10,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
 import { Pipeline, type StageHooks } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
-import { CertificateAuthority, CertificateAuthorityError } from "../proxy/certificates.js";
+import { CertificateAuthority, CertificateAuthorityError } from "../proxy/tls/certificates.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
 import { ProxyServer } from "../proxy/proxy-server.js";
 import { CaptureOutput } from "./capture-output.js";
@@ -32,15 +32,21 @@ export interface CaptureSettings {
   insecure: boolean;
   tcpHosts: RegExp | null;
   ignoreHosts: RegExp | null;
+  /** --proxyauth credentials, or null */
+  proxyAuth?: { user: string; pass: string } | null;
   flowVersion: WritableVersion;
   /** 0 none, 1..4 as mitmdump's --flow-detail */
-  detail: number;
+  detail: 0 | 1 | 2 | 3 | 4;
+  /** colour codes in the flow log */
+  colour: boolean;
   filter: Filter | null;
   timeoutMs: number;
   graceMs: number;
   logLevel: LogLevel;
   /** where status lines go (stderr) */
   status: (line: string) => void;
+  /** where script logs and script errors go (stderr) */
+  scriptOutput: (text: string) => void;
 }
 
 /** The default CA directory. */
@@ -50,7 +56,7 @@ export function defaultConfdir(): string {
 
 /** Runs the capture until a signal stops it; resolves with the exit code. */
 export async function runCapture(s: CaptureSettings): Promise<number> {
-  const pipeline = new Pipeline({ logLevel: s.logLevel });
+  const pipeline = new Pipeline({ logLevel: s.logLevel, print: s.scriptOutput });
   for (const stage of s.stages ?? []) pipeline.addStage(stage.name, stage.hooks);
   await pipeline.loadScripts(s.scripts); // a script that fails to load stops here (exit 2)
 
@@ -68,8 +74,10 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
     version: s.flowVersion,
     filter: s.filter,
     detail: s.detail,
-    log: (line) => logStream.write(line + "\n"),
+    colour: s.colour,
+    log: (text) => logStream.write(text),
     onWriteError: (e) => s.status(`error: writing ${s.outPath}: ${e.message}`),
+    onLeftOut: (message) => s.status(`warning: ${message}`),
   });
   const capture = new LiveCapture(pipeline, output);
   const proxy = new ProxyServer(
@@ -82,6 +90,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
       timeoutMs: s.timeoutMs,
       tcpHosts: s.tcpHosts,
       ignoreHosts: s.ignoreHosts,
+      proxyAuth: s.proxyAuth ?? null,
       onInternalError: (e) => s.status(`internal error (connection closed; please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
     },
     capture,
@@ -118,7 +127,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   s.status(`Proxy server listening at http://${shown}:${address.port}`);
   if (s.filter) s.status(`Only recording flows that match "${s.filter.expression}"`);
 
-  const reloader = new ScriptReloader(pipeline, (t) => process.stderr.write(t), (sc) => s.status(`Reloaded ${sc.argv[0]}`));
+  const reloader = new ScriptReloader(pipeline, s.scriptOutput, (sc) => s.status(`Reloaded ${sc.argv[0]}`));
   reloader.start();
 
   const signal = await stopSignal;

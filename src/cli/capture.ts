@@ -5,7 +5,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { filterFromWords } from "../filter/index.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { parseFlowVersion } from "./flow-version.js";
-import { info } from "./report.js";
+import { info, scriptOutput, useColour } from "./report.js";
 import { addRuleOptions, ruleStages } from "./rule-options.js";
 
 interface CaptureOptions {
@@ -19,9 +19,10 @@ interface CaptureOptions {
   sslInsecure?: boolean;
   tcpHosts?: string;
   ignoreHosts?: string;
+  proxyauth?: string;
   flowVersion: WritableVersion;
   quiet?: boolean;
-  detail: number;
+  detail: 0 | 1 | 2 | 3 | 4;
   timeout: number;
   grace: number;
   verbose: number;
@@ -35,16 +36,24 @@ function parsePort(text: string): number {
   return n;
 }
 
+/** `--proxyauth USER:PASS`, split at the first colon. */
+function credentials(text: string | undefined): { user: string; pass: string } | null {
+  if (text === undefined) return null;
+  const colon = text.indexOf(":");
+  if (colon <= 0) throw new UsageError(`--proxyauth takes USER:PASS (got ${JSON.stringify(text)})`);
+  return { user: text.slice(0, colon), pass: text.slice(colon + 1) };
+}
+
 function parseSeconds(text: string): number {
   const n = Number(text);
   if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`expected a number of seconds, got ${JSON.stringify(text)}`);
   return n;
 }
 
-function parseDetail(text: string): number {
+function parseDetail(text: string): 0 | 1 | 2 | 3 | 4 {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 4) throw new UsageError(`--detail takes 0 to 4 (got ${JSON.stringify(text)})`);
-  return n;
+  return n as 0 | 1 | 2 | 3 | 4;
 }
 
 /** A host regex as mitmproxy reads one (case-insensitive, as host names are). */
@@ -62,7 +71,7 @@ export function registerCapture(program: Command): void {
     .command("capture")
     .summary("run an intercepting proxy and record the traffic into a flow file")
     .description(
-      "An HTTP/1.1 proxy (forward: absolute-form requests and CONNECT; or -m reverse:URL / upstream:URL) that " +
+      "An HTTP/1.1 and HTTP/2 proxy (forward: absolute-form requests and CONNECT; or -m reverse:URL / upstream:URL / socks5) that " +
         "intercepts TLS with a CA kept in --confdir, relays WebSockets and raw TCP, and records every exchange as a " +
         "mitmproxy flow, written to OUT as soon as it completes. Scripts get the live events (clientconnect, " +
         "serverconnect, request, responseheaders, response, error, websocket_message, tcp_message, serverdisconnect, " +
@@ -72,7 +81,7 @@ export function registerCapture(program: Command): void {
     .argument("[filter...]", "mitmproxy filter expression: only matching flows are written and shown")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
-    .option("-m, --mode <MODE>", "regular, reverse:URL or upstream:URL", "regular")
+    .option("-m, --mode <MODE>", "regular, reverse:URL, upstream:URL or socks5", "regular")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout)")
     .option("-a, --afile <OUT>", "append the flows to OUT")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments (repeatable; run in order)", collect, [])
@@ -80,6 +89,7 @@ export function registerCapture(program: Command): void {
     .option("-k, --ssl-insecure", "don't verify upstream server certificates")
     .option("--tcp-hosts <REGEX>", "relay CONNECT targets (host or host:port) matching REGEX as raw TCP")
     .option("--ignore-hosts <REGEX>", "pass CONNECT targets matching REGEX through untouched and unrecorded")
+    .option("--proxyauth <USER:PASS>", "require these credentials from clients (Proxy-Authorization: Basic, or SOCKS5 username/password)")
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").default(21).argParser(parseFlowVersion))
     .addOption(new Option("--detail <N>", "log detail: 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(1).argParser(parseDetail))
     .option("-q, --quiet", "no flow log")
@@ -124,13 +134,17 @@ Examples:
         insecure: opts.sslInsecure === true,
         tcpHosts: hostRegex("--tcp-hosts", opts.tcpHosts),
         ignoreHosts: hostRegex("--ignore-hosts", opts.ignoreHosts),
+        proxyAuth: credentials(opts.proxyauth),
         flowVersion: opts.flowVersion,
         detail: opts.quiet ? 0 : opts.detail,
+        // the log goes to stdout, or to stderr when the flows do (-w -)
+        colour: useColour(opts.wfile === "-" ? process.stderr : process.stdout),
         filter,
         timeoutMs: opts.timeout * 1000,
         graceMs: opts.grace * 1000,
         logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
         status: (line) => info(line),
+        scriptOutput,
       });
     });
 }

@@ -1,15 +1,19 @@
-/** `reflow convert`: any readable flow file to mitm at a chosen format version. */
+/** `reflow convert`: any readable flow file to mitm at a chosen format version, or to JSON Lines. */
 import { type Command, Option } from "commander";
-import { FlowReadError, WriteUnsupportedError, ExitCode } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import { parseFilter } from "../filter/index.js";
+import type { FlowRecord } from "../format/flow-record.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
-import { MitmEncoder } from "../format/mitm-writer.js";
-import { readFlowRecords } from "../io/flow-source.js";
-import { flowFromState } from "../model/index.js";
-import { OutputFile } from "../io/output-file.js";
+import { FlowWriter } from "../io/flow-writer.js";
+import { TextOutput } from "../io/text-output.js";
+import { FilterStage } from "../pipeline/filter-stage.js";
+import { FlowChain } from "../pipeline/flow-chain.js";
+import { FlowFileSink } from "../pipeline/flow-file-sink.js";
+import { JsonLinesSink } from "../pipeline/json-lines-sink.js";
+import { runSavedInputs } from "../pipeline/saved-flow-source.js";
+import type { FlowSink } from "../pipeline/stage.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
-import { flowToJsonLine } from "../format/jsonl.js";
 import { Progress } from "./progress.js";
 import { errorLine, info, warn } from "./report.js";
 
@@ -62,62 +66,40 @@ Examples:
 async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   const started = performance.now();
   // a bad filter stops before the output is created
-  const filter = opts.filter === undefined ? null : parseFilter(opts.filter, { caseSensitive: opts.caseSensitive });
+  const filter = opts.filter === undefined ? null : new FilterStage(parseFilter(opts.filter, { caseSensitive: opts.caseSensitive }));
   const paths = await expandInputs(args);
-  let version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
-  const migrations = new MigrationContext();
-  const out = await OutputFile.open(opts.output);
   const format = opts.to ?? (opts.output.endsWith(".jsonl") ? "jsonl" : "mitm");
-  let encoder: MitmEncoder | undefined;
-  let flows = 0;
+  // Saved flows → filter → one sink. With no filter and mitm out, nothing reads more than the
+  // record: no model object is made and an unchanged flow goes out as the bytes read.
+  let sink: FlowSink & { written: number };
+  let writer: FlowWriter | undefined;
+  let text: TextOutput | undefined;
   let skipped = 0;
-  let unmatched = 0;
-  let damage: FlowReadError | undefined;
-  const progress = new Progress(paths, () => flows, opts.quiet || opts.output === "-");
+  if (format === "jsonl") {
+    text = await TextOutput.open(opts.output);
+    sink = new JsonLinesSink(text);
+  } else {
+    const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
+    writer = await FlowWriter.open(opts.output, { version });
+    sink = new FlowFileSink(writer, {
+      flushEachBatch: "kept",
+      closeWriter: true,
+      onLeftOut: (flow, e) => {
+        const record = flow.state as FlowRecord;
+        warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
+        skipped++;
+      },
+    });
+  }
+  const chain = new FlowChain(filter ? [filter] : [], [sink]);
+  const progress = new Progress(paths, () => chain.flowsIn, opts.quiet || opts.output === "-");
+  let damaged: boolean;
   try {
-    for (const path of paths) {
-      try {
-        // Each flow is written (copied into the output) before the next is read.
-        for await (const flow of readFlowRecords(path, migrations, { reuseBuffers: true })) {
-          let line: string | undefined;
-          try {
-            if (filter || format === "jsonl") {
-              const model = flowFromState(flow); // only when read: an identity copy needs no model
-              if (filter && !filter.match(model)) {
-                unmatched++;
-                continue;
-              }
-              if (format === "jsonl") line = flowToJsonLine(model);
-            }
-          } catch (e) {
-            throw flow.error(e); // damage inside the flow, found as it was read
-          }
-          if (line !== undefined) {
-            await out.write(Buffer.from(line));
-            flows++;
-            continue;
-          }
-          version ??= writableFor(flow.storedVersion);
-          encoder ??= new MitmEncoder(version);
-          try {
-            await out.write(encoder.encode(flow));
-            flows++;
-          } catch (e) {
-            if (!(e instanceof WriteUnsupportedError)) throw e;
-            warn(`${flow.file}: flow #${flow.raw.index} (${flow.type}) left out: ${e.message}`);
-            skipped++;
-          }
-        }
-      } catch (e) {
-        // Damage ends this input only; the flows before it are kept and the other inputs still read.
-        if (!(e instanceof FlowReadError)) throw e;
-        errorLine(e.message);
-        damage ??= e;
-      }
-    }
-    await out.commit();
+    // Damage ends its input only; the flows before it are kept and the other inputs still read.
+    damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
+    await chain.close();
   } catch (e) {
-    await out.abort();
+    await (writer ?? text)!.abort();
     throw e;
   } finally {
     progress.stop();
@@ -126,12 +108,12 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${flows} flows written to ${where} (${format === "jsonl" ? "JSON Lines" : `mitm v${version ?? "-"}`})` +
+      `${sink.written} flows written to ${where} (${format === "jsonl" ? "JSON Lines" : `mitm v${writer!.version ?? "-"}`})` +
         `${skipped ? `, ${skipped} left out` : ""}` +
-        `${filter ? `, ${unmatched} not matching the filter` : ""} in ${secs} s`,
+        `${filter ? `, ${filter.unmatched} not matching the filter` : ""} in ${secs} s`,
     );
   }
-  return damage ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
+  return damaged ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
 }
 
 function writableOrNull(v: Awaited<ReturnType<typeof inputsVersion>>): WritableVersion | undefined {

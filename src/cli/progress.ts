@@ -3,7 +3,7 @@
  * and only once the work has taken more than a second.
  */
 import { basename } from "node:path";
-import { readPosition } from "../io/flow-source.js";
+import { type ReadPosition, watchReadPosition } from "../io/flow-source.js";
 
 const SHOW_AFTER_MS = 1000;
 const REDRAW_MS = 200;
@@ -11,6 +11,8 @@ const REDRAW_MS = 200;
 /** Draws until stopped; a no-op where progress must not show (pipes, CI, --quiet). */
 export class Progress {
   private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private position: ReadPosition | undefined;
   private drawn = false;
   private readonly started = Date.now();
 
@@ -20,13 +22,14 @@ export class Progress {
     quiet = false,
   ) {
     if (quiet || !process.stderr.isTTY || process.env.CI) return;
+    this.unwatch = watchReadPosition((position) => (this.position = position));
     this.timer = setInterval(() => this.draw(), REDRAW_MS);
     this.timer.unref(); // never what keeps the process alive
   }
 
   private draw(): void {
-    if (Date.now() - this.started < SHOW_AFTER_MS || !readPosition.file) return;
-    const { file, offset, size } = readPosition;
+    if (Date.now() - this.started < SHOW_AFTER_MS || !this.position) return;
+    const { file, offset, size } = this.position;
     const index = Math.max(0, this.files.findIndex((f) => f === file || (f === "-" && file === "<stdin>")));
     const share = size ? Math.min(1, offset / size) : undefined;
     const width = 24;
@@ -40,6 +43,7 @@ export class Progress {
   /** Removes the line, so the summary that follows starts clean. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.unwatch?.();
     if (this.drawn) process.stderr.write("\r\x1b[2K");
   }
 }

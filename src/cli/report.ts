@@ -1,4 +1,5 @@
 /** What the CLI tells people on stderr: one-line errors and warnings, colour only on a TTY. */
+import { escapeControlKeepingLines } from "../display/human.js";
 import { ReflowError } from "../errors.js";
 
 /** Colour on when stderr is a TTY, unless NO_COLOR; FORCE_COLOR forces it on. */
@@ -10,16 +11,27 @@ export function useColour(stream: NodeJS.WriteStream = process.stderr): boolean 
 
 const paint = (code: string, text: string): string => (useColour() ? `\x1b[${code}m${text}\x1b[0m` : text);
 
+// Messages may quote a file's or the network's bytes (a bad length prefix, a host name):
+// escaped here, so that no message can drive the terminal.
+
+/** A warning line on stderr. */
 export function warn(message: string): void {
-  process.stderr.write(`${paint("33", "warning:")} ${message}\n`);
+  process.stderr.write(`${paint("33", "warning:")} ${escapeControlKeepingLines(message)}\n`);
 }
 
+/** An error line on stderr. */
 export function errorLine(message: string): void {
-  process.stderr.write(`${paint("31", "error:")} ${message}\n`);
+  process.stderr.write(`${paint("31", "error:")} ${escapeControlKeepingLines(message)}\n`);
 }
 
+/** A status line on stderr. */
 export function info(message: string): void {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${escapeControlKeepingLines(message)}\n`);
+}
+
+/** Script logs and script errors on stderr (a script may print what a flow holds). */
+export function scriptOutput(text: string): void {
+  process.stderr.write(escapeControlKeepingLines(text));
 }
 
 /** Prints a failure as one line and returns the exit code it maps to. Unknown errors keep their stack. */

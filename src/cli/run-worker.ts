@@ -4,26 +4,18 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { WritableVersion } from "../format/migrations/index.js";
+import { FlowWriter } from "../io/flow-writer.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
+import type { FromWorker, ToWorker } from "../pipeline/run-in-workers.js";
 import { RunOutcomes } from "../pipeline/run-outcomes.js";
-import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
-import { errorLine, warn } from "./report.js";
+import { errorLine, scriptOutput, warn } from "./report.js";
 import { ruleStages } from "./rule-options.js";
-
-/** Messages between the main thread and a worker. */
-export type ToWorker = { file: string; output: string | null } | { finish: true };
-export type FromWorker =
-  | { ready: true }
-  | { loadError: string }
-  | { fileDone: string; damaged: boolean; suite?: JUnitSuite }
-  | { finished: BatchRun["stats"]; startFailures?: JUnitFailure[] };
 
 const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
 const outcomes = job.junit ? new RunOutcomes() : undefined;
-const batch = new BatchRun(job, { warn, error: errorLine }, ruleStages(job.rules, job.caseSensitive), outcomes);
+const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, ruleStages(job.rules, job.caseSensitive), outcomes);
 
 try {
   await batch.start();
@@ -40,7 +32,7 @@ port.on("message", async (m: ToWorker) => {
     return;
   }
   const writer = m.output ? await FlowWriter.open(m.output, { version }) : undefined;
-  const damage = await batch.runFile(m.file, writer);
+  const damaged = await batch.runFile(m.file, writer);
   await writer?.close();
-  post({ fileDone: m.file, damaged: damage !== undefined, suite: outcomes?.takeSuite() });
+  post({ fileDone: m.file, damaged, suite: outcomes?.takeSuite() });
 });

@@ -4,20 +4,19 @@ import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
-import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
-import { FlowWriter } from "../pipeline/flow-writer.js";
+import { type BatchJob, BatchRun, type RunOutputs, runInputs } from "../pipeline/batch-run.js";
 import { RunOutcomes } from "../pipeline/run-outcomes.js";
 import { writeWholeFile } from "../io/output-file.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
+import { runInWorkers } from "../pipeline/run-in-workers.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
-import { runInWorkers } from "./run-jobs.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
 import { expandKeyedInputs } from "./inputs.js";
 import { parseShardSpec, resolveShard, type ShardSpec, takeShare } from "./shard.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
-import { errorLine, info, warn } from "./report.js";
+import { errorLine, info, scriptOutput, warn } from "./report.js";
 import { addRuleOptions, ruleStages } from "./rule-options.js";
 import type { RuleArgument } from "../rules/index.js";
 
@@ -31,7 +30,6 @@ interface RunOptions {
   concurrency: number;
   shard?: ShardSpec;
   jobs: number;
-  keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
   rules: RuleArgument[];
@@ -55,17 +53,16 @@ export function registerRun(program: Command): void {
         "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
-        "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
-        "scripts and into the output: the others are dropped, or passed through unchanged with --keep-unmatched.",
+        "its words joined by spaces; it may also follow the inputs of -r) picks the flows written: the scripts see " +
+        "every flow, and the filter judges each as the scripts left it (as mitmdump does with -s and a filter).",
     )
-    .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output")
+    .argument("[FILTER...]", "a filter expression: only flows it matches (after the scripts) are written")
     .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
-    .option("--keep-unmatched", "pass flows the FILTER does not match through unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
@@ -130,7 +127,6 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     scripts: opts.script,
     filterWords: [...filterWords, ...filterArgs],
     caseSensitive: !!opts.caseSensitive,
-    keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     rules: opts.rules,
@@ -141,8 +137,12 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??
     (await inputsVersion(paths)) ??
     undefined) as WritableVersion | undefined;
-  const single = !perInput ? (opts.wfile ?? opts.afile) : undefined;
-  const outputFor = (path: string): string | null => (perInput ? join(opts.wfile!, basename(path)) : null);
+  const outputs: RunOutputs = {
+    single: !perInput ? (opts.wfile ?? opts.afile) : undefined,
+    append: !!opts.afile,
+    outputFor: (path) => (perInput ? join(opts.wfile!, basename(path)) : null),
+    version,
+  };
 
   let stats: PipelineStats;
   let damaged: boolean;
@@ -150,27 +150,13 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const progress = new Progress(paths, () => counted(), opts.quiet);
   const outcomes = opts.junit ? new RunOutcomes() : undefined;
   if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
-    ({ stats, damaged } = await runInWorkers(paths, job, version, outputFor, single, !!opts.afile, opts.jobs, outcomes));
+    const worker = new URL("./run-worker.js", import.meta.url);
+    ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
   } else {
-    const batch = new BatchRun(job, { warn, error: errorLine }, stages, outcomes);
-    counted = () => batch.stats.flowsRead;
+    const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, stages, outcomes);
+    counted = () => batch.flowsSoFar;
     await batch.start(); // a script that fails to load stops the run before any output
-    let writer: FlowWriter | undefined;
-    damaged = false;
-    try {
-      if (single) writer = await FlowWriter.open(single, { version, append: !!opts.afile });
-      for (const path of paths) {
-        const own = outputFor(path);
-        const w = own ? await FlowWriter.open(own, { version }) : writer;
-        if ((await batch.runFile(path, w)) !== undefined) damaged = true;
-        if (own) await w!.close();
-      }
-      await batch.finish();
-      await writer?.close();
-    } catch (e) {
-      await writer?.abort();
-      throw e;
-    }
+    damaged = await runInputs(batch, paths, outputs);
     stats = batch.stats;
   }
   progress.stop();

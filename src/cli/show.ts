@@ -1,11 +1,15 @@
 /** `reflow show`: lists flows as mitmdump's --flow-detail does, or prints them as JSON lines. */
 import type { Command } from "commander";
-import { ExitCode, FlowReadError, UsageError } from "../errors.js";
-import { type DetailLevel, FlowListing } from "../display/flow-listing.js";
-import { type Filter, parseFilter } from "../filter/index.js";
+import type { DetailLevel } from "../display/flow-listing.js";
+import { ListingSink } from "../display/listing-sink.js";
+import { ExitCode, UsageError } from "../errors.js";
+import { parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import { flowToJsonLine } from "../format/jsonl.js";
-import { flowReadError, readFlowBatches } from "../io/flow-source.js";
+import { TextOutput } from "../io/text-output.js";
+import { FilterStage } from "../pipeline/filter-stage.js";
+import { FlowChain } from "../pipeline/flow-chain.js";
+import { JsonLinesSink } from "../pipeline/json-lines-sink.js";
+import { runSavedInputs } from "../pipeline/saved-flow-source.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
 import { errorLine, useColour } from "./report.js";
@@ -53,83 +57,28 @@ Examples:
     });
 }
 
-/** Writes text to stdout a batch of flows at a time, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */
-class StdoutSink {
-  private buffered: string[] = [];
-  private failure: Error | undefined;
-  closed = false;
-
-  constructor() {
-    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") this.closed = true;
-      else this.failure = e;
-    });
-  }
-
-  /** Queues text; `flush` writes it (once per batch of flows). */
-  add(text: string): void {
-    this.buffered.push(text);
-  }
-
-  async flush(): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.closed || this.buffered.length === 0) return;
-    const chunk = this.buffered.join("");
-    this.buffered = [];
-    if (!process.stdout.write(chunk)) await drained();
-  }
-}
-
-/** Resolves when stdout can take more, or will never again (closed pipe): awaiting only "drain" could hang. */
-function drained(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      for (const event of ["drain", "close", "error"]) process.stdout.off(event, done);
-      resolve();
-    };
-    for (const event of ["drain", "close", "error"]) process.stdout.once(event, done);
-  });
-}
-
 async function show(args: string[], opts: ShowOptions): Promise<number> {
   const { inputs, filterWords } = splitInputsAndFilter(args);
   // a bad filter stops before anything is read
-  const filter: Filter | null = filterWords.length
-    ? parseFilter(filterWords.join(" "), { caseSensitive: opts.caseSensitive })
+  const filter = filterWords.length
+    ? new FilterStage(parseFilter(filterWords.join(" "), { caseSensitive: opts.caseSensitive }))
     : null;
   const paths = await expandInputs(inputs);
-  const listing = new FlowListing({
-    detail: opts.detail,
-    colour: useColour(process.stdout),
-    width: process.stdout.isTTY ? process.stdout.columns : null, // piped output is never shortened
-  });
-  const out = new StdoutSink();
-  const migrations = new MigrationContext();
-  let damage = false;
-  for (const path of paths) {
-    try {
-      for await (const batch of readFlowBatches(path, migrations, { reuseBuffers: true })) {
-        if (out.closed) return ExitCode.OK;
-        for (const flow of batch) {
-          let text: string;
-          try {
-            if (filter && !filter.match(flow)) continue;
-            text = opts.json ? flowToJsonLine(flow) : listing.render(flow).map((line) => `${line}\n`).join("");
-          } catch (e) {
-            throw flowReadError(flow, e); // damage inside the flow: this input ends here
-          }
-          if (text) out.add(text);
-        }
-        await out.flush();
-      }
-    } catch (e) {
-      // Damage ends this input only; its flows before the damage were shown.
-      if (!(e instanceof FlowReadError)) throw e;
-      await out.flush();
-      errorLine(e.message);
-      damage = true;
-    }
-  }
-  await out.flush();
-  return damage ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
+  // Saved flows → filter → the listing or JSON Lines on stdout (a closed pipe ends quietly: see main.ts).
+  const out = await TextOutput.open("-");
+  const sink = opts.json
+    ? new JsonLinesSink(out)
+    : new ListingSink(
+        {
+          detail: opts.detail,
+          colour: useColour(process.stdout),
+          width: process.stdout.isTTY ? process.stdout.columns : null, // piped output is never shortened
+        },
+        out,
+      );
+  const chain = new FlowChain(filter ? [filter] : [], [sink]);
+  // Damage ends its input only; its flows before the damage were shown.
+  const damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
+  await chain.close();
+  return damaged ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
 }

@@ -1,6 +1,6 @@
 /** How a flow is named in a diff report: `GET https://example.com/x`, `TCP example.com:443`, `DNS example.com A`. */
 import { formatAddress } from "../display/human.js";
-import { dnsTypeName } from "../filter/flow-text.js";
+import { dnsTypeName } from "../model/dns-text.js";
 import type { DNSFlow, Flow, HTTPFlow } from "../model/index.js";
 
 /** A one-line name for a flow: method and URL for HTTP, the server for TCP and UDP, the question for DNS. */

@@ -6,9 +6,9 @@
  */
 import type { DNSFlow, Flow, HTTPFlow, Message, TCPFlow, UDPFlow, WebSocketMessage } from "../model/index.js";
 import { reasonPhrase } from "../model/index.js";
-import { dnsTypeName, recordDataText } from "../filter/flow-text.js";
+import { dnsTypeName, recordDataText } from "../model/dns-text.js";
 import { viewContent } from "./content-view.js";
-import { escapeControl, formatAddress, prettySize } from "./human.js";
+import { TerminalLines, escapeControl, formatAddress, listingMark, prettySize } from "./human.js";
 import { Painter, type StyleName } from "./style.js";
 
 /** How much of each flow is shown: 0 nothing … 4 everything. */
@@ -61,13 +61,25 @@ const DNS_OPCODES: Record<number, string> = {
 /** Renders flows as listing lines. */
 export class FlowListing {
   private readonly paint: Painter;
+  private readonly terminal: TerminalLines;
 
   constructor(private readonly options: ListingOptions) {
-    this.paint = new Painter(options.colour ?? false);
+    const mark = listingMark();
+    this.paint = new Painter(options.colour ?? false, mark);
+    this.terminal = new TerminalLines(mark);
   }
 
-  /** The lines for one flow (none at detail 0). */
+  /**
+   * The lines for one flow (none at detail 0), safe for a terminal: whatever the flow holds,
+   * no control character, escape sequence or bidi override of it is left raw.
+   */
   render(flow: Flow): string[] {
+    const out = this.unsafeLines(flow);
+    for (let i = 0; i < out.length; i++) out[i] = this.terminal.safe(out[i]!);
+    return out;
+  }
+
+  private unsafeLines(flow: Flow): string[] {
     if (this.options.detail === 0) return [];
     const out: string[] = [];
     switch (flow.type) {

@@ -16,11 +16,18 @@ const CODES: Record<StyleName, string> = {
 
 /** Applies styles to text, or nothing when colour is off. */
 export class Painter {
-  constructor(readonly colour: boolean) {}
+  /**
+   * `escape` stands for the ESC that opens each code: a listing paints with a marker of its
+   * own and turns it into ESC only after escaping everything else in the line.
+   */
+  constructor(
+    readonly colour: boolean,
+    private readonly escape = "\x1b",
+  ) {}
 
   paint(text: string, ...styles: (StyleName | undefined)[]): string {
     const codes = styles.filter((s): s is StyleName => s !== undefined).map((s) => CODES[s]);
     if (!this.colour || codes.length === 0 || text === "") return text;
-    return `\x1b[${codes.join(";")}m${text}\x1b[0m`;
+    return `${this.escape}[${codes.join(";")}m${text}${this.escape}[0m`;
   }
 }

@@ -5,14 +5,8 @@
  * mitmproxy).
  */
 import type { DNSFlow, Flow, HTTPFlow, Message, TCPFlow, UDPFlow } from "../model/index.js";
-import {
-  addressText,
-  bytesAsText,
-  contentTypeValues,
-  dnsMessageText,
-  headerBlockText,
-  metadataText,
-} from "./flow-text.js";
+import { dnsMessageText } from "../model/dns-text.js";
+import { addressText, bytesAsText, contentTypeValues, headerBlockText, metadataText } from "./flow-text.js";
 import { READ_DEPTHS } from "./operators.js";
 import type { FilterTerm, OperatorTerm } from "./syntax-tree.js";
 

@@ -4,8 +4,8 @@
  * text when they are valid UTF-8, else as base64, with a field saying which. Write only.
  */
 import { isUtf8 } from "node:buffer";
-import { dnsTypeName, recordDataText } from "../filter/flow-text.js";
-import { pythonStr } from "../filter/python-str.js";
+import { dnsTypeName, recordDataText } from "../model/dns-text.js";
+import { pythonStr } from "./python-str.js";
 import { PyFloat, RawElement, type TValue, resolve } from "./tnetstring.js";
 import type {
   Address,

@@ -21,12 +21,17 @@ export class MitmEncoder {
 
   constructor(readonly version: WritableVersion) {}
 
+  /** True when the flow goes out as the bytes it was read from: untouched, at the target version. */
+  isVerbatim(flow: FlowState): boolean {
+    return flow instanceof FlowRecord && flow.storedVersion === this.version && !flow.touched;
+  }
+
   /** The flow's bytes at the target version; a view valid until the next call. */
   encode(flow: FlowState): Buffer {
     // An untouched flow at the target version is its bytes. Of one where only some entries
     // were read (a filter, a script changing the response), the encoder encodes those and
     // copies the others from the original bytes (see IndexedDict).
-    if (flow instanceof FlowRecord && flow.storedVersion === this.version && !flow.touched) return flow.raw.bytes;
+    if (this.isVerbatim(flow)) return (flow as FlowRecord).raw.bytes;
     try {
       if (flow.version === this.version) return this.encoder.encode(flow.top());
       return this.encoder.encode(downgradeTo(flow.promote(), this.version));

@@ -40,12 +40,11 @@ export async function* readFlowRecordBatches(
   const input = await openInput(path, recycler);
   if (input.format !== "mitm")
     throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
-  readPosition.file = input.name;
-  readPosition.size = input.size;
+  tellPosition(input.name, 0, input.size);
   const release = recycler && ((chunk: Buffer) => recycler.give(chunk));
   for await (const raws of frameFlowBatches(input.chunks, input.name, input.size, release)) {
     const last = raws[raws.length - 1]!;
-    readPosition.offset = last.offset + last.bytes.length;
+    tellPosition(input.name, last.offset + last.bytes.length, input.size);
     const records: FlowRecord[] = [];
     try {
       for (const raw of raws) {
@@ -66,15 +65,33 @@ export async function* readFlowRecordBatches(
   }
 }
 
+/** How far reading has got in one input: its name, the bytes read of it, its size when known. */
+export interface ReadPosition {
+  file: string;
+  offset: number;
+  size: number | undefined;
+}
+
+/** Told where reading has got to. */
+export type ReadPositionListener = (position: ReadPosition) => void;
+
+const positionListeners = new Set<ReadPositionListener>();
+
 /**
- * How far this thread's reading has got, for a progress display to look at now and then
- * (cheaper than telling it about every flow).
+ * Calls `listener` as this thread's reading moves on, until the returned function is
+ * called: how a progress display follows reads that others drive. It is told once per
+ * stretch of input read, not per flow (cheaper than telling it about every flow).
  */
-export const readPosition: { file: string | null; offset: number; size: number | undefined } = {
-  file: null,
-  offset: 0,
-  size: undefined,
-};
+export function watchReadPosition(listener: ReadPositionListener): () => void {
+  positionListeners.add(listener);
+  return () => positionListeners.delete(listener);
+}
+
+function tellPosition(file: string, offset: number, size: number | undefined): void {
+  if (positionListeners.size === 0) return;
+  const position = { file, offset, size };
+  for (const listener of positionListeners) listener(position);
+}
 
 /**
  * The flows of a file as model objects, in file order (the library's `readFlows`).

@@ -5,6 +5,7 @@
 import { closeSync, createReadStream, openSync, read } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
+import { isBeingWritten } from "./memory-in-flight.js";
 
 export type InputFormat = "mitm" | "har" | "msgpack";
 
@@ -48,8 +49,9 @@ export class ChunkRecycler {
   /** A buffer to read into: a spare one when there is one (a fresh one once stopped). */
   take(): Buffer {
     if (!this.enabled) return Buffer.allocUnsafe(FRESH_CHUNK);
-    const spare = this.spare.pop();
-    if (spare) return spare;
+    // a spare that an output still writes from (flows written from their read buffers) waits
+    for (let i = this.spare.length - 1; i >= 0; i--)
+      if (!isBeingWritten(this.spare[i]!.buffer)) return this.spare.splice(i, 1)[0]!;
     const buf = Buffer.allocUnsafeSlow(RECYCLED_CHUNK); // its own memory, never Node's shared pool
     this.own.add(buf.buffer as ArrayBuffer);
     return buf;

@@ -7,6 +7,7 @@ import { unlinkSync } from "node:fs";
 import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { OutputError } from "../errors.js";
+import { markWriting, unmarkWriting } from "./memory-in-flight.js";
 
 const BATCH_SIZE = 1 << 20;
 
@@ -34,13 +35,29 @@ function installSignalCleanup(): void {
   }
 }
 
-/** A sink for flow bytes. `commit` makes the output visible; `abort` throws it away. */
+/**
+ * A sink for flow bytes. `commit` makes the output visible; `abort` throws it away.
+ *
+ * Bytes queue up in order as a list of slices and go out in one writev(2) once a batch's
+ * worth is queued: bytes the caller may reuse are copied into a batch buffer first; bytes it
+ * keeps unchanged (`writeKept`: a flow's bytes in its read buffer) go out from where they
+ * are, so an unchanged flow is never copied in this process. While one batch is written in
+ * the thread pool, the next fills.
+ */
 export class OutputFile {
   private batch: Buffer = Buffer.allocUnsafe(BATCH_SIZE);
-  /** the other batch buffer, being written out while `batch` fills (double buffering) */
+  /** the other batch buffer, free while `batch` fills (double buffering) */
   private spare: Buffer | null = Buffer.allocUnsafe(BATCH_SIZE);
   private pending: Promise<void> | null = null;
+  /** bytes of `batch` used */
   private used = 0;
+  /** the slices queued, in output order */
+  private queue: Buffer[] = [];
+  private queued = 0;
+  /** true while the queue holds bytes the caller kept (see writeKept) */
+  private holdsKept = false;
+  /** true while the batch being written holds kept bytes */
+  private writingKept = false;
   /** bytes handed to `write` so far */
   bytesWritten = 0;
 
@@ -73,34 +90,62 @@ export class OutputFile {
 
   /** Queues bytes; they are copied, so the caller may reuse its buffer. */
   write(bytes: Uint8Array): Promise<void> | void {
-    this.bytesWritten += bytes.length;
     if (bytes.length > BATCH_SIZE - this.used) return this.writeAfterFlush(bytes);
     this.batch.set(bytes, this.used);
+    this.enqueue(this.batch.subarray(this.used, this.used + bytes.length));
     this.used += bytes.length;
+    if (this.queued >= BATCH_SIZE) return this.startFlush();
+  }
+
+  /**
+   * Queues bytes without copying them: the caller leaves them as they are until the next
+   * `flush()` has settled (or the output is committed).
+   */
+  writeKept(bytes: Buffer): Promise<void> | void {
+    this.holdsKept = true;
+    this.enqueue(bytes);
+    if (this.queued >= BATCH_SIZE) return this.startFlush();
+  }
+
+  /** Appends a slice to the queue; one that continues the last slice's memory widens it. */
+  private enqueue(bytes: Buffer): void {
+    this.bytesWritten += bytes.length;
+    this.queued += bytes.length;
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset)
+      this.queue[this.queue.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
+    else this.queue.push(bytes);
   }
 
   private async writeAfterFlush(bytes: Uint8Array): Promise<void> {
     await this.startFlush();
     if (bytes.length >= BATCH_SIZE) {
-      await this.pending;
-      return this.writeOut(bytes);
+      // too large to batch: written before the caller may reuse it
+      this.enqueue(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      return this.flush();
     }
     this.batch.set(bytes, this.used);
+    this.enqueue(this.batch.subarray(this.used, this.used + bytes.length));
     this.used += bytes.length;
   }
 
-  /** Starts writing the full batch in the background and switches to the spare buffer. */
+  /** Starts writing the queue in the background and switches to the spare batch buffer. */
   private async startFlush(): Promise<void> {
-    if (this.used === 0) return;
+    if (this.queued === 0) return;
     await this.pending; // at most one batch in flight
+    const slices = this.queue;
     const full = this.batch;
-    const chunk = full.subarray(0, this.used);
+    this.queue = [];
+    this.queued = 0;
+    this.writingKept = this.holdsKept;
+    this.holdsKept = false;
     this.batch = this.spare!;
     this.used = 0;
     this.spare = null;
-    this.pending = this.writeOut(chunk).then(() => {
+    this.pending = this.writeOut(slices).then(() => {
       this.spare = full;
       this.pending = null;
+      this.writingKept = false;
     });
   }
 
@@ -110,15 +155,46 @@ export class OutputFile {
     await this.pending;
   }
 
-  private async writeOut(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes out what is queued if it holds kept bytes, so that their owner may reuse them once
+   * this settles. Copied bytes may stay queued: they wait for a fuller batch.
+   */
+  releaseKept(): Promise<void> | void {
+    if (this.holdsKept) return this.flush();
+    if (this.writingKept) return this.pending!;
+  }
+
+  /**
+   * Starts writing what is queued if it holds kept bytes, without waiting for the write to
+   * end: their memory is marked as being written (see memory-in-flight.ts) until it has, so
+   * a reader that recycles its buffers through ChunkRecycler may go on at once.
+   */
+  submitKept(): Promise<void> | void {
+    if (this.holdsKept) return this.startFlush();
+  }
+
+  private async writeOut(slices: Buffer[]): Promise<void> {
+    markWriting(slices);
+    try {
+      await this.writeSlices([...slices]);
+    } finally {
+      unmarkWriting(slices);
+    }
+  }
+
+  private async writeSlices(slices: Buffer[]): Promise<void> {
     if (!this.fh) {
-      if (!process.stdout.write(bytes)) await new Promise((r) => process.stdout.once("drain", r));
+      for (const bytes of slices)
+        if (!process.stdout.write(bytes)) await new Promise((r) => process.stdout.once("drain", r));
       return;
     }
-    // In the thread pool: with the spare batch filling meanwhile, the copy into the page
-    // cache runs beside the parsing instead of between it.
-    let off = 0;
-    while (off < bytes.length) off += (await this.fh.write(bytes, off, bytes.length - off)).bytesWritten;
+    // In the thread pool: the copy into the page cache runs beside the parsing.
+    while (slices.length) {
+      let n = (await this.fh.writev(slices)).bytesWritten;
+      // a short write: go on from where it stopped
+      while (slices.length && n >= slices[0]!.length) n -= slices.shift()!.length;
+      if (n > 0) slices[0] = slices[0]!.subarray(n);
+    }
   }
 
   /** Flushes and, for a replaced file, renames the temp file over `path`. */

@@ -9,10 +9,11 @@ import { isAscii } from "node:buffer";
 import { TextDecoder } from "node:util";
 import { parseContentType } from "./content-type.js";
 import { hasEscapedBytes } from "./surrogate-escape.js";
+import type { BodyErrorCode } from "../errors.js";
 
 /** Text that cannot be decoded or encoded with a charset (mitmproxy's ValueError / LookupError). */
 export class CharsetError extends Error {
-  readonly code = "E_CHARSET";
+  readonly code = "E_CHARSET" satisfies BodyErrorCode;
   constructor(
     readonly charset: string,
     message: string,

@@ -7,10 +7,11 @@
 import zlib from "node:zlib";
 import { zstdCompress, zstdDecompress } from "./zstd-codec.js";
 import { asBuffer } from "./bytes.js";
+import type { BodyErrorCode } from "../errors.js";
 
 /** A body that cannot be decoded or encoded with its content coding (mitmproxy's ValueError). */
 export class ContentEncodingError extends Error {
-  readonly code = "E_CONTENT_ENCODING";
+  readonly code = "E_CONTENT_ENCODING" satisfies BodyErrorCode;
   constructor(
     readonly encoding: string,
     message: string,

@@ -10,7 +10,7 @@ import { MigrationContext, NEWEST_VERSION, migrateToNewest } from "../format/mig
 import { decodeBackslashReplace } from "../format/migrations/values.js";
 import { type TDict, type TValue, resolveDeep } from "../format/tnetstring.js";
 import { type Address, Client, Server, addressOf } from "./connection.js";
-import { DetachedState } from "./detached-state.js";
+import { DetachedState } from "../format/detached-state.js";
 import { FlowError, type FlowErrorInit } from "./flow-error.js";
 import { cloneValue, entryOf, isDict, strOf, strOrNull, toFloatValue, toNumber, toStateValue } from "./values.js";
 

@@ -16,7 +16,7 @@ export {
   parseSetCookieHeaders,
 } from "./cookies.js";
 export { decoded } from "./decoded.js";
-export { DetachedState } from "./detached-state.js";
+export { DetachedState } from "../format/detached-state.js";
 export { DNSMessage, type DNSQuestion, type DNSResourceRecord } from "./dns.js";
 export { DNSFlow } from "./dns-flow.js";
 export { ContentEncodingError, decodeContent, encodeContent, isKnownContentEncoding } from "./encoding.js";

@@ -1,7 +1,7 @@
 /**
- * The one event path: scripts in command-line order, then the stages after them (filter,
- * writer, display). Saved flows (`run`) and the live proxy (`capture`) both fire their
- * events here, so a feature written once works both ways.
+ * The script host: the loaded scripts in command-line order and the events fired into them.
+ * Saved flows (`run`, through the ScriptStage of the flow chain) and the live proxy
+ * (`capture`) both fire their events here, so a script written once works both ways.
  */
 import type { Flow } from "../model/index.js";
 import { type LoadedScript, type LogLevel, ScriptContext, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";

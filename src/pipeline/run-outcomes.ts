@@ -5,6 +5,8 @@
  */
 import { type JUnitCase, type JUnitFailure, type JUnitSuite, junitXml } from "../format/junit-xml.js";
 import type { Flow, HTTPFlow } from "../model/index.js";
+import type { PassingFlow } from "./passing-flow.js";
+import type { FlowSink } from "./stage.js";
 
 /** A flow's name in a report: `GET https://example.com/x`, else its type and id. */
 function caseName(flow: Flow): string {
@@ -13,8 +15,9 @@ function caseName(flow: Flow): string {
   return `${request.method} ${request.url}`;
 }
 
-/** Collects the cases of a run. */
-export class RunOutcomes {
+/** Collects the cases of a run: a sink of the chain, beside the flow file. */
+export class RunOutcomes implements FlowSink {
+  readonly reads = "model";
   readonly suites: JUnitSuite[] = [];
   /** errors in `start` and `done`, which belong to no flow */
   readonly startFailures: JUnitFailure[] = [];
@@ -37,6 +40,16 @@ export class RunOutcomes {
     if (list) list.push(failure);
     else this.failures.set(flow, [failure]);
   }
+
+  /** A flow came out of the chain. */
+  write(passing: PassingFlow): void {
+    this.flowDone(passing.flow);
+  }
+
+  endBatch(): void {}
+
+  /** The file's cases stay until `takeSuite` or `xml` (a chain closes per input). */
+  async close(): Promise<void> {}
 
   /** `flow` came out of the scripts. */
   flowDone(flow: Flow): void {

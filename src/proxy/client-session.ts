@@ -24,6 +24,8 @@ export class ClientSession {
   readonly sockets = new Set<Socket>();
   /** set once the connection became an intercepted CONNECT tunnel */
   tunnel: TunnelTarget | null = null;
+  /** true once the client gave the --proxyauth credentials */
+  authenticated = false;
   /** true once the client socket closed */
   closed = false;
   /** what the connection is busy with besides HTTP exchanges (tunnels, relays): awaited at shutdown */

@@ -104,16 +104,25 @@ function pemOf(der: Buffer): Buffer {
   return Buffer.from(`-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`);
 }
 
-/** The peer's certificate chain as PEM, end-entity first. */
+/**
+ * The certificates the peer sent as PEM, end-entity first. Node completes the chain it
+ * reports with the trust anchor from the local store; servers do not send their root
+ * (RFC 8446 §4.4.2 lets them omit it, and they do), so a self-signed certificate at the
+ * end of a longer chain is that anchor and is left out, as mitmproxy records only what
+ * the server sent.
+ */
 export function peerCertificates(socket: TLSSocket): Buffer[] {
   const out: Buffer[] = [];
   const seen = new Set<string>();
   let cert = socket.getPeerCertificate(true);
+  let lastSelfSigned = false;
   while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
     seen.add(cert.fingerprint256);
     out.push(pemOf(cert.raw));
+    lastSelfSigned = cert.issuerCertificate?.fingerprint256 === cert.fingerprint256;
     cert = cert.issuerCertificate;
   }
+  if (out.length > 1 && lastSelfSigned) out.pop();
   return out;
 }
 
@@ -122,7 +131,8 @@ export function tlsInfoOf(socket: TLSSocket, opts: { sni: string | null; alpnOff
   const alpn = socket.alpnProtocol;
   return {
     sni: opts.sni,
-    alpn: typeof alpn === "string" ? Buffer.from(alpn) : null,
+    // No protocol negotiated is b"" on an established TLS connection, as mitmproxy records it.
+    alpn: typeof alpn === "string" ? Buffer.from(alpn) : Buffer.alloc(0),
     alpnOffers: opts.alpnOffers,
     cipher: socket.getCipher()?.name ?? null,
     cipherList: [],

@@ -59,6 +59,31 @@ export class ProxyFailure extends Error {
     return `reflow: ${this.message}\n`;
   }
 
+  /** A script (or the handler) killed the exchange. */
+  static killed(): ProxyFailure {
+    return new ProxyFailure("E_KILLED", KILLED_MESSAGE);
+  }
+
+  /** The client went away (`when`: e.g. "before the request was complete"). */
+  static clientGone(when?: string): ProxyFailure {
+    return new ProxyFailure("E_CLIENT_GONE", when ? `Client disconnected ${when}` : "Client disconnected");
+  }
+
+  /** `where` sent nothing for `timeoutMs`. */
+  static noAnswer(where: string, timeoutMs: number): ProxyFailure {
+    return new ProxyFailure("E_UPSTREAM_TIMEOUT", `${where} did not answer within ${timeoutMs / 1000} s`);
+  }
+
+  /** `where` closed the connection in the middle of a response. */
+  static cutShort(where: string): ProxyFailure {
+    return new ProxyFailure("E_UPSTREAM_RESET", `${where} closed the connection before the response was complete`);
+  }
+
+  /** `e` as it is when it is a ProxyFailure; any other error is a protocol failure. */
+  static of(e: unknown): ProxyFailure {
+    return e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", e instanceof Error ? e.message : String(e));
+  }
+
   /** Classifies an error from a socket or Node's HTTP client talking to `target`. */
   static fromUpstream(e: unknown, target: string): ProxyFailure {
     if (e instanceof ProxyFailure) return e;

@@ -1,7 +1,8 @@
 /**
  * The proxy modes of `-m` (mitmproxy's spellings): `regular` (a forward proxy for
  * absolute-form HTTP and CONNECT), `reverse:URL` (every request goes to URL) and
- * `upstream:URL` (a forward proxy that goes through another HTTP proxy).
+ * `upstream:URL` (a forward proxy that goes through another HTTP proxy) and `socks5`
+ * (a SOCKS5 proxy whose tunnels are handled as CONNECT tunnels).
  */
 import { isIP } from "node:net";
 
@@ -16,7 +17,8 @@ export interface Endpoint {
 export type ProxyMode =
   | { kind: "regular"; spec: string }
   | { kind: "reverse"; spec: string; target: Endpoint }
-  | { kind: "upstream"; spec: string; proxy: Endpoint };
+  | { kind: "upstream"; spec: string; proxy: Endpoint }
+  | { kind: "socks5"; spec: string };
 
 /** Why a mode spec was refused. */
 export class ProxyModeError extends Error {
@@ -49,10 +51,11 @@ function endpointOf(spec: string, url: string): Endpoint {
 /** Parses `regular`, `reverse:URL` or `upstream:URL`. */
 export function parseProxyMode(spec: string): ProxyMode {
   if (spec === "regular") return { kind: "regular", spec };
+  if (spec === "socks5") return { kind: "socks5", spec };
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const rest = colon < 0 ? "" : spec.slice(colon + 1);
   if (kind === "reverse") return { kind, spec, target: endpointOf(spec, rest) };
   if (kind === "upstream") return { kind, spec, proxy: endpointOf(spec, rest) };
-  throw new ProxyModeError(spec, "expected regular, reverse:URL or upstream:URL");
+  throw new ProxyModeError(spec, "expected regular, reverse:URL, upstream:URL or socks5");
 }

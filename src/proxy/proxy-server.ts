@@ -6,22 +6,31 @@
  * upgrade and relay to the modules that run them. Behaviour comes from a ProxyHandler.
  */
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
+import {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  createServer as createHttp2Server,
+} from "node:http2";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
-import type { CertificateAuthority } from "./certificates.js";
-import { clientHelloLength, looksLikeTls, parseClientHello } from "./client-hello.js";
+import type { CertificateAuthority } from "./tls/certificates.js";
+import { clientHelloLength, looksLikeTls, parseClientHello } from "./tls/client-hello.js";
 import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./client-session.js";
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
-import { HttpRelay, type RelayContext } from "./http-relay.js";
+import { withoutUpgrade } from "./http/declined-upgrade.js";
+import { HttpRelay, type RelayContext } from "./http/http-relay.js";
+import { streamOver } from "./http2/stream-over.js";
 import type { ProxyHandler } from "./proxy-handler.js";
-import { type ProxyMode, hostPort } from "./proxy-mode.js";
-import { parseAuthority } from "./request-target.js";
+import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
+import { parseAuthority } from "./http/request-target.js";
 import { ServerConnections, type UpstreamSettings } from "./server-connections.js";
+import { type ProxyCredentials, socks5Greeting } from "./socks5.js";
 import { relayTcp } from "./tcp-relay.js";
-import { UpstreamTls } from "./upstream-tls.js";
-import { WebSocketUpgrade } from "./websocket-relay.js";
+import { UpstreamTls } from "./tls/upstream-tls.js";
+import { WebSocketUpgrade } from "./websocket/websocket-relay.js";
 
 /** How the proxy listens and connects. */
 export interface ProxyServerOptions {
@@ -38,9 +47,17 @@ export interface ProxyServerOptions {
   tcpHosts: RegExp | null;
   /** CONNECT targets passed through untouched and unrecorded */
   ignoreHosts: RegExp | null;
+  /** credentials clients must give (--proxyauth): Proxy-Authorization, or SOCKS5 username/password */
+  proxyAuth?: ProxyCredentials | null;
   /** told about bugs met while serving (the connection concerned is closed) */
   onInternalError?: (e: unknown) => void;
 }
+
+/** The client connection preface of HTTP/2 (RFC 9113 §3.4), as far as a first read surely holds it. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
+/** Tells the client whether its tunnel is open (true) or could not be made (false). */
+type TunnelAnswer = (ok: boolean) => void;
 
 /** Largest ClientHello read before deciding (TLS 1.3 hellos with post-quantum shares run to a few KB). */
 const MAX_HELLO = 64 * 1024;
@@ -94,6 +111,12 @@ export class ProxyServer {
     requestTimeout: 0,
     keepAliveTimeout: 120_000,
   });
+  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server through its compatibility API. */
+  private readonly h2 = createHttp2Server({ settings: { enablePush: false } });
+  /** the client session of each HTTP/2 connection */
+  private readonly h2Sessions = new WeakMap<Http2Session, ClientSession>();
+  /** the client session whose socket is being handed to the HTTP/2 server (its "session" event is synchronous) */
+  private h2Pending: ClientSession | null = null;
   private readonly sessions = new Set<ClientSession>();
   private readonly settings: UpstreamSettings;
   private stopping = false;
@@ -111,6 +134,18 @@ export class ProxyServer {
     this.http.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.http.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket as Socket, head));
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as Socket, head));
+    this.h2.on("session", (h2: Http2Session) => {
+      if (this.h2Pending) this.h2Sessions.set(h2, this.h2Pending);
+      h2.on("error", () => {});
+    });
+    this.h2.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      const session = this.h2Sessions.get(req.stream.session!);
+      if (!session) return void req.stream.close();
+      // The compatibility objects stand in for HTTP/1's (HttpRelay tells them apart by the version).
+      HttpRelay.handle(this.context(session), req as unknown as IncomingMessage, res as unknown as ServerResponse).catch((e: unknown) =>
+        this.internalError(e, req.stream),
+      );
+    });
     this.http.on("clientError", (_e: Error, socket: Duplex) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       else socket.destroy();
@@ -186,6 +221,7 @@ export class ProxyServer {
       .then(async () => {
         if (session.closed) return;
         if (this.opts.mode.kind === "reverse") return this.dispatchReverse(session, socket);
+        if (this.opts.mode.kind === "socks5") return this.dispatchSocks(session, socket);
         this.toHttp(socket);
       })
       .catch((e: unknown) => this.internalError(e, socket));
@@ -215,18 +251,40 @@ export class ProxyServer {
     socket.resume();
   }
 
+  /**
+   * --proxyauth in the HTTP proxy modes: a client connection is let through once a request
+   * on it carried the credentials (as mitmproxy remembers them per connection); else 407.
+   */
+  private authorized(session: ClientSession, req: IncomingMessage, socket: Duplex): boolean {
+    const auth = this.opts.proxyAuth;
+    if (!auth || session.authenticated || this.opts.mode.kind === "reverse") return true;
+    const m = /^\s*basic\s+(\S+)/i.exec(req.headers["proxy-authorization"] ?? "");
+    if (m && Buffer.from(m[1]!, "base64").toString("utf8") === `${auth.user}:${auth.pass}`) {
+      session.authenticated = true;
+      return true;
+    }
+    req.resume();
+    socket.end(
+      'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="mitmproxy"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
+    return false;
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const session = sessionOf(req.socket);
     if (!session) return void req.socket.destroy();
+    if (!this.authorized(session, req, req.socket)) return;
     HttpRelay.handle(this.context(session), req, res).catch((e: unknown) => this.internalError(e, req.socket));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
+    if (!this.authorized(session, req, socket)) return;
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
-      socket.end("HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      return;
+      // h2c and other upgrades: declined as mitmdump does, the request parsed again without them.
+      socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
+      return this.toHttp(socket);
     }
     WebSocketUpgrade.handle(this.context(session), req, socket, head).catch((e: unknown) => this.internalError(e, socket));
   }
@@ -236,34 +294,55 @@ export class ProxyServer {
     const first = await firstBytes(socket, Buffer.alloc(0));
     if (!first.length) return void socket.destroy();
     if (looksLikeTls(first)) {
-      const host = this.opts.mode.kind === "reverse" ? this.opts.mode.target.host : "";
-      const decrypted = await this.interceptTls(session, socket, first, host);
-      if (decrypted) this.toHttp(decrypted);
+      const target = this.opts.mode.kind === "reverse" ? this.opts.mode.target : null;
+      const decrypted = await this.interceptTls(session, socket, first, target?.host ?? "", target?.scheme === "https" ? target : "http");
+      if (decrypted) this.serveHttp(session, decrypted);
       return;
     }
     socket.unshift(first);
+    // HTTP/2 with prior knowledge (RFC 9113 §3.3), e.g. curl --http2-prior-knowledge.
+    if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) return this.toH2(session, socket);
     this.toHttp(socket);
   }
 
   private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
+    if (!this.authorized(session, req, socket)) return;
     const target = parseAuthority(req.url ?? "", 0);
     if (!target || target.port === 0) {
       socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       return;
     }
-    const job = this.tunnel(session, socket, target.host, target.port, head).catch(() => {
+    this.startTunnel(session, socket, target.host, target.port, head, (ok) => {
+      if (ok) socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      else socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+  }
+
+  /** Runs a tunnel (CONNECT or SOCKS5) as one of the session's relays. */
+  private startTunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): void {
+    const job = this.tunnel(session, socket, host, port, head, answer).catch(() => {
       socket.destroy();
     });
     session.relays.add(job);
     void job.finally(() => session.relays.delete(job));
   }
 
-  /** What a CONNECT tunnel carries decides what happens to it. */
-  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer): Promise<void> {
-    if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head);
-    socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+  /** -m socks5: the SOCKS5 greeting, then a tunnel like CONNECT's (its answer was the greeting's reply). */
+  private async dispatchSocks(session: ClientSession, socket: Socket): Promise<void> {
+    const target = await socks5Greeting(socket, this.opts.proxyAuth ?? null);
+    if (!target) return;
+    session.authenticated = true;
+    this.startTunnel(session, socket, target.host, target.port, target.head, (ok) => {
+      if (!ok) socket.destroy();
+    });
+  }
+
+  /** What a tunnel carries decides what happens to it. */
+  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
+    if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head, answer);
+    answer(true);
     const first = await firstBytes(socket, head);
     if (!first.length) return void socket.end();
     const tls = looksLikeTls(first);
@@ -271,7 +350,7 @@ export class ProxyServer {
     if (hostMatches(this.opts.tcpHosts, host, port)) {
       const target = { host, port, tls };
       if (!tls) return relayTcp(ctx, socket, target, first);
-      const decrypted = await this.interceptTls(session, socket, first, host);
+      const decrypted = await this.interceptTls(session, socket, first, host, null);
       if (decrypted) await relayTcp(ctx, decrypted, target, Buffer.alloc(0));
       return;
     }
@@ -280,20 +359,63 @@ export class ProxyServer {
       socket.unshift(first);
       return this.toHttp(socket);
     }
-    const decrypted = await this.interceptTls(session, socket, first, host);
-    if (decrypted) this.toHttp(decrypted);
+    const decrypted = await this.interceptTls(session, socket, first, host, { scheme: "https", host, port });
+    if (decrypted) this.serveHttp(session, decrypted);
+  }
+
+  /** Serves a decrypted client connection in the protocol its TLS handshake chose. */
+  private serveHttp(session: ClientSession, tls: TLSSocket): void {
+    if (tls.alpnProtocol !== "h2") return this.toHttp(tls);
+    this.toH2(session, tls);
+  }
+
+  /** Hands a client connection that speaks HTTP/2 to the HTTP/2 server. */
+  private toH2(session: ClientSession, socket: Socket): void {
+    this.h2Pending = session;
+    // A server-side TLSSocket made by hand keeps saying it is connecting, and Node's HTTP/2 would
+    // wait for a "secureConnect" that only client sockets emit; the handshake is done by now.
+    (socket as { secureConnecting?: boolean }).secureConnecting = false;
+    try {
+      // Data already read into the socket's buffer never reaches Node's HTTP/2, which reads the
+      // native handle: such a socket is given as a stream over it instead.
+      this.h2.emit("connection", socket.readableLength > 0 ? streamOver(socket) : socket);
+    } finally {
+      this.h2Pending = null;
+    }
+  }
+
+  /**
+   * The ALPN protocol to answer the client with, as mitmproxy chooses it: when the client
+   * offers h2, the server is connected first with the client's offers and its choice is
+   * mirrored; with no server to ask (or none reachable), the client's first HTTP protocol.
+   * The connection made stays for the client's requests.
+   */
+  private async chooseAlpn(session: ClientSession, offers: string[], upstream: Endpoint | "http"): Promise<string | undefined> {
+    const http: string[] = offers.filter((o) => o === "h2" || o === "http/1.1");
+    if (!http.includes("h2")) return http[0];
+    if (upstream === "http") return http[0];
+    try {
+      // http/1.1 is offered too: the proxy translates when the client spoke only h2.
+      const conn = await session.servers.open(upstream, false, http.includes("http/1.1") ? http : [...http, "http/1.1"]);
+      const chosen = (conn.socket as TLSSocket).alpnProtocol;
+      if (chosen === "h2") session.servers.shareH2(conn, upstream);
+      else session.servers.release(conn, upstream, false, true);
+      return chosen && http.includes(chosen) ? chosen : http[0];
+    } catch {
+      // The requests will fail with the reason, each as a flow.
+      return http[0];
+    }
   }
 
   /** --ignore-hosts: connect, say 200, and copy bytes both ways; nothing is recorded. */
-  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer): Promise<void> {
+  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
     let upstream: Socket;
     try {
       upstream = await session.servers.rawTunnel({ scheme: "http", host, port });
     } catch {
-      socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      return;
+      return answer(false);
     }
-    socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+    answer(true);
     if (head.length) upstream.write(head);
     socket.pipe(upstream).pipe(socket);
     upstream.on("error", () => socket.destroy());
@@ -314,7 +436,14 @@ export class ProxyServer {
    * e.g. for IP literals) with a certificate from the CA. Resolves with the decrypted
    * socket once the handshake is done, or null when it failed.
    */
-  private async interceptTls(session: ClientSession, socket: Socket, first: Buffer, host: string): Promise<TLSSocket | null> {
+  private async interceptTls(
+    session: ClientSession,
+    socket: Socket,
+    first: Buffer,
+    host: string,
+    /** where HTTP inside goes (https: asked for its ALPN choice), or null for a TCP relay */
+    upstream: Endpoint | "http" | null,
+  ): Promise<TLSSocket | null> {
     const ca = this.opts.ca;
     if (!ca) {
       socket.destroy();
@@ -326,11 +455,13 @@ export class ProxyServer {
     const leaf = await ca.leaf(sni ?? host);
     socket.unshift(hello);
     const offers = parsed?.alpnOffers ?? [];
+    const names = offers.map((o) => o.toString("latin1"));
+    // A TCP relay speaks HTTP/1.1 at most; a client offering nothing gets no ALPN (RFC 7301 §3.2).
+    const alpn = upstream === null ? (names.includes("http/1.1") ? "http/1.1" : undefined) : await this.chooseAlpn(session, names, upstream);
     const tls = new TLSSocket(socket, {
       isServer: true,
       secureContext: leaf.context,
-      // Only HTTP/1.1 is spoken; a client offering nothing gets no ALPN (RFC 7301 §3.2).
-      ALPNProtocols: offers.some((o) => o.toString() === "http/1.1") ? ["http/1.1"] : undefined,
+      ALPNProtocols: alpn ? [alpn] : undefined,
     });
     bindSession(tls, session);
     tls.once("close", () => socket.destroy());

@@ -3,6 +3,7 @@
  * (TCP, through the upstream proxy's CONNECT when there is one, then TLS for https),
  * kept alive for the client's next requests, and closed when the client goes.
  */
+import { type ClientHttp2Session, connect as http2Connect } from "node:http2";
 import { type Socket, connect as netConnect, isIP } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { unixNow } from "./clock.js";
@@ -15,7 +16,7 @@ import {
 } from "./connection-info.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { type Endpoint, hostPort } from "./proxy-mode.js";
-import type { UpstreamTls, UpstreamTlsConnection } from "./upstream-tls.js";
+import type { UpstreamTls, UpstreamTlsConnection } from "./tls/upstream-tls.js";
 
 /** How server connections are made. */
 export interface UpstreamSettings {
@@ -39,10 +40,18 @@ export interface ServerSocket {
   info: ServerConnectionInfo;
 }
 
+/** An HTTP/2 connection to a server, shared by every exchange of the client that goes there. */
+export interface SharedH2Connection {
+  session: ClientHttp2Session;
+  info: ServerConnectionInfo;
+}
+
 /** Server connections of one client. */
 export class ServerConnections {
   /** kept-alive connections between requests, by where they go */
   private readonly idle = new Map<string, ServerSocket[]>();
+  /** HTTP/2 connections: one per server carries all of its exchanges at once */
+  private readonly multiplexed = new Map<string, SharedH2Connection>();
   private readonly live = new Set<Socket>();
   /** per tracked socket: settles once its serverdisconnect handler is done */
   private readonly disconnects = new Set<Promise<void>>();
@@ -68,6 +77,31 @@ export class ServerConnections {
     return null;
   }
 
+  /** The HTTP/2 connection to `target` that can take another stream, if there is one. */
+  sharedH2(target: Endpoint): SharedH2Connection | null {
+    const key = idleKey(target, false);
+    const h2 = this.multiplexed.get(key);
+    if (!h2) return null;
+    if (!h2.session.closed && !h2.session.destroyed) return h2;
+    this.multiplexed.delete(key);
+    return null;
+  }
+
+  /** Makes a connection that negotiated h2 the shared HTTP/2 connection to `target`. */
+  shareH2(s: ServerSocket, target: Endpoint): SharedH2Connection {
+    const key = idleKey(target, false);
+    const session = http2Connect(`https://${hostPort(target.host, target.port)}`, { createConnection: () => s.socket });
+    // Failures reach each exchange through its stream; the connection itself just ends.
+    session.on("error", () => s.socket.destroy());
+    session.once("close", () => {
+      if (this.multiplexed.get(key)?.session === session) this.multiplexed.delete(key);
+      s.socket.destroy();
+    });
+    const shared = { session, info: s.info };
+    if (!this.closed) this.multiplexed.set(key, shared);
+    return shared;
+  }
+
   /** Takes a connection back after an exchange: kept for the next request when it can carry one. */
   release(s: ServerSocket, target: Endpoint, toProxy: boolean, reusable: boolean): void {
     if (!reusable || this.closed || s.socket.destroyed) {
@@ -85,7 +119,7 @@ export class ServerConnections {
    * `toProxy`, `target` is the upstream proxy itself (plain HTTP in upstream mode).
    */
   async open(target: Endpoint, toProxy = false, alpn: string[] = ["http/1.1"]): Promise<ServerSocket> {
-    if (this.closed) throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+    if (this.closed) throw ProxyFailure.clientGone();
     const proxy = this.settings.upstreamProxy;
     const via: [string, SocketAddress] | null = proxy ? [proxy.scheme, [proxy.host, proxy.port]] : null;
     // A connection to the upstream proxy carries requests for many hosts: each flow records its own.
@@ -118,7 +152,7 @@ export class ServerConnections {
     await this.events.connected(info);
     if (this.closed) {
       socket.destroy();
-      throw new ProxyFailure("E_CLIENT_GONE", "Client disconnected");
+      throw ProxyFailure.clientGone();
     }
     return { socket, info };
   }
@@ -227,6 +261,7 @@ export class ServerConnections {
   async closeAll(): Promise<void> {
     this.closed = true;
     this.idle.clear();
+    this.multiplexed.clear();
     for (const s of this.live) s.destroy();
     await Promise.all([...this.disconnects]);
   }

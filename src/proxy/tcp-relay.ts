@@ -5,7 +5,7 @@
  * or null to end the relay).
  */
 import type { Duplex } from "node:stream";
-import type { RelayContext } from "./http-relay.js";
+import type { RelayContext } from "./http/http-relay.js";
 import { TcpSession } from "./proxy-handler.js";
 import { ProxyFailure } from "./proxy-failure.js";
 import { hostPort } from "./proxy-mode.js";
@@ -67,7 +67,7 @@ export async function relayTcp(
             if (out === null) {
               if (!killed) {
                 killed = true;
-                session.failure = new ProxyFailure("E_KILLED", "Connection killed.");
+                session.failure = ProxyFailure.killed();
               }
               end();
             } else if (out.length) to.write(out);

@@ -62,7 +62,11 @@ export function response(ctx: ScriptContext, flow: HTTPFlow) { flow.response!.he
 
 /** Sleeps on every flow, so a test can kill the process mid-run. */
 export const SLOW = `
-export async function request() { await new Promise((r) => setTimeout(r, 200)); }
+import type { ScriptContext } from "reflow";
+export async function request(ctx: ScriptContext) {
+  ctx.log("request", "info"); // with -v: the line a test waits for
+  await new Promise((r) => setTimeout(r, 200));
+}
 `;
 
 /** Throws on the flow whose path is argv[1]. */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
-import { cliPath, fixtures, reflow, reflowAsync, testdata, flowDicts } from "../helpers.js";
+import { cliPath, fixtures, reflow, reflowAsync, stderrLine, testdata, flowDicts } from "../helpers.js";
 import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, LIBRARY_CLASSES, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
@@ -194,8 +194,11 @@ describe("reflow run: output safety", () => {
   it("leaves the previous output untouched when killed with SIGKILL mid-run", async () => {
     const out = join(dir, "survivor.mitm");
     writeFileSync(out, "previous content");
-    const child = spawn(process.execPath, [cliPath, "run", "-r", sample, "-s", script("slow.ts", SLOW), "-w", out], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 1200)); // a few flows in: the temp file exists
+    const child = spawn(process.execPath, [cliPath, "run", "-r", sample, "-s", script("slow.ts", SLOW), "-w", out, "-v"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    await stderrLine(child, /\[info\] .*slow\.ts: request/); // a flow is in
+    expect(readdirSync(dir).some((n) => n.startsWith(".survivor.mitm.") && n.endsWith(".tmp")), "the temp file").toBe(true);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     expect(readFileSync(out, "utf8")).toBe("previous content");
@@ -273,30 +276,25 @@ describe("reflow run: script errors", () => {
 describe("reflow run: the positional filter", () => {
   const paths = (f: string): string[] => flowDicts(readFileSync(f)).map((d) => (get(d.get("request"), "path") as Buffer).toString());
 
-  it("drops flows it does not match; they fire no events", () => {
+  it("scripts see every flow; only the flows it matches are written", () => {
     const out = join(dir, "filtered.mitm");
     const log = join(dir, "filtered.jsonl");
     const r = reflow(["run", "-r", sample, "~m POST", "-s", `${script("recf.ts", RECORDER)} A ${log}`, "-w", out]);
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(paths(out)).toEqual(["/login", "/api/items"]);
-    expect(r.stderr.toString()).toContain("2 written, 5 filtered out");
-    const ids = new Set(flowDicts(readFileSync(out)).map((d) => d.get("id")));
-    const events = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(events.filter((e) => e.id !== null).every((e) => ids.has(e.id))).toBe(true);
+    expect(r.stderr.toString()).toContain("7 flows read, 2 written, 5 filtered out");
+    const seen = new Set(readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l).id).filter((id) => id !== null));
+    expect(seen, "request events for every flow of the input").toEqual(new Set(flowDicts(readFileSync(sample)).map((d) => d.get("id")!.toString())));
   });
 
-  it("with --keep-unmatched passes the others through unchanged, in place, even with concurrent hooks", () => {
-    const out = join(dir, "kept.mitm");
-    const log = join(dir, "kept.jsonl");
-    const r = reflow(["run", "-r", sample, "-s", `${script("conc2.ts", CONCURRENT)} ${log}`, "--keep-unmatched", "-w", out, "~m POST"]);
+  it("judges each flow as the scripts left it, copies included", () => {
+    const out = join(dir, "judged.mitm");
+    const marker = script("mark.ts", KILL_AND_DUPLICATE); // the copy of /login gets the comment "the copy"
+    const r = reflow(["run", "-r", sample, "-s", `${marker} /nothing-killed /login`, "-w", out, "~comment", "copy"]);
     expect(r.status, r.stderr.toString()).toBe(0);
-    expect(paths(out)).toEqual(paths(sample));
-    const before = flowDicts(readFileSync(sample));
-    const after = flowDicts(readFileSync(out));
-    for (let i = 0; i < before.length; i++) {
-      const post = (get(before[i]!.get("request"), "method") as Buffer).toString() === "POST";
-      expect(after[i]!.get("comment")).toBe(post ? "looked at" : "");
-    }
+    const written = flowDicts(readFileSync(out));
+    expect(written.map((d) => (get(d.get("request"), "path") as Buffer).toString())).toEqual(["/login"]);
+    expect(written[0]!.get("comment")!.toString()).toBe("the copy");
   });
 
   it("reports a malformed filter as a usage error with a caret, before writing anything", () => {

@@ -20,6 +20,8 @@ import {
   startCapture,
   tcpEcho,
   tempDir,
+  waitForFlowOfType,
+  waitForHttpFlow,
 } from "../proxy/capture-harness.js";
 import { hasMitmdump, reflow } from "../helpers.js";
 
@@ -68,7 +70,9 @@ describe.skipIf(!mitmdump)("reflow capture --flow-version 17 → mitmdump 8.1.1"
       await sleep(100);
       t.end();
       await new Promise((r) => t.once("close", r));
-      await sleep(200);
+      // the WebSocket and TCP flows are written when they close: wait for them before the signal
+      await waitForHttpFlow(out, "/five");
+      expect(await waitForFlowOfType(out, "tcp"), "the TCP flow").toBeDefined();
     } finally {
       expect((await cap.stop()).code).toBe(0);
     }

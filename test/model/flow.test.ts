@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FlowStateError } from "../../src/errors.js";
 import { MigrationContext, migrateToNewest } from "../../src/format/migrations/index.js";
 import { IndexedDict, PyFloat, RawElement, type TDict, decode, decodeShallowDict, encode } from "../../src/format/tnetstring.js";
-import { DetachedState } from "../../src/model/detached-state.js";
+import { DetachedState } from "../../src/format/detached-state.js";
 import { DNSFlow } from "../../src/model/dns-flow.js";
 import { flowFromState } from "../../src/model/flow-factory.js";
 import { FlowError } from "../../src/model/flow-error.js";

@@ -4,6 +4,7 @@
  * every failure is an error flow, the file holds one flow per exchange; shutdown by signal
  * leaves a complete file, and a hard kill a file that reads up to the last complete flow.
  */
+import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { Agent, type Server } from "node:http";
 import { type AddressInfo, connect, createServer as createNetServer } from "node:net";
@@ -29,10 +30,27 @@ let origin: Listening<Server>;
 // More than loopback socket buffers hold (4 MB send + up to 32 MB receive), so the proxy cannot finish.
 const big = Buffer.alloc(64 * 1024 * 1024, "b");
 
+/** Paths the origin has been asked for: what a test waits on before it signals, never a sleep. */
+const originSeen = new Set<string>();
+const originRequests = new EventEmitter();
+function originGot(path: string): Promise<void> {
+  if (originSeen.has(path)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onRequest = (p: string): void => {
+      if (p !== path) return;
+      originRequests.off("request", onRequest);
+      resolve();
+    };
+    originRequests.on("request", onRequest);
+  });
+}
+
 beforeAll(async () => {
   origin = await httpOrigin((req, res) => {
     req.resume();
     const path = req.url ?? "";
+    originSeen.add(path);
+    originRequests.emit("request", path);
     if (path.startsWith("/slow-body")) {
       res.writeHead(200, { "content-type": "text/plain", "content-length": "20" });
       res.write("first half");
@@ -181,20 +199,44 @@ describe("reflow capture: faults become flows, the proxy keeps serving", () => {
     }
   });
 
-  it("500 concurrent connections, then one flow per exchange in the file", async () => {
-    const n = 500;
-    const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => viaProxy(cap.port, url(`/many/${i}`), { agent: new Agent({ keepAlive: false }) })),
-    );
-    expect(results.every((r, i) => r.status === 200 && r.body.toString() === `ok /many/${i}`)).toBe(true);
-    // still serving
-    expect((await viaProxy(cap.port, url("/after"))).body.toString()).toBe("ok /after");
+  it("the file holds one flow per exchange, each fault once", async () => {
+    expect((await viaProxy(cap.port, url("/after"))).body.toString()).toBe("ok /after"); // still serving
     await waitForPath(out, "/after");
-    const flows = await httpFlows(out);
-    const paths = flows.map((f) => f.request.path);
-    expect(new Set(paths).size).toBe(paths.length); // one flow per exchange, none twice
-    for (let i = 0; i < n; i++) expect(paths).toContain(`/many/${i}`);
+    const paths = (await httpFlows(out)).map((f) => f.request.path);
+    expect(new Set(paths).size).toBe(paths.length); // none twice
     for (const p of ["/abort-request", "/slow-body", "/big", "/reset-mid-body", "/reset-at-once", "/hang"]) expect(paths).toContain(p);
+  });
+});
+
+describe("reflow capture: many connections at once", () => {
+  it("500 concurrent connections, then one flow per exchange in the file", async () => {
+    const out = join(dir, "many.mitm");
+    // Its own proxy with the default --timeout: on a loaded machine 500 connections at once
+    // may wait seconds for the origin, and this test is about counts, not timeouts.
+    const cap = await startCapture(["-w", out, "--confdir", confdir, "-q"]);
+    try {
+      const n = 500;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          viaProxy(cap.port, url(`/many/${i}`), { agent: new Agent({ keepAlive: false }) }).catch((e: NodeJS.ErrnoException) => e),
+        ),
+      );
+      const failed = results.flatMap((r, i) => {
+        if (r instanceof Error) return [`/many/${i}: ${r.code ?? "no code"} ${r.message}`];
+        const body = r.body.toString();
+        return r.status === 200 && body === `ok /many/${i}` ? [] : [`/many/${i}: ${r.status} ${JSON.stringify(body.slice(0, 200))}`];
+      });
+      expect(failed, `${failed.length} of ${n} requests failed`).toEqual([]);
+      expect((await viaProxy(cap.port, url("/many/after"))).body.toString()).toBe("ok /many/after"); // still serving
+      await waitForPath(out, "/many/after");
+      const flows = await httpFlows(out);
+      const paths = flows.map((f) => f.request.path);
+      expect(new Set(paths).size).toBe(paths.length); // one flow per exchange, none twice
+      expect(Array.from({ length: n }, (_, i) => `/many/${i}`).filter((p) => !paths.includes(p)), "requests without a flow").toEqual([]);
+      expect(flows.filter((f) => f.error).map((f) => `${f.request.path}: ${f.error!.msg}`), "error flows").toEqual([]);
+    } finally {
+      await cap.stop();
+    }
   });
 });
 
@@ -210,7 +252,7 @@ describe("reflow capture: shutdown", () => {
     const cap = await startCapture(["-w", out, "--confdir", confdir, "-q", "--grace", "0.3", "-s", script]);
     for (let i = 0; i < 3; i++) expect((await viaProxy(cap.port, url(`/done/${i}`))).status).toBe(200);
     const inFlight = [0, 1, 2].map((i) => viaProxy(cap.port, url(`/hang/${i}`)).catch((e: Error) => e));
-    await sleep(200);
+    await Promise.all([0, 1, 2].map((i) => originGot(`/hang/${i}`))); // all three in flight
     const exit = await cap.stop("SIGINT");
     expect(exit.code).toBe(0);
     await Promise.all(inFlight);
@@ -234,7 +276,7 @@ describe("reflow capture: shutdown", () => {
     for (let i = 0; i < 10; i++) await viaProxy(cap.port, url(`/k/${i}`));
     await waitForPath(out, "/k/9");
     void viaProxy(cap.port, url("/hang/killed")).catch(() => {});
-    await sleep(100);
+    await originGot("/hang/killed"); // in flight
     expect((await cap.stop("SIGKILL")).signal).toBe("SIGKILL");
     let count = 0;
     for await (const _ of readFlowRecords(out)) count++;

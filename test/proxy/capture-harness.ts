@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { readFlows } from "../../src/io/flow-source.js";
 import type { Flow, HTTPFlow } from "../../src/model/index.js";
-import { CA_CERT_FILE, CertificateAuthority } from "../../src/proxy/certificates.js";
+import { CA_CERT_FILE, CertificateAuthority } from "../../src/proxy/tls/certificates.js";
 import { cliPath, projectRoot } from "../helpers.js";
 
 /** A fresh temporary directory. */

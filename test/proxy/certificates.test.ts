@@ -4,7 +4,7 @@ import { X509Certificate } from "node:crypto";
 import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CA_CERT_FILE, CertificateAuthority, CertificateAuthorityError } from "../../src/proxy/certificates.js";
+import { CA_CERT_FILE, CertificateAuthority, CertificateAuthorityError } from "../../src/proxy/tls/certificates.js";
 import { testdata } from "../helpers.js";
 import { tempDir } from "./capture-harness.js";
 

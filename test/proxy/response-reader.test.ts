@@ -1,8 +1,8 @@
 /** The lean HTTP/1 response reader and request writer the proxy uses upstream (RFC 9112). */
 import { describe, expect, it } from "vitest";
 import type { HeaderPair } from "../../src/proxy/exchange.js";
-import { type ResponseHead, ResponseReader, ResponseSyntaxError } from "../../src/proxy/response-reader.js";
-import { serializeRequest } from "../../src/proxy/upstream-call.js";
+import { type ResponseHead, ResponseReader, ResponseSyntaxError } from "../../src/proxy/http/response-reader.js";
+import { serializeRequest } from "../../src/proxy/http/upstream-call.js";
 
 /** Feeds `wire` in pieces of `step` bytes; returns what the reader reported. */
 function read(wire: string | Buffer, opts: { method?: string; step?: number; closeAtEnd?: boolean } = {}) {

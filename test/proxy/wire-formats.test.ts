@@ -2,10 +2,10 @@
 import { connect as tlsConnect } from "node:tls";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { clientHelloLength, looksLikeTls, parseClientHello } from "../../src/proxy/client-hello.js";
+import { clientHelloLength, looksLikeTls, parseClientHello } from "../../src/proxy/tls/client-hello.js";
 import { parseProxyMode } from "../../src/proxy/proxy-mode.js";
-import { parseAbsoluteTarget, parseAuthority } from "../../src/proxy/request-target.js";
-import { FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "../../src/proxy/websocket-frames.js";
+import { parseAbsoluteTarget, parseAuthority } from "../../src/proxy/http/request-target.js";
+import { FrameReader, MessageAssembler, Opcode, encodeFrame, parseClose } from "../../src/proxy/websocket/websocket-frames.js";
 
 /** The first bytes a Node TLS client sends. */
 async function clientHelloOf(opts: { servername?: string; ALPNProtocols?: string[] }): Promise<Buffer> {
@@ -99,7 +99,8 @@ describe("request targets and modes", () => {
     expect(parseProxyMode("regular")).toEqual({ kind: "regular", spec: "regular" });
     expect(parseProxyMode("reverse:https://api.example")).toMatchObject({ kind: "reverse", target: { scheme: "https", host: "api.example", port: 443 } });
     expect(parseProxyMode("upstream:http://127.0.0.1:3128")).toMatchObject({ kind: "upstream", proxy: { host: "127.0.0.1", port: 3128 } });
-    expect(() => parseProxyMode("socks5")).toThrow(/invalid mode/);
+    expect(parseProxyMode("socks5")).toEqual({ kind: "socks5", spec: "socks5" });
+    expect(() => parseProxyMode("socks4")).toThrow(/invalid mode/);
     expect(() => parseProxyMode("reverse:nonsense")).toThrow(/invalid mode/);
   });
 });

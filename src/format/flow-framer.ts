@@ -1,0 +1,166 @@
+/**
+ * Frames a mitm flow file (a plain concatenation of top-level tnetstring dicts) into one
+ * record per flow, synchronously, from chunks pushed in as they are read: memory stays at
+ * about one chunk plus the largest flow. Nothing here parses a flow's contents (see
+ * flow-record.ts); reading the chunks is mitm-stream.ts's job.
+ */
+import { FlowReadError } from "../errors.js";
+
+/** One flow's bytes as they stand in the file. */
+export interface RawFlow {
+  /** the whole top-level element, length prefix to closing `}` */
+  bytes: Buffer;
+  /** byte offset of the element in its file */
+  offset: number;
+  /** 0-based position of the flow in its file */
+  index: number;
+}
+
+const MAX_PREFIX_DIGITS = 12; // mitmproxy refuses longer top-level length prefixes
+const PREFIX_NEED = MAX_PREFIX_DIGITS + 1;
+const COLON = 0x3a;
+const DICT_TAG = 0x7d;
+
+/**
+ * The framing state of one input. Use: `next()` until it returns null; then, if not `done`,
+ * hand out the flows framed so far, call `releasePassed()`, `push()` chunks (or `end()`) until
+ * `fill()` returns true, and go on. Flows view the chunks: only the bytes of a flow that
+ * spans chunks are copied together.
+ *
+ * With `release`, every chunk is handed to it once no flow framed after the last
+ * `releasePassed()` views it any more.
+ */
+export class FlowFramer {
+  /** unconsumed bytes, starting at file offset `base` */
+  private buf: Buffer = Buffer.alloc(0);
+  private base = 0;
+  private index = 0;
+  private eof = false;
+  /** chunks pushed ahead of `buf` (only while a flow spans them) */
+  private readonly ahead: Buffer[] = [];
+  private aheadBytes = 0;
+  /** chunks passed over that flows framed since the last releasePassed() still view */
+  private readonly passed: Buffer[] = [];
+  /** bytes `buf` must hold before the next flow can be framed */
+  private need = 0;
+  /** true once the input ended cleanly after a whole flow */
+  done = false;
+
+  constructor(
+    private readonly file: string,
+    /** the file size, when there is one: a length prefix that overruns it is reported before anything is allocated */
+    private readonly knownSize?: number,
+    private readonly release?: (chunk: Buffer) => void,
+  ) {}
+
+  /** Adds a chunk read from the input. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return; // nothing to frame, and an empty chunk ahead would never be used up
+    this.ahead.push(chunk);
+    this.aheadBytes += chunk.length;
+  }
+
+  /** Marks the end of the input. */
+  end(): void {
+    this.eof = true;
+  }
+
+  /** Hands back the chunks passed over: call it once the flows framed so far are no longer used. */
+  releasePassed(): void {
+    if (this.release) for (const chunk of this.passed) this.release(chunk);
+    this.passed.length = 0;
+  }
+
+  /**
+   * Makes the next flow's bytes one buffer, once enough input was pushed: false while more is
+   * needed. Only the bytes needed are copied together; the rest of the last chunk stays a view.
+   * Call it only after the flows framed so far were handed out: the buffer it drops is released.
+   */
+  fill(): boolean {
+    const { need } = this;
+    if (this.buf.length >= need) return true;
+    if (this.buf.length + this.aheadBytes < need && !this.eof) return false;
+    if (this.ahead.length === 0) return true;
+    if (this.buf.length === 0 && this.ahead[0]!.length >= need) {
+      this.release?.(this.buf);
+      this.buf = this.ahead.shift()!;
+      this.aheadBytes -= this.buf.length;
+      return true;
+    }
+    const size = Math.min(need, this.buf.length + this.aheadBytes);
+    const joined = Buffer.allocUnsafe(size);
+    this.buf.copy(joined, 0);
+    this.release?.(this.buf);
+    let at = this.buf.length;
+    while (at < size) {
+      const chunk = this.ahead[0]!;
+      const take = Math.min(chunk.length, size - at);
+      chunk.copy(joined, at, 0, take);
+      at += take;
+      this.aheadBytes -= take;
+      if (take === chunk.length) {
+        this.ahead.shift();
+        this.release?.(chunk);
+      } else this.ahead[0] = chunk.subarray(take);
+    }
+    this.buf = joined;
+    return true;
+  }
+
+  /**
+   * The next whole flow, or null when the input ended (`done`) or more must be filled first.
+   * Throws FlowReadError on damage.
+   */
+  next(): RawFlow | null {
+    const more = !this.eof || this.ahead.length > 0;
+    let buf = this.buf;
+    if (buf.length < PREFIX_NEED && more) return this.wait(PREFIX_NEED);
+    if (buf.length === 0) {
+      this.done = true; // clean end of file: the only normal way out
+      return null;
+    }
+    let len = 0;
+    let i = 0;
+    for (; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (c === COLON) break;
+      if (c < 0x30 || c > 0x39)
+        this.fail("E_FLOW_CORRUPT", this.base + i, i === 0 && this.index === 0 ? "not a mitmproxy flow file" : "invalid length prefix");
+      if (i >= MAX_PREFIX_DIGITS) this.fail("E_FLOW_CORRUPT", this.base, "absurdly large length prefix");
+      len = len * 10 + (c - 0x30);
+    }
+    if (i === buf.length) this.fail("E_FLOW_TRUNCATED", this.base, "file ends inside a length prefix");
+    if (i === 0) this.fail("E_FLOW_CORRUPT", this.base, "empty length prefix");
+    const total = i + 1 + len + 1; // prefix, ':', payload, tag
+    if (this.knownSize !== undefined && this.base + total > this.knownSize)
+      this.fail(
+        "E_FLOW_TRUNCATED",
+        this.base,
+        `flow of ${len} bytes runs past the end of the file (${this.knownSize - this.base - i - 1} bytes left)`,
+      );
+    if (buf.length < total && more) return this.wait(total);
+    if (buf.length < total) this.fail("E_FLOW_TRUNCATED", this.base, `flow of ${len} bytes is cut off by the end of the input`);
+    if (buf[total - 1] !== DICT_TAG) this.fail("E_FLOW_CORRUPT", this.base, "top-level element is not a dict");
+    const flow: RawFlow = { bytes: buf.subarray(0, total), offset: this.base, index: this.index };
+    // move on past the flow, onto the chunks pushed ahead when `buf` is used up
+    buf = buf.subarray(total);
+    if (buf.length === 0 && this.ahead.length) {
+      this.passed.push(buf);
+      buf = this.ahead.shift()!;
+      this.aheadBytes -= buf.length;
+    }
+    this.buf = buf;
+    this.base += total;
+    this.index++;
+    return flow;
+  }
+
+  private wait(need: number): null {
+    this.need = need;
+    return null;
+  }
+
+  private fail(code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT", at: number, detail: string): never {
+    throw new FlowReadError(code, this.file, at, this.index, detail);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A dict's entries located in its bytes, none decoded: what lets an IndexedDict read one
+ * entry without the others, and the encoder copy entries by position.
+ */
+import { decodeAt } from "./decoder.js";
+import { TAG_BYTES, TAG_DICT, TAG_FLOAT, TAG_LIST, TAG_STR, payloadEnd, payloadStart } from "./element.js";
+import { TnetstringError } from "./tnetstring-error.js";
+import type { TKey, TValue } from "./values.js";
+
+/**
+ * The entries of a dict, located once: where each key and value lies, nothing decoded. Any
+ * entry can then be read without parsing the others: a filter or a listing reads a few
+ * entries of every flow, never the rest. Keys are compared as bytes and decoded only when
+ * `keys` is asked for (by the writer), so indexing makes no string and no element.
+ */
+export class DictIndex {
+  /** per entry: where it starts (its key's length prefix), where its key's payload starts, where its value starts */
+  private readonly at: number[] = [];
+  /** where the payload starts and ends (the position of the closing tag, where the last entry ends) */
+  readonly start: number;
+  readonly end: number;
+  private decodedKeys: TKey[] | undefined;
+  private unique: boolean | undefined;
+
+  /** Indexes the dict that fills `buf`, or the one at `buf[pos..limit)` (which must fill it). */
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+    limit = buf.length,
+  ) {
+    const end = (this.end = payloadEnd(buf, pos, limit));
+    if (buf[end] !== TAG_DICT || end + 1 !== limit) throw new TnetstringError("not a tnetstring dict", end);
+    this.start = payloadStart;
+    const at = this.at;
+    for (let p = payloadStart; p < end;) {
+      const keyEnd = payloadEnd(buf, p, end);
+      const keyTag = buf[keyEnd];
+      if (keyTag === TAG_LIST || keyTag === TAG_DICT || keyTag === TAG_FLOAT)
+        throw new TnetstringError("not a tnetstring: unhashable dict key", p);
+      at.push(p, payloadStart, keyEnd + 1);
+      if (keyEnd + 1 >= end) throw new TnetstringError("not a tnetstring: dict key without a value", p);
+      p = payloadEnd(buf, keyEnd + 1, end) + 1;
+    }
+  }
+
+  /** How many entries are written (a repeated key counts each time). */
+  get length(): number {
+    return this.at.length / 3;
+  }
+
+  /** Where entry `i` starts; `entryStart(length)` is `end`. */
+  entryStart(i: number): number {
+    return i < this.length ? this.at[3 * i]! : this.end;
+  }
+
+  /** The keys in file order, decoded (short texts interned). */
+  get keys(): TKey[] {
+    if (this.decodedKeys) return this.decodedKeys;
+    const keys: TKey[] = [];
+    for (let i = 0; i < this.at.length; i += 3) keys.push(decodeAt(this.buf, this.at[i]!, this.end, false) as TKey);
+    return (this.decodedKeys = keys);
+  }
+
+  /** Where entry `i`'s value starts (its key ends there). */
+  valueStart(i: number): number {
+    return this.at[3 * i + 2]!;
+  }
+
+  /** True when no key is written twice (then every entry is one of the dict's). */
+  get keysUnique(): boolean {
+    if (this.unique === undefined) {
+      // Compared as written (tag and bytes), nothing decoded: the writer asks this of every flow.
+      const n = this.length;
+      let unique = true;
+      if (n > 32) {
+        const seen = new Set<string>();
+        for (let i = 0; i < n && unique; i++) {
+          const key = this.buf.toString("latin1", this.at[3 * i + 1]!, this.at[3 * i + 2]!); // payload and tag
+          unique = !seen.has(key);
+          seen.add(key);
+        }
+      } else for (let i = 1; i < n && unique; i++) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+      this.unique = unique;
+    }
+    return this.unique;
+  }
+
+  /** True when entries `i` and `j` have the same key: same kind, same bytes. */
+  private sameKey(i: number, j: number): boolean {
+    const { at, buf } = this;
+    const si = at[3 * i + 1]!;
+    const sj = at[3 * j + 1]!;
+    const n = at[3 * i + 2]! - si; // payload and tag
+    if (at[3 * j + 2]! - sj !== n) return false;
+    for (let k = n - 1; k >= 0; k--) if (buf[si + k] !== buf[sj + k]) return false;
+    return true;
+  }
+
+  /** The value of entry `i`, nested lists and dicts left as RawElements. */
+  valueAt(i: number): TValue {
+    return decodeAt(this.buf, this.at[3 * i + 2]!, this.end, true);
+  }
+
+  /**
+   * The number of the entry with text key `key` (the later of a repeated key, as decodeDict
+   * reads it), or -1. With `bytesKeys`, a bytes key spelling `key` counts too (old formats).
+   */
+  find(key: string, bytesKeys = false): number {
+    const { at, buf } = this;
+    const n = key.length;
+    for (let i = at.length - 3; i >= 0; i -= 3) {
+      const keyStart = at[i + 1]!;
+      const keyEnd = at[i + 2]! - 1;
+      if (keyEnd - keyStart !== n) continue;
+      const tag = buf[keyEnd];
+      if (tag !== TAG_STR && !(bytesKeys && tag === TAG_BYTES)) continue;
+      let j = 0;
+      while (j < n && key.charCodeAt(j) === buf[keyStart + j]) j++;
+      if (j === n) return i / 3; // ASCII keys (all a flow has); others never match by bytes
+    }
+    return -1;
+  }
+}

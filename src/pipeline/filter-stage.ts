@@ -1,0 +1,33 @@
+/** The filter as a stage: flows it does not match go no further. */
+import type { Filter } from "../filter/index.js";
+import type { PassingFlow } from "./passing-flow.js";
+import type { FlowStage } from "./stage.js";
+
+const NONE: PassingFlow[] = [];
+
+/** Drops the flows `filter` does not match; counts them. */
+export class FilterStage implements FlowStage {
+  readonly reads = "model";
+  readonly keepsFlows = false;
+  readonly overlaps = false;
+  /** flows the filter did not match */
+  unmatched = 0;
+
+  constructor(readonly filter: Filter) {}
+
+  process(flow: PassingFlow): boolean {
+    let matched: boolean;
+    try {
+      // the matchers read only the parts they test: the rest stays unparsed and is written as read
+      matched = this.filter.match(flow.flow);
+    } catch (e) {
+      throw flow.damage(e);
+    }
+    if (!matched) this.unmatched++;
+    return matched;
+  }
+
+  followers(): PassingFlow[] {
+    return NONE;
+  }
+}

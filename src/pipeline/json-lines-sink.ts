@@ -1,0 +1,27 @@
+/** JSON Lines as a sink: one object per flow (docs/jsonl.md). */
+import { flowToJsonLine } from "../format/jsonl.js";
+import type { TextOutput } from "../io/text-output.js";
+import type { PassingFlow } from "./passing-flow.js";
+import type { FlowSink } from "./stage.js";
+
+/** Writes each flow that reaches it as one JSON line. */
+export class JsonLinesSink implements FlowSink {
+  readonly reads = "model";
+  /** lines written */
+  written = 0;
+
+  constructor(private readonly out: TextOutput) {}
+
+  write(flow: PassingFlow): void {
+    this.out.add(flowToJsonLine(flow.flow));
+    this.written++;
+  }
+
+  endBatch(): Promise<void> {
+    return this.out.flush();
+  }
+
+  close(): Promise<void> {
+    return this.out.close();
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * One HTTP/1 exchange through the proxy: read the request whole, ask the handler, send it
+ * on over the client's server connection (or answer it, or kill it), read the response,
+ * ask again, send it back. Any failure ends as `exchange.failure`, a handler `error`, and
+ * a 502 to the client while it is still there. Every exchange ends in `exchangeDone` once.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ServerHttp2Stream, constants } from "node:http2";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { Readable } from "node:stream";
+import { unixNow } from "../clock.js";
+import type { ClientSession } from "../client-session.js";
+import { HttpExchange, type HttpRequestData, type HttpResponseData } from "../exchange.js";
+import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
+import type { ProxyHandler } from "../proxy-handler.js";
+import { ProxyFailure } from "../proxy-failure.js";
+import { type Endpoint, type ProxyMode, hostPort } from "../proxy-mode.js";
+import { requestTarget } from "./request-target.js";
+import type { ResponseHead } from "./response-reader.js";
+import { H2UpstreamCall } from "../http2/h2-upstream-call.js";
+import { h2Fields, h2HeaderObject, splitPseudo } from "../http2/h2-headers.js";
+import { type ServerCall, UpstreamCall, serializeRequest } from "./upstream-call.js";
+
+/** What an exchange needs from the proxy around it. */
+export interface RelayContext {
+  session: ClientSession;
+  mode: ProxyMode;
+  handler: ProxyHandler;
+  timeoutMs: number;
+}
+
+/** Reads a stream to its end; rejects when it errors or closes first. */
+export function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.once("end", () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    stream.once("error", reject);
+    stream.once("close", () => {
+      if (!ended) reject(new Error("closed before the end of the body"));
+    });
+  });
+}
+
+/** `Host` as a reverse proxy sends it: the target, default ports left out. */
+export function hostHeaderFor(t: Endpoint): string {
+  const defaultPort = t.scheme === "https" ? 443 : 80;
+  return t.port === defaultPort ? hostPort(t.host, t.port).replace(/:\d+$/, "") : hostPort(t.host, t.port);
+}
+
+/** The request as the client sent it, with the target worked out; null when it has none. */
+export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestampStart: number): HttpRequestData | null {
+  const target = requestTarget(req.url ?? "/", ctx.mode, ctx.session.tunnel);
+  if (!target) return null;
+  let wire: readonly string[] = req.rawHeaders;
+  let authority = target.authority;
+  const h2 = req.httpVersionMajor === 2;
+  if (h2) {
+    // HTTP/2 requests are recorded as mitmproxy does: the authority apart, no pseudo-headers in the list.
+    const { pseudo, fields } = splitPseudo(wire);
+    wire = fields;
+    authority = pseudo.get(":authority") ?? "";
+  }
+  // The credentials for the proxy are not the server's (mitmproxy drops them too).
+  if (ctx.session.authenticated && rawHeaderValue(wire, "proxy-authorization") !== null) wire = withoutRawHeader(wire, "proxy-authorization");
+  // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
+  if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
+  if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
+    if (h2) authority = hostHeaderFor(ctx.mode.target);
+    else wire = withRawHeader(wire, "host", hostHeaderFor(ctx.mode.target));
+  }
+  return {
+    wire,
+    method: req.method ?? "GET",
+    scheme: target.scheme,
+    host: target.host,
+    port: target.port,
+    authority,
+    path: target.path,
+    httpVersion: `HTTP/${req.httpVersion}`,
+    headers: pairsOf(wire),
+    content: null,
+    trailers: null,
+    timestampStart,
+    timestampEnd: null,
+  };
+}
+
+/**
+ * The ALPN protocols offered to a server, as mitmproxy offers them: a client that spoke TLS
+ * to the proxy has its own offers passed on (h2 only for an HTTP/2 exchange; none when it
+ * offered none); other clients' requests offer http/1.1.
+ */
+export function upstreamAlpn(session: ClientSession, http2: boolean): string[] {
+  const tls = session.info.tls;
+  if (!tls) return ["http/1.1"];
+  const offers = tls.alpnOffers.map((o) => o.toString("latin1"));
+  return offers.filter((o) => o === "http/1.1" || (http2 && o === "h2"));
+}
+
+/** Answers a request the proxy cannot route (no flow: there is no target to record). */
+export function refuseRequest(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
+  res.end(text);
+}
+
+/** Runs one exchange from the request that arrived to its end. */
+export class HttpRelay {
+  private call: ServerCall | null = null;
+  private clientGone = false;
+
+  constructor(
+    private readonly ctx: RelayContext,
+    private readonly exchange: HttpExchange,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    // Headers go out as the server or a script gave them: no invented Date.
+    res.sendDate = false;
+    const gone = (): void => {
+      this.clientGone = true;
+      this.call?.abort();
+    };
+    // Over HTTP/2 the response "finishes" when its stream closes, reset or not: the stream tells.
+    const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (req.httpVersionMajor === 2 && stream) stream.once("aborted", gone);
+    else
+      res.once("close", () => {
+        if (!res.writableFinished) gone();
+      });
+  }
+
+  /** Starts an exchange for `req`. */
+  static async handle(ctx: RelayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = recordRequest(req, ctx, unixNow());
+    if (!request) {
+      req.resume();
+      return refuseRequest(res, 400, "reflow: this is a proxy; send absolute-form requests (http://host/path) or CONNECT\n");
+    }
+    const ex = new HttpExchange(ctx.session.info, request);
+    ctx.session.exchanges.add(ex);
+    await new HttpRelay(ctx, ex, req, res).run();
+  }
+
+  private async run(): Promise<void> {
+    const { exchange: ex, ctx } = this;
+    try {
+      try {
+        ex.request.content = await readAll(this.req);
+        if (this.req.rawTrailers.length) ex.request.trailers = pairsOf(this.req.rawTrailers);
+        ex.request.timestampEnd = unixNow();
+      } catch {
+        return await this.fail(ProxyFailure.clientGone("before the request was complete"));
+      }
+      const verdict = await ctx.handler.request(ex);
+      if (this.clientGone) return await this.fail(ProxyFailure.clientGone());
+      if (verdict.kind === "kill") return await this.kill();
+      if (verdict.kind === "respond") {
+        // Answered by a script: nothing goes upstream.
+        ex.response = verdict.response;
+        return await this.deliver(verdict.response);
+      }
+      await this.forward(verdict.request);
+    } catch (e) {
+      await this.fail(ProxyFailure.of(e));
+    }
+  }
+
+  /** Sends the request upstream over the client's server connection and relays the response. */
+  private async forward(out: HttpRequestData): Promise<void> {
+    const { ctx, exchange: ex } = this;
+    const servers = ctx.session.servers;
+    const proxy = ctx.mode.kind === "upstream" ? ctx.mode.proxy : null;
+    // Through an upstream proxy plain HTTP goes to the proxy in absolute-form (RFC 9112 §3.2.2).
+    const toProxy = proxy !== null && out.scheme === "http";
+    const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
+    const where = hostPort(out.host, out.port);
+    const started = await this.startCall(out, target, toProxy, where);
+    const { call, release } = started;
+    let head: ResponseHead;
+    try {
+      head = await started.head;
+    } catch (e) {
+      throw this.clientGone ? ProxyFailure.clientGone() : e;
+    }
+    // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
+    const response: HttpResponseData = {
+      httpVersion: head.httpVersion,
+      statusCode: head.statusCode,
+      reason: head.reason,
+      headers: head.headers,
+      wire: head.wire,
+      content: null,
+      trailers: null,
+      timestampStart: unixNow(),
+      timestampEnd: null,
+    };
+    ex.response = response;
+    const hv = await ctx.handler.responseHeaders(ex);
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
+    if (hv.kind === "kill") return this.kill();
+
+    if (hv.stream) {
+      // Streamed: the client gets the body as it comes; nothing of it is recorded.
+      this.writeHead(response);
+      try {
+        await call.pipeTo(this.res);
+      } catch (e) {
+        return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
+      }
+      release(call.reusable);
+      this.res.end();
+      response.timestampEnd = unixNow();
+      const v = await ctx.handler.response(ex);
+      if (v.kind === "kill") return this.kill();
+      return this.awaitDelivery();
+    }
+
+    try {
+      const body = await call.body();
+      response.content = body.content;
+      response.trailers = body.trailers;
+    } catch (e) {
+      return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
+    }
+    release(call.reusable);
+    response.timestampEnd = unixNow();
+    const verdict = await ctx.handler.response(ex);
+    if (verdict.kind === "kill") return this.kill();
+    await this.deliver(verdict.response);
+  }
+
+  /**
+   * Starts the exchange with the server: a stream of the shared HTTP/2 connection there,
+   * or a request on a kept-alive (or new) connection, HTTP/1 unless the server chose h2.
+   */
+  private async startCall(
+    out: HttpRequestData,
+    target: Endpoint,
+    toProxy: boolean,
+    where: string,
+  ): Promise<{ call: ServerCall; head: Promise<ResponseHead>; release: (reusable: boolean) => void }> {
+    const { ctx, exchange: ex } = this;
+    const servers = ctx.session.servers;
+    let h2 = toProxy ? null : servers.sharedH2(target);
+    if (!h2) {
+      // A request that came over HTTP/2 may go on over HTTP/2; one over HTTP/1 stays HTTP/1.
+      const h2Request = out.httpVersion === "HTTP/2.0";
+      let alpn = upstreamAlpn(ctx.session, h2Request);
+      // An h2-only client's request may still reach an HTTP/1.1 server: the proxy translates.
+      if (h2Request && !alpn.includes("http/1.1")) alpn = [...alpn, "http/1.1"];
+      const conn = servers.takeIdle(target, toProxy) ?? (await servers.open(target, toProxy, alpn));
+      if (this.clientGone) {
+        servers.release(conn, target, toProxy, false);
+        throw ProxyFailure.clientGone();
+      }
+      if ((conn.socket as TLSSocket).alpnProtocol === "h2") h2 = servers.shareH2(conn, target);
+      else {
+        ex.server = conn.info;
+        const call = new UpstreamCall(conn.socket as Socket, out.method, where, ctx.timeoutMs);
+        this.call = call;
+        let fields = out.wire ?? flatHeaders(out.headers);
+        // HTTP/2 has no connection headers and carries Host as :authority.
+        if (out.httpVersion === "HTTP/2.0") fields = withRawHeader(h2Fields(fields), "host", out.authority || where);
+        const request = serializeRequest(
+          out.method,
+          toProxy ? `${out.scheme}://${where}${out.path}` : out.path,
+          out.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
+          fields,
+          out.content,
+        );
+        return { call, head: call.start(request), release: (reusable) => servers.release(conn, target, toProxy, reusable) };
+      }
+    }
+    ex.server = h2.info;
+    const call = new H2UpstreamCall(h2.session, where, ctx.timeoutMs);
+    this.call = call;
+    return { call, head: call.start(out), release: () => {} };
+  }
+
+  /** True when the client speaks HTTP/2 (Node's compatibility request and response). */
+  private get h2Client(): boolean {
+    return this.req.httpVersionMajor === 2;
+  }
+
+  /** Breaks the client's side off: its stream (HTTP/2), or its connection. */
+  private breakClient(): void {
+    const stream = (this.res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (this.h2Client && stream) stream.close(constants.NGHTTP2_CANCEL);
+    else this.req.socket.destroy();
+  }
+
+  /** Headers as the client should get them: an HTTP/1.0 client cannot read chunked framing. */
+  private clientHeaders(r: HttpResponseData): readonly string[] {
+    if (this.h2Client) return h2Fields(r.wire ?? flatHeaders(r.headers));
+    if (this.req.httpVersion === "1.0" && headerValue(r.headers, "transfer-encoding") !== null && r.content !== null)
+      return withRawHeader(withoutRawHeader(flatHeaders(r.headers), "transfer-encoding"), "content-length", String(r.content.length));
+    return r.wire ?? flatHeaders(r.headers);
+  }
+
+  private writeHead(r: HttpResponseData): void {
+    // writeHead only reads the list.
+    // HTTP/2 has no reason phrase.
+    if (this.h2Client) this.res.writeHead(r.statusCode, this.clientHeaders(r) as string[]);
+    else this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
+  }
+
+  /** Sends a whole response to the client and waits until it is out. */
+  private async deliver(r: HttpResponseData): Promise<void> {
+    if (this.clientGone) return this.fail(ProxyFailure.clientGone());
+    try {
+      this.writeHead(r);
+      if (r.trailers?.length && (this.h2Client || /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? "")))
+        this.res.addTrailers(
+          this.h2Client
+            ? h2HeaderObject(h2Fields(flatHeaders(r.trailers)), {})
+            : r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]),
+        );
+      this.res.end(r.content ?? undefined);
+    } catch (e) {
+      return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
+    }
+    await this.awaitDelivery();
+  }
+
+  private async awaitDelivery(): Promise<void> {
+    const res = this.res;
+    if (!res.writableFinished && !this.clientGone) await new Promise<void>((r) => res.once("close", r).once("finish", r));
+    // Node also says "finish" when the client reset the connection under the write; the socket's error tells.
+    if (!res.writableFinished || this.req.socket.errored)
+      return this.fail(ProxyFailure.clientGone("before the response was delivered"));
+    await this.finish();
+  }
+
+  /** Closes the client connection: a script killed the flow. */
+  private async kill(): Promise<void> {
+    this.call?.abort();
+    this.breakClient();
+    await this.fail(ProxyFailure.killed());
+  }
+
+  /** Records the failure, tells the handler, and gives the client a 502 if it can still take one. */
+  private async fail(failure: ProxyFailure): Promise<void> {
+    const ex = this.exchange;
+    if (ex.done || ex.failure) return;
+    ex.failure = failure;
+    this.call?.abort();
+    try {
+      await this.ctx.handler.error(ex);
+    } finally {
+      const res = this.res;
+      if (!this.clientGone && !res.headersSent && failure.code !== "E_KILLED" && !res.destroyed) {
+        const text = failure.clientText;
+        const headers = { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) };
+        if (this.h2Client) res.writeHead(502, headers);
+        else res.writeHead(502, "Bad Gateway", headers);
+        res.end(text);
+      } else if (res.headersSent && !res.writableFinished) {
+        // Half a response went out: the client must see the connection break, not a short body.
+        this.breakClient();
+      }
+      await this.finish();
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const ex = this.exchange;
+    if (ex.done) return;
+    ex.done = true;
+    this.ctx.session.exchanges.delete(ex);
+    await this.ctx.handler.exchangeDone(ex);
+  }
+}
