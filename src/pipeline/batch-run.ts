@@ -14,6 +14,7 @@ import { Pipeline, type PipelineStats, type StageHooks } from "./pipeline.js";
 import type { RunOutcomes } from "./run-outcomes.js";
 import { runSavedInputs } from "./saved-flow-source.js";
 import type { LogLevel } from "./script.js";
+import { HookStage } from "./hook-stage.js";
 import { ScriptStage } from "./script-stage.js";
 import type { FlowSink, FlowStage } from "./stage.js";
 
@@ -42,6 +43,7 @@ export interface BatchReport {
 export class BatchRun {
   readonly pipeline: Pipeline;
   private readonly filter: FilterStage | null;
+  private readonly hookStages: FlowStage[];
   private readonly migrations = new MigrationContext();
   private flowsRead = 0;
   private flowsWritten = 0;
@@ -56,8 +58,10 @@ export class BatchRun {
   ) {
     this.pipeline = new Pipeline({ logLevel: job.logLevel, print: report.print });
     if (outcomes) this.pipeline.onScriptError = (flow, script, event, stack) => outcomes.scriptError(flow, script, event, stack);
-    // built-in stages (rewrite rules) fire before the scripts, through the same events
-    for (const stage of stages) this.pipeline.addStage(stage.name, stage.hooks);
+    // built-in stages (rewrite rules) come before the scripts; they keep no flow, unlike scripts
+    this.hookStages = stages.map(
+      ({ name, hooks }) => new HookStage(hooks, (event, flow, e) => this.pipeline.reportError(name, event, flow, e)),
+    );
     // parsed here too, not passed as an object: a worker gets the expression as words
     const filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
     this.filter = filter && new FilterStage(filter);
@@ -85,7 +89,7 @@ export class BatchRun {
    */
   async runFile(path: string, writer: FlowWriter | undefined): Promise<boolean> {
     // Scripts see every flow; the filter then picks what is written (README: "the filter and the scripts").
-    const stages: FlowStage[] = [];
+    const stages: FlowStage[] = [...this.hookStages];
     if (this.pipeline.scripts.length) stages.push(new ScriptStage(this.pipeline));
     if (this.filter) stages.push(this.filter);
     const keepsFlows = stages.some((s) => s.keepsFlows);

@@ -128,11 +128,16 @@ export class Pipeline implements ScriptHost {
   }
 
   private reportScriptError(script: LoadedScript, event: string, flow: Flow | null, e: unknown): void {
+    this.reportError(script.argv[0]!, event, flow, e);
+  }
+
+  /** Reports and counts an error of a script or a built-in stage (named `source`) in `event`. */
+  reportError(source: string, event: string, flow: Flow | null, e: unknown): void {
     this.stats.scriptErrors++;
     const where = flow ? ` (flow ${flow.id})` : "";
     const stack = scriptStack(e);
-    this.print(`script error in ${script.argv[0]}, ${event}${where}:\n${stack}\n`);
-    this.onScriptError?.(flow, script.argv[0]!, event, stack);
+    this.print(`script error in ${source}, ${event}${where}:\n${stack}\n`);
+    this.onScriptError?.(flow, source, event, stack);
   }
 
   /** `start(ctx, argv)` for every script. */
