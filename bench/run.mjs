@@ -67,6 +67,22 @@ bench("reflow run add-header", `node '${cli}' run -r '${IN}' -s '${ADD_HEADER_TS
 bench("reflow show --detail 1", `node '${cli}' show '${IN}' --detail 1 > '${o("show.txt")}'`, RUNS, o("show.txt"));
 bench("reflow show filter pass", `node '${cli}' show '${IN}' --detail 0 '${FILTER}'`, RUNS);
 
+// reflow msgpack against mitm v21: the same flows, read and written in each format
+const V21 = o("corpus-v21.mitm");
+const PACKED = o("corpus.msgpack");
+if (!ONLY.length || ONLY.some((w) => /msgpack|v21|jsonl/.test(w))) {
+  execFileSync("node", [cli, "convert", IN, "-o", V21, "-q", "--flow-version", "21"]);
+  execFileSync("node", [cli, "convert", V21, "-o", PACKED, "-q"]);
+}
+bench("reflow run add-header v21→v21", `node '${cli}' run -r '${V21}' -s '${ADD_HEADER_TS}' -w '${o("run-v21.mitm")}' -q`, RUNS, o("run-v21.mitm"), V21);
+bench("reflow run add-header msgpack→msgpack", `node '${cli}' run -r '${PACKED}' -s '${ADD_HEADER_TS}' -w '${o("run.msgpack")}' -q`, RUNS, o("run.msgpack"), PACKED);
+bench("reflow show --json v21", `node '${cli}' show '${V21}' --json > '${o("v21.jsonl")}'`, RUNS, o("v21.jsonl"), V21);
+bench("reflow show --json msgpack", `node '${cli}' show '${PACKED}' --json > '${o("msgpack.jsonl")}'`, RUNS, o("msgpack.jsonl"), PACKED);
+bench("reflow filter pass v21", `node '${cli}' show '${V21}' --detail 0 '${FILTER}'`, RUNS, undefined, V21);
+bench("reflow filter pass msgpack", `node '${cli}' show '${PACKED}' --detail 0 '${FILTER}'`, RUNS, undefined, PACKED);
+bench("reflow convert -o jsonl", `node '${cli}' convert '${IN}' -o '${o("conv.jsonl")}' -q`, RUNS, o("conv.jsonl"));
+bench("reflow show --json", `node '${cli}' show '${IN}' --json > '${o("show.jsonl")}'`, RUNS, o("show.jsonl"));
+
 // start-up: a TypeScript script on a one-flow file
 const one = o("one.mitm");
 execFileSync("node", [cli, "convert", join(root, "fixtures", "sample.mitm"), "-o", one, "-q", "--filter", "~c 404"]);
@@ -97,6 +113,11 @@ const lines = [
   ["run add-header / cat", ratio("reflow run add-header", "cat"), "aim ≤ 3"],
   ["mitmdump show / reflow show (level 1)", ratio("mitmdump --flow-detail 1", "reflow show --detail 1"), "aim ≥ 20"],
   ["mitmdump filter / reflow filter pass", ratio("mitmdump -q filter pass", "reflow show filter pass"), "aim ≥ 20"],
+  ["run add-header v21 / msgpack", ratio("reflow run add-header v21→v21", "reflow run add-header msgpack→msgpack"), "aim ≥ 1.5"],
+  ["show --json v21 / msgpack", ratio("reflow show --json v21", "reflow show --json msgpack"), "msgpack N× faster"],
+  ["filter pass v21 / msgpack", ratio("reflow filter pass v21", "reflow filter pass msgpack"), "msgpack N× faster"],
+  ["convert -o jsonl / convert identity", ratio("reflow convert -o jsonl", "reflow convert (identity, v17)"), "aim ≤ 3"],
+  ["show --json / convert identity", ratio("reflow show --json", "reflow convert (identity, v17)"), "aim ≤ 3"],
   ["start-up, run with a .ts script (s)", results.get("reflow run startup (1 flow, .ts)")?.secs, "aim < 0.5"],
   ["convert 1GB identity / cat 1GB", ratio("reflow convert 1GB (identity)", "cat 1GB"), "aim ≤ 2"],
   ["run add-header 1GB / cat 1GB", ratio("reflow run 1GB add-header", "cat 1GB"), "aim ≤ 3"],

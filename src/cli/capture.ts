@@ -82,7 +82,7 @@ export function registerCapture(program: Command): void {
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
     .option("-m, --mode <MODE>", "regular, reverse:URL, upstream:URL or socks5", "regular")
-    .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout)")
+    .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); the format from its extension: .msgpack, .har, .zhar, .jsonl, else mitm")
     .option("-a, --afile <OUT>", "append the flows to OUT")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments (repeatable; run in order)", collect, [])
     .option("--confdir <DIR>", "where the CA lives (reflow-ca.pem, or mitmproxy's mitmproxy-ca.pem)", "~/.reflow")

@@ -1,17 +1,15 @@
-/** `reflow convert`: any readable flow file to mitm at a chosen format version, or to JSON Lines. */
+/** `reflow convert`: any readable flow file to any writable format (mitm at a chosen version, msgpack, HAR, JSON Lines). */
 import { type Command, Option } from "commander";
 import { ExitCode } from "../errors.js";
 import { parseFilter } from "../filter/index.js";
-import type { FlowRecord } from "../format/flow-record.js";
+import { FLOW_FORMATS, FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
+import type { ReadFlow } from "../format/loaded-flow.js";
 import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
 import { FlowWriter } from "../io/flow-writer.js";
-import { TextOutput } from "../io/text-output.js";
 import { FilterStage } from "../pipeline/filter-stage.js";
 import { FlowChain } from "../pipeline/flow-chain.js";
 import { FlowFileSink } from "../pipeline/flow-file-sink.js";
-import { JsonLinesSink } from "../pipeline/json-lines-sink.js";
 import { runSavedInputs } from "../pipeline/saved-flow-source.js";
-import type { FlowSink } from "../pipeline/stage.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { Progress } from "./progress.js";
@@ -19,7 +17,8 @@ import { errorLine, info, warn } from "./report.js";
 
 interface ConvertOptions {
   output: string;
-  to?: "mitm" | "jsonl";
+  to?: FlowFormat;
+  format?: FlowFormat;
   flowVersion?: WritableVersion;
   filter?: string;
   caseSensitive?: boolean;
@@ -32,14 +31,20 @@ export function registerConvert(program: Command): void {
     .summary("convert flow files between formats and mitmproxy format versions")
     .description(
       "Reads every IN (paths, quoted globs, or - for stdin) in order and writes all their flows to OUT. " +
-        "The input format is detected from the first bytes. Output is written beside OUT and renamed " +
+        "The input format (mitm, reflow msgpack, HAR, .zhar, JSON Lines) is told from the first bytes. Output is written beside OUT and renamed " +
         "into place when complete; OUT may be one of the inputs.",
     )
     .argument("<IN...>", "input flow files, globs or -")
     .requiredOption("-o, --output <OUT>", "output file, or - for stdout")
     .addOption(
-      new Option("--to <format>", "output format (default: jsonl for a .jsonl OUT, else mitm)").choices(["mitm", "jsonl"]),
+      new Option(
+        "--to <format>",
+        `output format (default: from OUT's extension: ${FORMAT_NAMES.filter((f) => f !== "mitm")
+          .map((f) => `${FLOW_FORMATS[f].extensions.join(", ")} ${f}`)
+          .join("; ")}; else mitm)`,
+      ).choices(FORMAT_NAMES),
     )
+    .addOption(new Option("--format <format>", "the same as --to").choices(FORMAT_NAMES).hideHelp())
     .option(
       "--flow-version <N>",
       "mitmproxy format version to write: 17 (mitmproxy 8.1), 18 (9.x), 20 (10.x), 21 (11+); default: the inputs' version",
@@ -56,6 +61,10 @@ Examples:
   reflow convert 'caps/**/*.mitm' -o all.mitm             # merge captures, in path order
   cat a.mitm | reflow convert - -o - --flow-version 21     # stdin to stdout
   reflow convert capture.mitm -o capture.jsonl            # JSON Lines for jq (docs/jsonl.md)
+  reflow convert capture.mitm -o capture.har              # HAR 1.2 for a browser's devtools (HTTP flows only)
+  reflow convert devtools-export.har -o capture.mitm      # a browser's HAR export into mitmproxy
+  reflow convert capture.mitm -o capture.msgpack          # reflow's own format
+  reflow show a.mitm --json | jq -c 'select(.response.status_code != 304)' | reflow convert - -o b.mitm
   reflow convert cap.mitm -o api.mitm -f '~u /api & !~c 200'   # only the failed API calls`,
     )
     .action(async (inputs: string[], opts: ConvertOptions) => {
@@ -68,29 +77,21 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   // a bad filter stops before the output is created
   const filter = opts.filter === undefined ? null : new FilterStage(parseFilter(opts.filter, { caseSensitive: opts.caseSensitive }));
   const paths = await expandInputs(args);
-  const format = opts.to ?? (opts.output.endsWith(".jsonl") ? "jsonl" : "mitm");
-  // Saved flows → filter → one sink. With no filter and mitm out, nothing reads more than the
-  // record: no model object is made and an unchanged flow goes out as the bytes read.
-  let sink: FlowSink & { written: number };
-  let writer: FlowWriter | undefined;
-  let text: TextOutput | undefined;
+  const format = outputFormat(opts.output, opts.to ?? opts.format);
+  // Saved flows → filter → the writer of the format. With no filter and mitm out, nothing reads
+  // more than the record: no model object is made and an unchanged flow goes out as the bytes read.
   let skipped = 0;
-  if (format === "jsonl") {
-    text = await TextOutput.open(opts.output);
-    sink = new JsonLinesSink(text);
-  } else {
-    const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
-    writer = await FlowWriter.open(opts.output, { version });
-    sink = new FlowFileSink(writer, {
-      flushEachBatch: "kept",
-      closeWriter: true,
-      onLeftOut: (flow, e) => {
-        const record = flow.state as FlowRecord;
-        warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
-        skipped++;
-      },
-    });
-  }
+  const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
+  const writer = await FlowWriter.open(opts.output, { version, format });
+  const sink = new FlowFileSink(writer, {
+    flushEachBatch: "kept",
+    closeWriter: true,
+    onLeftOut: (flow, e) => {
+      const record = flow.state as ReadFlow;
+      warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
+      skipped++;
+    },
+  });
   const chain = new FlowChain(filter ? [filter] : [], [sink]);
   const progress = new Progress(paths, () => chain.flowsIn, opts.quiet || opts.output === "-");
   let damaged: boolean;
@@ -99,16 +100,18 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
     await chain.close();
   } catch (e) {
-    await (writer ?? text)!.abort();
+    await writer.abort();
     throw e;
   } finally {
     progress.stop();
   }
+  const leftOut = writer.leftOutSummary();
+  if (leftOut) warn(`${leftOut} flow(s) left out: ${FLOW_FORMATS[format].title} holds only HTTP flows`);
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${sink.written} flows written to ${where} (${format === "jsonl" ? "JSON Lines" : `mitm v${writer!.version ?? "-"}`})` +
+      `${writer.count} flows written to ${where} (${format === "mitm" ? `mitm v${writer.version ?? "-"}` : FLOW_FORMATS[format].title})` +
         `${skipped ? `, ${skipped} left out` : ""}` +
         `${filter ? `, ${filter.unmatched} not matching the filter` : ""} in ${secs} s`,
     );

@@ -57,7 +57,7 @@ export function registerDiff(program: Command): void {
     .command("diff")
     .summary("compare two flow files; exit 1 when they differ")
     .description(
-      "Pairs the flows of A and B, compares each pair and reports the flows that changed, and those only in A " +
+      "Pairs the flows of A and B (each of any readable format: mitm, reflow msgpack, HAR, JSON Lines), compares each pair and reports the flows that changed, and those only in A " +
         "(removed) or only in B (added). Compared: request line, status and reason, headers (names case-insensitive, " +
         "repeats kept, order ignored unless --header-order), bodies after decoding (JSON structurally, by path such as " +
         "$.items[3].name; text line by line; binary by size and SHA-256), trailers, WebSocket and TCP/UDP messages, " +

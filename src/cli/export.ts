@@ -7,6 +7,7 @@ import { EXPORT_FORMATS, type ExportFormat, exportFlow, NothingToExport } from "
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { flowReadError, readFlows } from "../io/flow-source.js";
+import { HarEntryMaker } from "../io/formats/har-writer.js";
 import type { HTTPFlow } from "../model/index.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
@@ -26,7 +27,7 @@ export function registerExport(program: Command): void {
       "Prints every (matching) HTTP flow of the inputs in FORMAT, as mitmproxy's export addon does: curl and httpie " +
         "commands quoted for the shell (a binary body is written to a file in --body-dir that the command reads), " +
         "raw, raw_request and raw_response HTTP/1 bytes with the body decoded, or har-entry (one HAR 1.2 entry per " +
-        "line). Other flows, and flows without what the format needs, are left out with a warning.",
+        "line, as convert writes them to a .har). Other flows, and flows without what the format needs, are left out with a warning.",
     )
     .argument("<IN...>", "flow files, quoted globs, or - for stdin; then an optional filter expression")
     .addOption(new Option("-f, --format <FORMAT>", "what to print").choices(EXPORT_FORMATS as unknown as string[]).default("curl"))
@@ -60,6 +61,7 @@ async function exportFlows(args: string[], opts: ExportOptions): Promise<number>
   const migrations = new MigrationContext();
   const bodyPath = (flow: HTTPFlow): string => join(opts.bodyDir, `${flow.id}.body`);
   const raw = opts.format.startsWith("raw");
+  const har = new HarEntryMaker();
   let damaged = false;
   let first = true;
   for (const path of paths) {
@@ -72,7 +74,7 @@ async function exportFlows(args: string[], opts: ExportOptions): Promise<number>
             warn(`flow ${flow.id} (${flow.type}) left out: only HTTP flows export`);
             continue;
           }
-          exported = exportFlow(flow as HTTPFlow, opts.format, bodyPath);
+          exported = exportFlow(flow as HTTPFlow, opts.format, bodyPath, har);
         } catch (e) {
           if (e instanceof NothingToExport) {
             warn(`flow ${flow.id} left out: ${e.message}`);

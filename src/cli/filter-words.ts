@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 
 /** Names that are flow files even when missing or a glob (reading them then reports the problem). */
-const FLOW_FILE = /\.(mitm|flows?|dump|har|zhar|msgpack)$/i;
+const FLOW_FILE = /\.(mitm|flows?|dump|har|zhar|msgpack|jsonl)$/i;
 
 /**
  * True when `arg` is an input: `-`, an existing path, or a name ending like a flow file

@@ -3,6 +3,7 @@ import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
+import { FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun, type RunOutputs, runInputs } from "../pipeline/batch-run.js";
 import { RunOutcomes } from "../pipeline/run-outcomes.js";
@@ -27,6 +28,7 @@ interface RunOptions {
   afile?: string;
   script: string[];
   flowVersion?: WritableVersion;
+  format?: FlowFormat;
   concurrency: number;
   shard?: ShardSpec;
   jobs: number;
@@ -62,6 +64,11 @@ export function registerRun(program: Command): void {
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
+    .addOption(
+      new Option("--format <format>", "output format (default: OUT's extension: .msgpack, .har, .zhar, .jsonl; else mitm)").choices(
+        FORMAT_NAMES,
+      ),
+    )
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
@@ -142,6 +149,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     append: !!opts.afile,
     outputFor: (path) => (perInput ? join(opts.wfile!, basename(path)) : null),
     version,
+    format: opts.format,
+    warn,
   };
 
   let stats: PipelineStats;
@@ -149,7 +158,9 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
   const outcomes = opts.junit ? new RunOutcomes() : undefined;
-  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-")) {
+  // worker threads write mitm parts joined at the end: other formats are written by this thread
+  const parallel = opts.format === undefined && (outputs.single === undefined || outputFormat(outputs.single) === "mitm");
+  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
     const worker = new URL("./run-worker.js", import.meta.url);
     ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
   } else {

@@ -32,8 +32,8 @@ export function registerShow(program: Command): void {
     .summary("list flows like mitmdump, or print them as JSON lines")
     .description(
       "Reads every IN (paths, quoted globs, or - for stdin) in order and shows its flows on stdout. " +
-        "Inputs are the leading arguments that are -, existing files, or names ending in .mitm, .flows or " +
-        ".har; the arguments after them are a filter expression (its words joined by spaces), and only the " +
+        "Inputs (mitm, reflow msgpack, HAR, .zhar or JSON Lines, told from their first bytes) are the leading " +
+        "arguments that are -, existing files, or names ending in .mitm, .flows, .msgpack, .har, .zhar or .jsonl; the arguments after them are a filter expression (its words joined by spaces), and only the " +
         "flows it matches are shown (quote it: the shell may expand ~). --detail 1 shows one line per request and response, 2 adds headers, " +
         "3 adds bodies (decoded; JSON pretty-printed, forms as fields, binary as a hex dump; cut at 70 " +
         "lines), 4 cuts nothing. Colours only on a terminal (NO_COLOR and FORCE_COLOR respected).",

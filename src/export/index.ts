@@ -1,11 +1,11 @@
 /**
  * `reflow export`: a flow as a command or as bytes to re-run by hand, in the formats of
  * mitmproxy's export addon (`curl`, `httpie`, `raw`, `raw_request`, `raw_response`) and as
- * a HAR entry (`har-entry`).
+ * a HAR entry (`har-entry`, as the HAR writer makes them).
  */
+import { HarEntryMaker } from "../io/formats/har-writer.js";
 import type { HTTPFlow } from "../model/index.js";
 import { type BodyPath, curlCommand, httpieCommand } from "./commands.js";
-import { harEntry } from "./har-entry.js";
 import { rawExchange, rawRequest, rawResponse } from "./raw-message.js";
 
 export { NothingToExport } from "./raw-message.js";
@@ -20,8 +20,11 @@ export interface Exported {
   bodyFile: { path: string; bytes: Buffer } | null;
 }
 
-/** `flow` in `format` (throws NothingToExport when the flow lacks what the format needs). */
-export function exportFlow(flow: HTTPFlow, format: ExportFormat, bodyPath: BodyPath): Exported {
+/**
+ * `flow` in `format` (throws NothingToExport when the flow lacks what the format needs).
+ * `har` makes the HAR entries of one export (it times each server connection once).
+ */
+export function exportFlow(flow: HTTPFlow, format: ExportFormat, bodyPath: BodyPath, har = new HarEntryMaker()): Exported {
   const line = (text: string): Buffer => Buffer.from(`${text}\n`, "utf8");
   switch (format) {
     case "curl":
@@ -36,6 +39,6 @@ export function exportFlow(flow: HTTPFlow, format: ExportFormat, bodyPath: BodyP
     case "raw_response":
       return { output: rawResponse(flow), bodyFile: null };
     case "har-entry":
-      return { output: line(JSON.stringify(harEntry(flow))), bodyFile: null };
+      return { output: line(JSON.stringify(har.entry(flow))), bodyFile: null };
   }
 }

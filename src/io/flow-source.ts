@@ -2,10 +2,11 @@
  * Flows from files, in order: opens each input, frames it, and hands out FlowRecords.
  * Damage ends an input with a FlowReadError after every complete flow before it.
  */
-import { InputError } from "../errors.js";
 import { FlowRecord } from "../format/flow-record.js";
+import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { frameFlowBatches } from "../format/mitm-stream.js";
+import { readOtherFormat } from "./flow-formats.js";
 import { ChunkRecycler, openInput } from "./input.js";
 import { type Flow, flowFromState } from "../model/index.js";
 
@@ -26,21 +27,27 @@ export async function* readFlowRecords(
   path: string,
   migrations = new MigrationContext(),
   options: ReadOptions = {},
-): AsyncGenerator<FlowRecord> {
+): AsyncGenerator<ReadFlow> {
   for await (const batch of readFlowRecordBatches(path, migrations, options)) yield* batch;
 }
 
-/** The flows of `path` as FlowRecords, in batches: those whole in each stretch of input read. */
+/**
+ * The flows of `path` in batches (those whole in each stretch of input read): FlowRecords
+ * from a mitm file, LoadedFlows from the other formats (the format is told from the first bytes).
+ */
 export async function* readFlowRecordBatches(
   path: string,
   migrations = new MigrationContext(),
   { reuseBuffers = false }: ReadOptions = {},
-): AsyncGenerator<FlowRecord[]> {
+): AsyncGenerator<ReadFlow[]> {
   const recycler = reuseBuffers ? new ChunkRecycler() : undefined;
   const input = await openInput(path, recycler);
-  if (input.format !== "mitm")
-    throw new InputError("E_FORMAT_UNKNOWN", input.name, `${input.format} input is not supported yet`);
   tellPosition(input.name, 0, input.size);
+  if (input.format !== "mitm") {
+    // HAR entries are parsed out of their chunks (nothing views them): those are read into again
+    yield* readOtherFormat(input, recycler && ((chunk: Buffer) => recycler.give(chunk)));
+    return;
+  }
   const release = recycler && ((chunk: Buffer) => recycler.give(chunk));
   for await (const raws of frameFlowBatches(input.chunks, input.name, input.size, release)) {
     const last = raws[raws.length - 1]!;
@@ -120,7 +127,7 @@ export async function* readFlowBatches(
 }
 
 /** The model object of a flow read from a file; a flow of no known type is damage, named as such. */
-export function flowOf(record: FlowRecord): Flow {
+export function flowOf(record: ReadFlow): Flow {
   try {
     return flowFromState(record);
   } catch (e) {
@@ -134,5 +141,5 @@ export function flowOf(record: FlowRecord): Flow {
  * only then, in whatever reads it (a filter, a listing). Other errors are left as they are.
  */
 export function flowReadError(flow: Flow, e: unknown): unknown {
-  return flow.state instanceof FlowRecord ? flow.state.error(e) : e;
+  return flow.state instanceof FlowRecord || flow.state instanceof LoadedFlow ? flow.state.error(e) : e;
 }

@@ -1,39 +1,97 @@
 /**
- * Flows into a mitm file at one format version, beside the reader (flow-source.ts): batched,
- * replaced atomically on close. An unchanged flow at the target version goes out from its
- * read buffer, never copied. Also the library's `FlowWriter`.
+ * Flows into a flow file of any writable format, beside the reader (flow-source.ts): mitm
+ * at one format version, reflow msgpack, HAR, zlib-compressed HAR or JSON Lines; batched,
+ * replaced atomically on close. An unchanged mitm flow at the target version goes out from
+ * its read buffer, never copied. Also the library's `FlowWriter`.
  */
+import { readFileSync } from "node:fs";
+import { open as openFile } from "node:fs/promises";
+import { OutputError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
+import { type FlowFormat, MSGPACK_MAGIC, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
+import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
+import { DeflatedOutput } from "./formats/deflated-output.js";
 import { OutputFile } from "./output-file.js";
 import { Flow } from "../model/index.js";
 
 export interface FlowWriterOptions {
   /** mitm format version to write; default: that of the first flow written (17–21) */
   version?: WritableVersion;
-  /** add to the end of an existing file instead of replacing it */
+  /** add to the end of an existing file instead of replacing it (not for HAR) */
   append?: boolean;
+  /** the format to write; default: the one the path's extension names (`.har`, `.zhar`, `.msgpack`, `.jsonl`), else mitm */
+  format?: FlowFormat | string;
 }
 
-/** Writes flows to a mitm file (or `-` for stdout). Call `close()` to make the file appear. */
+/** reflow's name and version, for HAR's `log.creator`. */
+function creator(): { name: string; version: string } {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return { name: "reflow", version: pkg.version };
+}
+
+/** The first bytes of an existing file (empty when it is missing or empty). */
+async function headOf(path: string, n: number): Promise<Buffer> {
+  try {
+    const fh = await openFile(path, "r");
+    try {
+      const buf = Buffer.alloc(n);
+      const { bytesRead } = await fh.read(buf, 0, n, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Writes flows to a flow file (or `-` for stdout). Call `close()` to make the file appear. */
 export class FlowWriter {
   private encoder: MitmEncoder | undefined;
   /** flows written so far */
   count = 0;
+  /** flows the format has no place for (HAR takes only HTTP flows), by type */
+  readonly leftOut = new Map<string, number>();
 
   private constructor(
     private readonly out: OutputFile,
     version: WritableVersion | undefined,
+    /** the encoder of a format other than mitm, and where its bytes go (compressed for .zhar) */
+    private readonly other?: { encoder: FlowFileEncoder; out: OutputFile | DeflatedOutput },
   ) {
     if (version) this.encoder = new MitmEncoder(version);
   }
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
-    return new FlowWriter(await OutputFile.open(path, { append: opts.append }), opts.version);
+    const format = outputFormat(path, opts.format);
+    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append }), opts.version);
+    const har = format === "har" || format === "zhar";
+    const encoder = flowFileEncoder(format, { version: opts.version, creator: har ? creator() : { name: "reflow", version: "" } });
+    let opening = encoder.opening();
+    if (opts.append && path !== "-") {
+      const head = await headOf(path, MSGPACK_MAGIC.length);
+      if (head.length && har)
+        throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
+      if (head.length && format === "msgpack") {
+        if (!head.equals(MSGPACK_MAGIC))
+          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file");
+        opening = null; // one header per file
+      }
+    }
+    const file = await OutputFile.open(path, { append: opts.append });
+    const out = format === "zhar" ? new DeflatedOutput(file) : file;
+    if (opening) await out.write(opening);
+    return new FlowWriter(file, undefined, { encoder, out });
   }
 
-  /** The version being written (known once set or once the first flow arrived). */
+  /** The format being written. */
+  get format(): FlowFormat {
+    return this.other?.encoder.format ?? "mitm";
+  }
+
+  /** The mitm version being written (known once set or once the first flow arrived). */
   get version(): WritableVersion | undefined {
     return this.encoder?.version;
   }
@@ -46,10 +104,30 @@ export class FlowWriter {
    */
   write(flow: Flow | FlowState): Promise<void> | void {
     const state = flow instanceof Flow ? flow.state : flow;
+    if (this.other) return this.writeOther(flow, state);
     const encoder = (this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version)));
     this.count++;
     if (encoder.isVerbatim(state)) return this.out.writeKept((state as FlowRecord).raw.bytes);
     return this.out.write(encoder.encode(state));
+  }
+
+  /** A flow in a format other than mitm: encoded (copied) at once, or counted as left out. */
+  private writeOther(flow: Flow | FlowState, state: FlowState): Promise<void> | void {
+    const bytes = this.other!.encoder.encode(flow);
+    if (bytes === null) {
+      const peeked = flow instanceof Flow ? flow.type : (state as { type?: unknown }).type;
+      const type = typeof peeked === "string" ? peeked : String(state.top().get("type"));
+      this.leftOut.set(type, (this.leftOut.get(type) ?? 0) + 1);
+      return;
+    }
+    this.count++;
+    return this.other!.out.write(bytes);
+  }
+
+  /** The flows left out, as words for a warning (`3 tcp, 1 dns`), or null when none were. */
+  leftOutSummary(): string | null {
+    if (this.leftOut.size === 0) return null;
+    return [...this.leftOut].map(([type, n]) => `${n} ${type}`).join(", ");
   }
 
   /**
@@ -67,16 +145,19 @@ export class FlowWriter {
 
   /** Writes everything queued now (the live capture flushes after every flow). */
   flush(): Promise<void> {
-    return this.out.flush();
+    return this.other ? this.other.out.flush() : this.out.flush();
   }
 
-  /** Finishes the file: flushes and renames it into place. */
-  close(): Promise<void> {
-    return this.out.commit();
+  /** Finishes the file: closes the format, flushes and renames it into place. */
+  async close(): Promise<void> {
+    if (!this.other) return this.out.commit();
+    const closing = this.other.encoder.closing();
+    if (closing) await this.other.out.write(closing);
+    return this.other.out.commit();
   }
 
   /** Gives up: a file being replaced is left as it was. */
   abort(): Promise<void> {
-    return this.out.abort();
+    return this.other ? this.other.out.abort() : this.out.abort();
   }
 }

@@ -5,9 +5,11 @@
 import { closeSync, createReadStream, openSync, read } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
+import { type FlowFormat, detectFormat } from "../format/flow-formats.js";
 import { isBeingWritten } from "./memory-in-flight.js";
 
-export type InputFormat = "mitm" | "har" | "msgpack";
+/** An input's format, told from its first bytes. */
+export type InputFormat = FlowFormat;
 
 /** An opened input: its display name, its bytes in chunks, and its size when known. */
 export interface FlowInput {
@@ -116,21 +118,6 @@ function readAt(fd: number, buf: Buffer, offset: number, position: number): Prom
   );
 }
 
-/** Magic that opens reflow's own msgpack flow files (see msgpack format). */
-export const MSGPACK_MAGIC = Buffer.from("REFLOW-MSGPACK\n", "latin1");
-
-/** The format of a stream that starts with `head`; an empty input counts as mitm (0 flows). */
-export function detectFormat(head: Buffer): InputFormat | null {
-  if (head.length === 0) return "mitm";
-  const c = head[0]!;
-  if (c >= 0x30 && c <= 0x39) return "mitm";
-  if (head.subarray(0, MSGPACK_MAGIC.length).equals(MSGPACK_MAGIC)) return "msgpack";
-  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
-  if (head[i] === 0x7b) return "har";
-  return null;
-}
-
 /** Re-yields `first` ahead of the rest of an iterator that has already produced it. */
 async function* prepend(first: Buffer | undefined, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   if (first && first.length) yield first;
@@ -174,6 +161,6 @@ export async function openInput(path: string, recycler?: ChunkRecycler): Promise
   }
   const format = detectFormat(first ?? Buffer.alloc(0));
   if (!format)
-    throw new InputError("E_FORMAT_UNKNOWN", name, "not a flow file (neither mitmproxy flows, HAR nor reflow msgpack)");
+    throw new InputError("E_FORMAT_UNKNOWN", name, "not a flow file (neither mitmproxy flows, reflow msgpack, HAR nor JSON Lines)");
   return { name, format, chunks: prepend(first, it), size };
 }

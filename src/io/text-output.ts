@@ -3,7 +3,7 @@ import { OutputFile } from "./output-file.js";
 
 /** Text queued by `add`, written by `flush`; committed (a file renamed into place) by `close`. */
 export class TextOutput {
-  private buffered: string[] = [];
+  private buffered: (string | Buffer)[] = [];
 
   private constructor(private readonly out: OutputFile) {}
 
@@ -17,12 +17,18 @@ export class TextOutput {
     if (text) this.buffered.push(text);
   }
 
+  /** Queues bytes (copied: the caller may reuse its buffer), e.g. a JSON line made as bytes. */
+  addBytes(bytes: Uint8Array): void {
+    if (bytes.length) this.buffered.push(Buffer.from(bytes));
+  }
+
   /** Writes what was queued. */
   async flush(): Promise<void> {
     if (this.buffered.length) {
-      const chunk = Buffer.from(this.buffered.join(""));
+      const parts = this.buffered;
       this.buffered = [];
-      await this.out.write(chunk);
+      if (parts.every((p) => typeof p === "string")) await this.out.write(Buffer.from(parts.join("")));
+      else for (const p of parts) await this.out.write(typeof p === "string" ? Buffer.from(p) : p);
     }
     await this.out.flush();
   }

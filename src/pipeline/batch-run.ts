@@ -136,6 +136,10 @@ export interface RunOutputs {
   /** the output of one input when each has its own, else null */
   outputFor(path: string): string | null;
   version: WritableVersion | undefined;
+  /** the output format (default: each output's extension, else mitm) */
+  format?: string;
+  /** told how many flows a format had no place for (HAR holds only HTTP flows) */
+  warn?(message: string): void;
 }
 
 /**
@@ -147,12 +151,16 @@ export async function runInputs(batch: BatchRun, paths: string[], outputs: RunOu
   let writer: FlowWriter | undefined;
   let damaged = false;
   try {
-    if (outputs.single) writer = await FlowWriter.open(outputs.single, { version: outputs.version, append: outputs.append });
+    const { version, format } = outputs;
+    if (outputs.single) writer = await FlowWriter.open(outputs.single, { version, format, append: outputs.append });
     for (const path of paths) {
       const own = outputs.outputFor(path);
-      const w = own ? await FlowWriter.open(own, { version: outputs.version }) : writer;
+      const w = own ? await FlowWriter.open(own, { version, format }) : writer;
       if (await batch.runFile(path, w)) damaged = true;
       if (own) await w!.close();
+      const leftOut = w?.leftOutSummary();
+      if (leftOut) outputs.warn?.(`${leftOut} flow(s) left out of ${w!.format}: it holds only HTTP flows`);
+      w?.leftOut.clear();
     }
     await batch.finish();
     await writer?.close();

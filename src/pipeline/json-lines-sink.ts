@@ -1,5 +1,5 @@
 /** JSON Lines as a sink: one object per flow (docs/jsonl.md). */
-import { flowToJsonLine } from "../format/jsonl.js";
+import { JsonLineEncoder } from "../io/formats/jsonl-writer.js";
 import type { TextOutput } from "../io/text-output.js";
 import type { PassingFlow } from "./passing-flow.js";
 import type { FlowSink } from "./stage.js";
@@ -9,11 +9,13 @@ export class JsonLinesSink implements FlowSink {
   readonly reads = "model";
   /** lines written */
   written = 0;
+  /** bodies escaped from their bytes, not stringified and encoded again */
+  private readonly lines = new JsonLineEncoder();
 
   constructor(private readonly out: TextOutput) {}
 
   write(flow: PassingFlow): void {
-    this.out.add(flowToJsonLine(flow.flow));
+    this.out.addBytes(this.lines.encode(flow.flow));
     this.written++;
   }
 

@@ -1,5 +1,6 @@
 /** A flow on its way through the chain: its stored state always, its model object only once something asks. */
 import { FlowRecord, type FlowState } from "../format/flow-record.js";
+import { LoadedFlow } from "../format/loaded-flow.js";
 import { type Flow, flowFromState } from "../model/index.js";
 
 /**
@@ -39,6 +40,6 @@ export class PassingFlow {
    * damage shows in whatever reads it); other errors are left as they are.
    */
   damage(e: unknown): unknown {
-    return this.state instanceof FlowRecord ? this.state.error(e) : e;
+    return this.state instanceof FlowRecord || this.state instanceof LoadedFlow ? this.state.error(e) : e;
   }
 }

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { FlowJson, HttpMessageJson, MessageJson } from "../../src/format/jsonl.js";
+import type { FlowJson, HttpMessageJson, MessageJson } from "../../src/io/formats/jsonl-writer.js";
 import { readFlows } from "../../src/io/flow-source.js";
 import type { Flow, HTTPFlow, Message, TCPFlow } from "../../src/model/index.js";
 import { manyBuffersCapture, projectRoot, reflow, testdata } from "../helpers.js";

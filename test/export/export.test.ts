@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/export/index.js";
+import { harSchemaErrors } from "../io/formats/har-schema.js";
 import { fixtures, reflow, reflowAsync, testdata } from "../helpers.js";
 import { httpFlows, httpOrigin, killStrayCaptures, type Listening, startCapture, tempDir, viaProxy, waitForHttpFlow } from "../proxy/capture-harness.js";
 
@@ -71,6 +72,9 @@ describe("reflow export formats", () => {
       for (const k of ["status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize"]) expect(e.response, k).toHaveProperty(k);
     }
     expect(entries.find((e) => e.request.url.endsWith("/gzip")).response.content.text).toMatch(/^hello compressed world/);
+    // the entries make a valid HAR 1.2 document
+    const doc = { log: { version: "1.2", creator: { name: "reflow", version: "test" }, pages: [], entries } };
+    expect(harSchemaErrors(doc)).toEqual([]);
   });
 });
 

@@ -12,7 +12,7 @@ import { frameFlows } from "../../src/format/mitm-stream.js";
 import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
-import { flowToJsonLine } from "../../src/format/jsonl.js";
+import { flowToJsonLine } from "../../src/io/formats/jsonl-writer.js";
 import { flowOf, flowReadError } from "../../src/io/flow-source.js";
 import { testdata } from "../helpers.js";
 

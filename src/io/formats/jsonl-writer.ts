@@ -1,12 +1,12 @@
 /**
  * The JSON Lines form of flows (spec §2 "jsonl", documented for jq users in docs/jsonl.md):
  * one JSON object per flow, bodies decoded from their Content-Encoding and given as UTF-8
- * text when they are valid UTF-8, else as base64, with a field saying which. Write only.
+ * text when they are valid UTF-8, else as base64, with a field saying which. A view of the model, not a bytes codec: read back by jsonl-reader.ts.
  */
 import { isUtf8 } from "node:buffer";
-import { dnsTypeName, recordDataText } from "../model/dns-text.js";
-import { pythonStr } from "./python-str.js";
-import { PyFloat, RawElement, type TValue, resolve } from "./tnetstring.js";
+import { dnsTypeName, recordDataText } from "../../model/dns-text.js";
+import { pythonStr } from "../../format/python-str.js";
+import { PyFloat, RawElement, type TValue, resolve } from "../../format/tnetstring.js";
 import type {
   Address,
   Client,
@@ -19,8 +19,8 @@ import type {
   Server,
   TCPFlow,
   UDPFlow,
-} from "../model/index.js";
-import { asBuffer } from "../model/bytes.js";
+} from "../../model/index.js";
+import { asBuffer } from "../../model/bytes.js";
 
 /** How a bytes field is written: as the text itself, or as base64. */
 export type ContentEncoding = "utf8" | "base64";
@@ -40,6 +40,22 @@ export interface ConnectionJson {
   alpn: string | null;
   timestamp_start: number | null;
   timestamp_end: number | null;
+  /** what the rest of the connection record holds, so that reading the line back loses nothing a diff compares */
+  id: string;
+  sockname: string | null;
+  transport_protocol: string;
+  error: string | null;
+  cipher: string | null;
+  cipher_list: string[];
+  /** latin-1 text */
+  alpn_offers: string[];
+  /** DER certificates, base64 */
+  certificate_list: string[];
+  timestamp_tls_setup: number | null;
+  /** server only */
+  timestamp_tcp_setup?: number | null;
+  /** client only */
+  proxy_mode?: string;
 }
 
 /** What requests and responses share. */
@@ -167,6 +183,16 @@ export function bytesToJson(bytes: Uint8Array): { content: string; encoding: Con
     : { content: buf.toString("base64"), encoding: "base64" };
 }
 
+/**
+ * Where bodies go when a line is written as bytes (JsonLineEncoder): each body is replaced
+ * by a marker, and its bytes are escaped straight into the line, not turned into a string,
+ * stringified and encoded again.
+ */
+type BodySlots = { bytes: Buffer; utf8: boolean }[];
+const BODY_MARKER = `\u0000reflow-body-${Math.random().toString(36).slice(2)}-`;
+
+let slots: BodySlots | undefined;
+
 /** One flow as its JSON object: the common fields, the fields of its type, then the user's annotations. */
 export function flowToJson(flow: Flow): FlowJson {
   const error = flow.error;
@@ -232,6 +258,88 @@ export function flowToJsonLine(flow: Flow): string {
   return `${JSON.stringify(flowToJson(flow))}\n`;
 }
 
+/**
+ * Writes JSON Lines as bytes, into a buffer of its own reused from line to line: the same
+ * text as flowToJsonLine, with bodies (most of the bytes) escaped from their bytes directly.
+ */
+export class JsonLineEncoder {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+
+  /** The line of `flow`, newline included: a view valid until the next call. */
+  encode(flow: Flow): Buffer {
+    const bodies: BodySlots = (slots = []);
+    let text: string;
+    try {
+      text = JSON.stringify(flowToJson(flow));
+    } finally {
+      slots = undefined;
+    }
+    this.at = 0;
+    let from = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      const marker = JSON.stringify(`${BODY_MARKER}${i}`);
+      const m = text.indexOf(marker, from);
+      this.text(text.slice(from, m));
+      this.body(bodies[i]!.bytes, bodies[i]!.utf8);
+      from = m + marker.length;
+    }
+    this.text(from ? text.slice(from) : text);
+    this.text("\n");
+    return this.buf.subarray(0, this.at);
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  private text(s: string): void {
+    this.reserve(s.length * 3);
+    this.at += this.buf.write(s, this.at, "utf8");
+  }
+
+  /** A body as a JSON string: UTF-8 text escaped as JSON.stringify escapes it, anything else base64. */
+  private body(bytes: Buffer, utf8: boolean): void {
+    if (!utf8) {
+      this.text(`"${bytes.toString("base64")}"`);
+      return;
+    }
+    this.reserve(bytes.length * 6 + 2); // every byte a \u00XX at worst
+    const buf = this.buf;
+    let at = this.at;
+    buf[at++] = 0x22;
+    let run = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
+      if (i - run > 32) at += bytes.copy(buf, at, run, i);
+      else for (let k = run; k < i; k++) buf[at++] = bytes[k]!; // short runs: a call costs more than the copy
+      run = i + 1;
+      buf[at++] = 0x5c;
+      const short = ESCAPES[c];
+      if (short !== undefined) buf[at++] = short;
+      else at += buf.write(`u00${c.toString(16).padStart(2, "0")}`, at, "latin1");
+    }
+    if (bytes.length > run) at += bytes.copy(buf, at, run);
+    buf[at++] = 0x22;
+    this.at = at;
+  }
+}
+
+/** The characters JSON.stringify writes as a backslash and one letter. */
+const ESCAPES: Record<number, number> = {
+  0x22: 0x22,
+  0x5c: 0x5c,
+  0x08: 0x62,
+  0x0c: 0x66,
+  0x0a: 0x6e,
+  0x0d: 0x72,
+  0x09: 0x74,
+};
+
 function messageContent(bytes: Buffer): { content: string; content_encoding: ContentEncoding } {
   const { content, encoding } = bytesToJson(bytes);
   return { content, content_encoding: encoding };
@@ -252,11 +360,28 @@ function connectionJson(conn: Client | Server): ConnectionJson {
     timestamp_start: conn.timestampStart,
     timestamp_end: conn.timestampEnd,
   };
+  const rest = {
+    id: conn.id,
+    sockname: address(conn.sockname),
+    transport_protocol: conn.transportProtocol,
+    error: conn.error,
+    cipher: conn.cipher,
+    cipher_list: conn.cipherList,
+    alpn_offers: conn.alpnOffers.map((a) => a.toString("latin1")),
+    certificate_list: conn.certificateList.map((c) => c.toString("base64")),
+    timestamp_tls_setup: conn.timestampTlsSetup,
+  };
   if ("timestampTcpSetup" in conn) {
     const server = conn as Server;
-    return { address: address(server.address), peer: address(server.peername), ...common };
+    return {
+      address: address(server.address),
+      peer: address(server.peername),
+      ...common,
+      ...rest,
+      timestamp_tcp_setup: server.timestampTcpSetup,
+    };
   }
-  return { address: address(conn.peername), ...common };
+  return { address: address(conn.peername), ...common, ...rest, proxy_mode: (conn as Client).proxyMode };
 }
 
 function headerPairs(headers: Headers | null): [string, string][] | null {
@@ -272,7 +397,13 @@ function messageJson(message: Message): HttpMessageJson {
   } catch {
     decoded = false; // the stored bytes stand in for a body that cannot be decoded
   }
-  const body = content === null ? null : bytesToJson(content);
+  let body: { content: string; encoding: ContentEncoding } | null = null;
+  if (content !== null && slots) {
+    const bytes = asBuffer(content);
+    const utf8 = isUtf8(bytes);
+    body = { content: `${BODY_MARKER}${slots.length}`, encoding: utf8 ? "utf8" : "base64" };
+    slots.push({ bytes, utf8 });
+  } else if (content !== null) body = bytesToJson(content);
   return {
     http_version: message.httpVersion,
     headers: headerPairs(message.headers)!,

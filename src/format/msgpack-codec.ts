@@ -1,0 +1,493 @@
+/**
+ * reflow's msgpack flow files: the line `REFLOW-MSGPACK 1\n`, then one record per flow, a
+ * 4-byte big-endian length and a msgpack map holding the flow's version-21 state. Every
+ * state value keeps its kind: str as msgpack str, bytes as bin, ints as ints (beyond 64
+ * bits as an extension), floats as float64 (integral Python floats and -0.0 as an
+ * extension, so `1.0` stays a float), dicts as maps with their keys in order. So
+ * mitm → msgpack → mitm is byte-identical. Appending adds records, never a second header.
+ */
+import { Packr, Unpackr, addExtension } from "msgpackr";
+import { FlowReadError } from "../errors.js";
+import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
+import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolveDeep } from "./tnetstring.js";
+
+/** A Python int too large for msgpack's 64 bits, kept as its decimal digits. */
+class LargeInt {
+  constructor(readonly digits: string) {}
+}
+
+const EXT_FLOAT = 0x46; // "F": an integral Python float (or -0.0), as float64
+const EXT_LARGE_INT = 0x49; // "I": an int beyond 64 bits, as decimal digits
+
+addExtension({
+  Class: PyFloat,
+  type: EXT_FLOAT,
+  pack(v: PyFloat) {
+    const b = Buffer.allocUnsafe(8);
+    b.writeDoubleBE(v.value, 0);
+    return b;
+  },
+  unpack(b: Uint8Array) {
+    return new PyFloat(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleBE(0));
+  },
+});
+addExtension({
+  Class: LargeInt,
+  type: EXT_LARGE_INT,
+  pack: (v: LargeInt) => Buffer.from(v.digits, "latin1"),
+  unpack: (b: Uint8Array) => BigInt(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")),
+});
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
+
+const LENGTH_BYTES = 4;
+const MAX_RECORD = 0xffffffff;
+
+/**
+ * A state value as msgpackr is to write it: unparsed parts parsed, ints beyond 64 bits and
+ * -0.0 (which msgpackr would write as the int 0) boxed. Containers are copied only when
+ * something inside them changed.
+ */
+function packable(v: TValue): unknown {
+  if (v instanceof RawElement) return packable(resolveDeep(v));
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? new PyFloat(-0) : v;
+    case "bigint":
+      return v >= -(1n << 63n) && v < 1n << 64n ? v : new LargeInt(v.toString());
+    case "object":
+      break;
+    default:
+      return v;
+  }
+  if (v === null || v instanceof PyFloat || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const p = packable(v[i]!);
+      if (p !== v[i]) (out ??= v.slice())[i] = p;
+    }
+    return out ?? v;
+  }
+  // a Map (a plain one, or an IndexedDict read from a mitm file: always copied, msgpackr wants plain Maps)
+  const out = new Map<unknown, unknown>();
+  for (const [k, value] of v) out.set(k, packable(value));
+  return out;
+}
+
+/** One flow's record: the length prefix and the msgpack of its version-21 top-level dict. */
+export function encodeMsgpackRecord(top: TDict): Buffer {
+  const body = packr.pack(packable(top));
+  if (body.length > MAX_RECORD)
+    throw new RangeError(`a flow of ${body.length} bytes is too large for a msgpack record`);
+  const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, LENGTH_BYTES);
+  return out;
+}
+
+/** A record (length prefix included) around msgpack bytes already made. */
+export function msgpackRecordOf(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(LENGTH_BYTES + payload.length);
+  out.writeUInt32BE(payload.length, 0);
+  payload.copy(out, LENGTH_BYTES);
+  return out;
+}
+
+/** A record's msgpack (without its prefix) as a version-21 flow dict; bytes stay views into `payload`. */
+export function decodeMsgpackState(payload: Buffer): TDict {
+  const v = unpackr.unpack(payload) as unknown;
+  if (!(v instanceof Map)) throw new TypeError("a msgpack record that is not a map");
+  return v as TDict;
+}
+
+/**
+ * A flow's top-level dict read from a msgpack record, which knows where each entry stood in
+ * the record and which entries may have changed since: a container (dict, list, bytes)
+ * handed out by `get`, anything `set` or deleted, everything once the dict is iterated. The
+ * others are written back as the bytes they were read from (MsgpackRecordWriter). The dicts
+ * one level down (request, response, connections) are PackedDicts too: a script that sets a
+ * response header re-encodes the response's headers, and copies its body as it was read.
+ */
+export class PackedDict extends Map<TKey, TValue> {
+  /** where each entry's key and value stand in `payload` */
+  private readonly spans = new Map<TKey, { start: number; keyEnd: number; end: number }>();
+  private readonly changed = new Set<TKey>();
+  private allChanged = false;
+  private payload: Buffer | undefined;
+  private depth = 0;
+
+  /**
+   * Reads a record's payload (a msgpack map): the keys and where each value stands; a value
+   * is decoded when first read (bytes as views into the payload).
+   */
+  static read(payload: Buffer, depth = 0): PackedDict {
+    const dict = new PackedDict();
+    dict.depth = depth;
+    const header = mapHeader(payload);
+    if (header === null) throw new TypeError("a msgpack record that is not a map");
+    let at = header.size;
+    for (let i = 0; i < header.count; i++) {
+      const keyEnd = skipValue(payload, at);
+      const c = payload[at]!;
+      // a short str key (every key of a flow's top level) without the decoder
+      const key =
+        (c & 0xe0) === 0xa0
+          ? payload.toString("utf8", at + 1, keyEnd)
+          : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
+      const end = skipValue(payload, keyEnd);
+      Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
+      dict.spans.set(key, { start: at, keyEnd, end });
+      at = end;
+    }
+    if (at !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
+    dict.payload = payload;
+    return dict;
+  }
+
+  /** The value of `key`, decoded now if it was not yet. */
+  private decoded(key: TKey, v: TValue | Undecoded | undefined): TValue | undefined {
+    if (!(v instanceof Undecoded)) return v;
+    const bytes = this.payload!.subarray(v.start, v.end);
+    const value =
+      this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+    super.set(key, value);
+    return value;
+  }
+
+  private decodeAll(): void {
+    for (const [k, v] of super.entries()) if ((v as unknown) instanceof Undecoded) this.decoded(k, v);
+  }
+
+  override get(key: TKey): TValue | undefined {
+    const v = this.decoded(key, super.get(key));
+    // a nested PackedDict keeps track of its own changes
+    if (typeof v === "object" && v !== null && !(v instanceof PyFloat) && !(v instanceof PackedDict))
+      this.changed.add(key);
+    return v;
+  }
+
+  override set(key: TKey, value: TValue): this {
+    this.changed?.add(key); // undefined while Map's constructor runs
+    return super.set(key, value);
+  }
+
+  override delete(key: TKey): boolean {
+    this.changed.add(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.allChanged = true;
+    super.clear();
+  }
+
+  override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
+    this.allChanged = true;
+    this.decodeAll();
+    super.forEach(fn, thisArg);
+  }
+
+  override entries(): MapIterator<[TKey, TValue]> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.entries();
+  }
+
+  override values(): MapIterator<TValue> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.values();
+  }
+
+  override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
+    this.allChanged = true;
+    this.decodeAll();
+    return super.entries();
+  }
+
+  /** True when nothing in this dict (nor in the dicts it holds) can have changed since it was read. */
+  untouched(): boolean {
+    if (this.allChanged || this.changed.size > 0) return false;
+    for (const v of super.values()) if (v instanceof PackedDict && !v.untouched()) return false;
+    return true;
+  }
+
+  /** The bytes an unchanged entry (key and value) was read from, or null. */
+  storedEntry(key: TKey): Buffer | null {
+    if (this.changed.has(key) || !this.payload) return null;
+    const v = super.get(key);
+    if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
+    const span = this.spans.get(key);
+    return span ? this.payload.subarray(span.start, span.end) : null;
+  }
+
+  /** The bytes of an entry's key as read, or null. */
+  storedKey(key: TKey): Buffer | null {
+    const span = this.payload && this.spans.get(key);
+    return span ? this.payload!.subarray(span.start, span.keyEnd) : null;
+  }
+
+  /** True when the entry was replaced or removed (not only read). */
+  replaced(key: TKey): boolean {
+    return this.changed.has(key);
+  }
+
+  /** An entry as it stands: a value, or an Undecoded placeholder (not a read). */
+  raw(key: TKey): unknown {
+    return super.get(key);
+  }
+
+  /** The keys in order, without counting as a read. */
+  keysInOrder(): IterableIterator<TKey> {
+    return super.keys();
+  }
+
+  /** An entry's value, without counting as a read. */
+  peek(key: TKey): TValue | undefined {
+    return this.decoded(key, super.get(key));
+  }
+}
+
+/** Where a value not yet decoded stands in its record. */
+class Undecoded {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+/** Where the msgpack value at `at` ends, without decoding it. */
+export function skipValue(b: Buffer, at: number): number {
+  let pending = 1; // values still to pass over
+  while (pending > 0) {
+    if (at >= b.length) throw new RangeError("a msgpack value cut short");
+    const c = b[at]!;
+    pending--;
+    if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) at += 1;
+    else if (c <= 0x8f) ((pending += 2 * (c & 0x0f)), (at += 1));
+    else if (c <= 0x9f) ((pending += c & 0x0f), (at += 1));
+    else if (c <= 0xbf) at += 1 + (c & 0x1f);
+    else
+      switch (c) {
+        case 0xc4:
+        case 0xd9:
+          at += 2 + b[at + 1]!;
+          break;
+        case 0xc5:
+        case 0xda:
+          at += 3 + b.readUInt16BE(at + 1);
+          break;
+        case 0xc6:
+        case 0xdb:
+          at += 5 + b.readUInt32BE(at + 1);
+          break;
+        case 0xc7:
+          at += 3 + b[at + 1]!;
+          break;
+        case 0xc8:
+          at += 4 + b.readUInt16BE(at + 1);
+          break;
+        case 0xc9:
+          at += 6 + b.readUInt32BE(at + 1);
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          at += 5;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          at += 9;
+          break;
+        case 0xcc:
+        case 0xd0:
+          at += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          at += 3;
+          break;
+        case 0xd4:
+          at += 3;
+          break;
+        case 0xd5:
+          at += 4;
+          break;
+        case 0xd6:
+          at += 6;
+          break;
+        case 0xd7:
+          at += 10;
+          break;
+        case 0xd8:
+          at += 18;
+          break;
+        case 0xdc:
+          pending += b.readUInt16BE(at + 1);
+          at += 3;
+          break;
+        case 0xdd:
+          pending += b.readUInt32BE(at + 1);
+          at += 5;
+          break;
+        case 0xde:
+          pending += 2 * b.readUInt16BE(at + 1);
+          at += 3;
+          break;
+        case 0xdf:
+          pending += 2 * b.readUInt32BE(at + 1);
+          at += 5;
+          break;
+        default:
+          throw new TypeError(`not msgpack: type byte 0x${c.toString(16)}`);
+      }
+  }
+  if (at > b.length) throw new RangeError("a msgpack value cut short");
+  return at;
+}
+
+/** The size and entry count of the msgpack map header at the start of `b`, or null. */
+function mapHeader(b: Buffer): { size: number; count: number } | null {
+  const c = b[0];
+  if (c === undefined) return null;
+  if ((c & 0xf0) === 0x80) return { size: 1, count: c & 0x0f };
+  if (c === 0xde && b.length >= 3) return { size: 3, count: b.readUInt16BE(1) };
+  if (c === 0xdf && b.length >= 5) return { size: 5, count: b.readUInt32BE(1) };
+  return null;
+}
+
+function mapHeaderBytes(count: number): Buffer {
+  if (count < 16) return Buffer.from([0x80 | count]);
+  const b = Buffer.allocUnsafe(count < 0x10000 ? 3 : 5);
+  if (count < 0x10000) {
+    b[0] = 0xde;
+    b.writeUInt16BE(count, 1);
+  } else {
+    b[0] = 0xdf;
+    b.writeUInt32BE(count, 1);
+  }
+  return b;
+}
+
+/**
+ * Records for dicts read from records: unchanged entries copied as they were read, the
+ * others encoded, into a buffer of its own reused from record to record. The same bytes as
+ * `encodeMsgpackRecord` would make.
+ */
+export class MsgpackRecordWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+
+  /** The record of `top`: a view valid until the next call. */
+  encode(top: PackedDict): Buffer {
+    this.at = LENGTH_BYTES;
+    this.map(top);
+    this.buf.writeUInt32BE(this.at - LENGTH_BYTES, 0);
+    return this.buf.subarray(0, this.at);
+  }
+
+  private map(dict: PackedDict): void {
+    const keys = [...dict.keysInOrder()];
+    this.put(mapHeaderBytes(keys.length));
+    for (const key of keys) {
+      const v = dict.raw(key);
+      if (v instanceof PackedDict && !dict.replaced(key) && !v.untouched()) {
+        // a dict one level down that changed: its unchanged entries are copied in turn
+        this.put(dict.storedKey(key) ?? Buffer.from(packr.pack(packable(key))));
+        this.map(v);
+        continue;
+      }
+      const stored = dict.storedEntry(key);
+      if (stored) {
+        this.put(stored);
+        continue;
+      }
+      this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
+      this.put(packr.pack(packable(dict.peek(key)!)));
+    }
+  }
+
+  private put(bytes: Uint8Array): void {
+    if (this.at + bytes.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + bytes.length));
+      this.buf.copy(bigger, 0, 0, this.at);
+      this.buf = bigger;
+    }
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+}
+
+/** One record as it stands in the file: its msgpack (without the prefix), where it starts, its number. */
+export interface MsgpackRecord {
+  payload: Buffer;
+  offset: number;
+  index: number;
+}
+
+/**
+ * Splits a msgpack flow file into records, in batches (those whole in what has been read),
+ * after checking its header. Damage throws FlowReadError after every whole record before it.
+ */
+export async function* frameMsgpackRecords(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+): AsyncGenerator<MsgpackRecord[]> {
+  let buf = Buffer.alloc(0); // unconsumed bytes, starting at file offset `base`
+  let base = 0;
+  let index = 0;
+  const pending: Buffer[] = []; // chunks read while a record is incomplete
+  let pendingBytes = 0;
+  let headerDone = false;
+  const fail = (code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION", at: number, detail: string): never => {
+    throw new FlowReadError(code, file, at, index, detail);
+  };
+  /** The bytes still needed before the next record (or the header) is whole, 0 when it is. */
+  const missing = (): number => {
+    const have = buf.length + pendingBytes;
+    if (!headerDone) return Math.max(0, MSGPACK_MAGIC.length - have);
+    if (have < LENGTH_BYTES) return LENGTH_BYTES - have;
+    const head = buf.length >= LENGTH_BYTES ? buf : Buffer.concat([buf, ...pending]);
+    return Math.max(0, LENGTH_BYTES + head.readUInt32BE(0) - have);
+  };
+  const join = (): void => {
+    if (pending.length) buf = Buffer.concat([buf, ...pending.splice(0)]);
+    pendingBytes = 0;
+  };
+  for await (const chunk of chunks) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (missing() > 0) continue;
+    join();
+    if (!headerDone) {
+      const head = buf.subarray(0, MSGPACK_MAGIC.length);
+      if (!head.equals(MSGPACK_MAGIC)) {
+        const line = buf.subarray(MSGPACK_MAGIC_PREFIX.length, buf.indexOf(0x0a)).toString("latin1");
+        fail("E_FLOW_VERSION", 0, `reflow msgpack version ${JSON.stringify(line)} is not one this reflow reads (1)`);
+      }
+      buf = buf.subarray(MSGPACK_MAGIC.length);
+      base = MSGPACK_MAGIC.length;
+      headerDone = true;
+    }
+    const batch: MsgpackRecord[] = [];
+    while (buf.length >= LENGTH_BYTES) {
+      const len = buf.readUInt32BE(0);
+      if (buf.length < LENGTH_BYTES + len) break;
+      batch.push({ payload: buf.subarray(LENGTH_BYTES, LENGTH_BYTES + len), offset: base, index: index++ });
+      buf = buf.subarray(LENGTH_BYTES + len);
+      base += LENGTH_BYTES + len;
+    }
+    if (batch.length) yield batch;
+  }
+  join();
+  if (!headerDone) {
+    if (buf.length === 0) return;
+    fail("E_FLOW_TRUNCATED", 0, "file ends inside the reflow msgpack header");
+  }
+  if (buf.length >= LENGTH_BYTES)
+    fail("E_FLOW_TRUNCATED", base, `flow of ${buf.readUInt32BE(0)} bytes is cut off by the end of the input`);
+  if (buf.length > 0) fail("E_FLOW_TRUNCATED", base, "file ends inside a record's length prefix");
+}

@@ -1,0 +1,302 @@
+/**
+ * The format registry's upper half: a reader and a writer per format of
+ * `format/flow-formats.ts`. Readers turn an opened input into batches of flows (mitm is
+ * read by flow-source.ts itself); encoders turn flows into a file's bytes, with what opens
+ * and closes the file. HAR and JSON Lines need the flow model, hence here and not in format/.
+ */
+import { Readable } from "node:stream";
+import { createInflate } from "node:zlib";
+import { FlowReadError } from "../errors.js";
+import { type FlowState, FlowRecord } from "../format/flow-record.js";
+import type { FlowFormat } from "../format/flow-formats.js";
+import { MSGPACK_MAGIC } from "../format/flow-formats.js";
+import { harEntries } from "../format/har-entries.js";
+import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
+import {
+  PackedDict,
+  encodeMsgpackRecord,
+  MsgpackRecordWriter,
+  frameMsgpackRecords,
+  msgpackRecordOf,
+} from "../format/msgpack-codec.js";
+import { type Flow, flowFromState } from "../model/index.js";
+import { harEntryToFlowState } from "./formats/har-reader.js";
+import { HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
+import { jsonLines, jsonToFlowState } from "./formats/jsonl-reader.js";
+import { JsonLineEncoder } from "./formats/jsonl-writer.js";
+import type { FlowInput } from "./input.js";
+
+/** The flows of an opened input of any format but mitm, in batches. */
+export async function* readOtherFormat(
+  input: FlowInput,
+  release?: (chunk: Buffer) => void,
+): AsyncGenerator<ReadFlow[]> {
+  const { name } = input;
+  switch (input.format) {
+    case "msgpack":
+      for await (const records of frameMsgpackRecords(input.chunks, name))
+        yield records.map(
+          (r) =>
+            new LoadedFlow(
+              () => PackedDict.read(r.payload),
+              name,
+              { offset: r.offset, index: r.index },
+              null,
+              r.payload,
+            ),
+        );
+      return;
+    case "har":
+    case "zhar":
+      yield* loaded(
+        input.format === "zhar"
+          ? harEntries(inflated(input.chunks, name), name)
+          : harEntries(input.chunks, name, release),
+        name,
+        harEntryToFlowState,
+      );
+      return;
+    case "jsonl":
+      yield* loaded(
+        (async function* () {
+          for await (const lines of jsonLines(input.chunks, release)) {
+            const parsed: { value: unknown; offset: number; index: number }[] = [];
+            try {
+              for (const line of lines) parsed.push(parseLine(name, line));
+            } catch (e) {
+              if (parsed.length) yield parsed; // every line before the broken one
+              throw e;
+            }
+            yield parsed;
+          }
+        })(),
+        name,
+        jsonToFlowState,
+      );
+      return;
+    case "mitm":
+      throw new Error("mitm input is read by flow-source.ts");
+  }
+}
+
+/** A line parsed as JSON; a broken one is damage at its offset. */
+function parseLine(file: string, line: { text: string; offset: number; index: number }) {
+  try {
+    return { value: JSON.parse(line.text) as unknown, offset: line.offset, index: line.index };
+  } catch (e) {
+    throw new FlowReadError(
+      "E_FLOW_CORRUPT",
+      file,
+      line.offset,
+      line.index,
+      `not a JSON Lines flow: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Flows made at once from parsed items (a broken item ends the input after the flows before it). */
+async function* loaded(
+  items: AsyncIterable<{ value: unknown; offset: number; index: number }[]>,
+  file: string,
+  make: (value: unknown, index: number) => ReturnType<typeof harEntryToFlowState>,
+): AsyncGenerator<ReadFlow[]> {
+  const it = items[Symbol.asyncIterator]();
+  try {
+    yield* loadedBatches(it, file, make);
+  } finally {
+    await it.return?.(); // closes the input when the reader stops early
+  }
+}
+
+async function* loadedBatches(
+  it: AsyncIterator<{ value: unknown; offset: number; index: number }[]>,
+  file: string,
+  make: (value: unknown, index: number) => ReturnType<typeof harEntryToFlowState>,
+): AsyncGenerator<ReadFlow[]> {
+  for (;;) {
+    let r: IteratorResult<{ value: unknown; offset: number; index: number }[]>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw e instanceof FlowReadError ? e : new FlowReadError("E_FLOW_CORRUPT", file, 0, 0, (e as Error).message);
+    }
+    if (r.done) return;
+    const flows: ReadFlow[] = [];
+    try {
+      for (const item of r.value) {
+        const flow = new LoadedFlow(() => make(item.value, item.index), file, { offset: item.offset, index: item.index });
+        flow.top(); // made now: damage shows here, in file order
+        flows.push(flow);
+      }
+    } catch (e) {
+      if (flows.length) yield flows; // every flow before the damage
+      throw e;
+    }
+    yield flows;
+  }
+}
+
+/** The bytes of a zlib stream, inflated as they come; a cut or broken stream is damage. */
+async function* inflated(chunks: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
+  let out = 0;
+  try {
+    for await (const c of Readable.from(chunks).pipe(createInflate()) as AsyncIterable<Buffer>) {
+      out += c.length;
+      yield c;
+    }
+  } catch (e) {
+    throw new FlowReadError(
+      "E_FLOW_TRUNCATED",
+      file,
+      out,
+      0,
+      `compressed HAR: ${(e as Error).message} (offset counts inflated bytes)`,
+    );
+  }
+}
+
+/** Turns flows into one format's bytes. */
+export interface FlowFileEncoder {
+  readonly format: FlowFormat;
+  /** the mitm version being written, once known */
+  readonly version: WritableVersion | undefined;
+  /** what opens a new file, or null */
+  opening(): Buffer | null;
+  /** a flow's bytes (a view valid until the next call), or null when the format has no place for it */
+  encode(flow: Flow | FlowState): Uint8Array | null;
+  /** what closes the file, or null */
+  closing(): Buffer | null;
+}
+
+const stateOf = (flow: Flow | FlowState): FlowState => ("state" in flow ? flow.state : flow);
+const modelOf = (flow: Flow | FlowState): Flow => ("state" in flow ? flow : flowFromState(flow));
+
+/** `e` named with the flow's file and place when it came from one. */
+function named(flow: FlowState, e: unknown): unknown {
+  return "error" in flow && typeof (flow as ReadFlow).error === "function" ? (flow as ReadFlow).error(e) : e;
+}
+
+class MitmFileEncoder implements FlowFileEncoder {
+  readonly format = "mitm";
+  private encoder: MitmEncoder | undefined;
+
+  constructor(version: WritableVersion | undefined) {
+    if (version) this.encoder = new MitmEncoder(version);
+  }
+
+  get version(): WritableVersion | undefined {
+    return this.encoder?.version;
+  }
+
+  opening(): null {
+    return null;
+  }
+
+  encode(flow: Flow | FlowState): Uint8Array {
+    const state = stateOf(flow);
+    this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version));
+    return this.encoder.encode(state);
+  }
+
+  closing(): null {
+    return null;
+  }
+}
+
+class MsgpackFileEncoder implements FlowFileEncoder {
+  readonly format = "msgpack";
+  readonly version = undefined;
+  private readonly records = new MsgpackRecordWriter();
+
+  opening(): Buffer {
+    return MSGPACK_MAGIC;
+  }
+
+  encode(flow: Flow | FlowState): Uint8Array {
+    const state = stateOf(flow);
+    // a record read from a msgpack file and never looked at is its bytes
+    if (state instanceof LoadedFlow && state.packed && !state.touched) return msgpackRecordOf(state.packed);
+    try {
+      const top = state.promote();
+      return top instanceof PackedDict ? this.records.encode(top) : encodeMsgpackRecord(top);
+    } catch (e) {
+      throw named(state, e);
+    }
+  }
+
+  closing(): null {
+    return null;
+  }
+}
+
+class HarFileEncoder implements FlowFileEncoder {
+  readonly version = undefined;
+  private readonly maker = new HarEntryMaker();
+  private entries = 0;
+
+  constructor(
+    readonly format: "har" | "zhar",
+    private readonly creator: { name: string; version: string },
+  ) {}
+
+  opening(): Buffer {
+    return Buffer.from(harOpening(this.creator));
+  }
+
+  encode(flow: Flow | FlowState): Uint8Array | null {
+    let entry;
+    try {
+      entry = this.maker.entry(modelOf(flow));
+    } catch (e) {
+      throw named(stateOf(flow), e);
+    }
+    if (entry === null) return null;
+    return Buffer.from(`${this.entries++ ? ",\n" : ""}${JSON.stringify(entry)}`);
+  }
+
+  closing(): Buffer {
+    return Buffer.from(HAR_CLOSING);
+  }
+}
+
+class JsonLinesFileEncoder implements FlowFileEncoder {
+  readonly format = "jsonl";
+  readonly version = undefined;
+  private readonly lines = new JsonLineEncoder();
+
+  opening(): null {
+    return null;
+  }
+
+  encode(flow: Flow | FlowState): Uint8Array {
+    try {
+      return this.lines.encode(modelOf(flow));
+    } catch (e) {
+      throw named(stateOf(flow), e);
+    }
+  }
+
+  closing(): null {
+    return null;
+  }
+}
+
+/** The encoder for `format`; `version` is the mitm version (default: the first flow's). */
+export function flowFileEncoder(
+  format: FlowFormat,
+  opts: { version?: WritableVersion; creator: { name: string; version: string } },
+): FlowFileEncoder {
+  switch (format) {
+    case "mitm":
+      return new MitmFileEncoder(opts.version);
+    case "msgpack":
+      return new MsgpackFileEncoder();
+    case "har":
+    case "zhar":
+      return new HarFileEncoder(format, opts.creator);
+    case "jsonl":
+      return new JsonLinesFileEncoder();
+  }
+}
