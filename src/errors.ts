@@ -30,6 +30,7 @@ const LIBRARY_CODES = {
   E_FORMAT_UNKNOWN: "an input's format is not one reflow reads",
   E_WRITE_UNSUPPORTED: "a flow has no form in the format or version asked for",
   E_SCRIPT_LOAD: "a script cannot be found, compiled or started",
+  E_SCRIPT_EXIT: "a script ended its thread or process (`process.exit()`) before the run finished",
   E_FILTER_SYNTAX: "a malformed filter expression",
   E_RULE_SYNTAX: "a malformed rewrite rule (--modify-headers, --modify-body, --map-remote, --map-local, --redact)",
   E_CA: "capture's CA cannot be read or made",
@@ -117,10 +118,18 @@ export class OutputError extends ReflowError {
 /** A user script that cannot be found, compiled or started: the run stops before any output. */
 export class ScriptLoadError extends ReflowError {
   constructor(
+    /** the script, or where in it the failure is (`script.ts:2:7`) */
     readonly script: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super("E_SCRIPT_LOAD", `${script}: ${message}`, ExitCode.USAGE);
+    super("E_SCRIPT_LOAD", `${script}: ${detail}`, ExitCode.USAGE);
+  }
+}
+
+/** A script ended its thread or process (`process.exit()`) before the run finished: nothing was written. */
+export class ScriptExitError extends ReflowError {
+  constructor(message: string) {
+    super("E_SCRIPT_EXIT", message, ExitCode.FINISHED_WITH_ERRORS);
   }
 }
 
@@ -129,6 +138,13 @@ export class WriteUnsupportedError extends ReflowError {
   constructor(message: string) {
     super("E_WRITE_UNSUPPORTED", message, ExitCode.USAGE);
   }
+
+  /** The run's refusal of such a flow: named, and nothing written, unless --skip-unwritable. */
+  static refusing(file: string, index: number, type: string | null, e: WriteUnsupportedError): WriteUnsupportedError {
+    return new WriteUnsupportedError(
+      `${file}: flow #${index} (${type}): ${e.message}; nothing written (--skip-unwritable leaves such flows out)`,
+    );
+  }
 }
 
 /**
@@ -136,8 +152,10 @@ export class WriteUnsupportedError extends ReflowError {
  * byte offset in the file where the damaged flow (or the damage) starts.
  */
 export class FlowReadError extends ReflowError {
+  declare readonly code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION" | "E_FLOW_SCHEMA";
+
   constructor(
-    code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION" | "E_FLOW_SCHEMA",
+    code: FlowReadError["code"],
     readonly file: string,
     readonly offset: number,
     readonly flowIndex: number,

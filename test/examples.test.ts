@@ -1,5 +1,5 @@
 /** Every script in examples/ runs on the sample capture and does what its comment says. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,9 +41,10 @@ describe("examples/", () => {
     expect(root(after)).toBe(root(before));
   });
 
-  it("replace.ts without its arguments fails in start with a usage message", () => {
+  it("replace.ts without its arguments fails in start with a usage message, before any output", () => {
     const r = reflow(["run", "-r", sample, "-s", "examples/replace.ts", "-w", join(dir, "noargs.mitm")]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
+    expect(existsSync(join(dir, "noargs.mitm"))).toBe(false);
     expect(r.stderr.toString()).toContain("usage: -s 'replace.ts OLD NEW'");
   });
 

@@ -82,11 +82,16 @@ export function stderrLine(child: ChildProcess, ready: RegExp): Promise<string> 
 
 /** The top-level dicts of a flow file, decoded as they stand (no migration, no model). */
 export function flowDicts(bytes: Buffer): TDict[] {
-  const out: TDict[] = [];
+  return rawFlows(bytes).map((raw) => decode(raw) as TDict);
+}
+
+/** The flows of a mitm file as their raw bytes. */
+export function rawFlows(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   for (let pos = 0; pos < bytes.length; ) {
-    const s = spanAt(bytes, pos, bytes.length);
-    out.push(decode(bytes.subarray(pos, s.next)) as TDict);
-    pos = s.next;
+    const next = spanAt(bytes, pos, bytes.length).next;
+    out.push(bytes.subarray(pos, next));
+    pos = next;
   }
   return out;
 }

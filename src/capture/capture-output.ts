@@ -1,14 +1,15 @@
 /**
  * Where finished live flows go, composed as a chain: filter → the log (the same listing as
- * `show`) and the flow file. The file gets each flow as soon as it is finished (flushed in
- * the same event-loop turn, so a killed process leaves every finished flow and at most one
- * truncated record).
+ * `show`) and the flow file. The file gets each flow by a synchronous write, at the end of
+ * the event-loop turn it finished in or, for an HTTP exchange, at once before its client has
+ * the whole response (`writeQueuedNow`); a hard kill leaves at most one truncated record.
  *
  * The file is written in place, never through a temp file: it must hold the finished
  * flows while the capture runs, and after a hard kill.
  */
 import { writeFile } from "node:fs/promises";
 import { ListingSink } from "../display/listing-sink.js";
+import { OutputError } from "../errors.js";
 import type { Filter } from "../filter/index.js";
 import type { FlowState } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
@@ -60,12 +61,18 @@ export class CaptureOutput {
     if (opts.path !== null) {
       if (opts.path !== "-") {
         // Appending to a freshly emptied file writes straight into it (no temp file and rename).
-        if (opts.append) await writeFile(opts.path, "", { flag: "a" });
-        else await writeFile(opts.path, "");
+        try {
+          if (opts.append) await writeFile(opts.path, "", { flag: "a" });
+          else await writeFile(opts.path, "");
+        } catch (e) {
+          // before the proxy listens: one line, exit 2
+          const err = e as NodeJS.ErrnoException;
+          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.message);
+        }
       }
       const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
       file = new FlowFileSink(writer, {
-        flushEachBatch: "all",
+        flushEachBatch: "now", // synchronous: a write left to the thread pool lags under load, and a hard kill loses the backlog
         closeWriter: true,
         onLeftOut: (flow, e) => opts.onLeftOut(`flow ${flow.flow.id} (${flow.flow.type}) left out: ${e.message}`),
         onWriteError: opts.onWriteError,
@@ -89,7 +96,7 @@ export class CaptureOutput {
   add(state: FlowState, flow: Flow | null): void {
     const passing = new PassingFlow(state, flow);
     this.inTurn(() => this.chain.push(passing));
-    // All flows finished in this turn of the event loop go out in one write.
+    // All flows finished in this turn of the event loop go out in one write, at its end.
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(() => {
@@ -97,6 +104,15 @@ export class CaptureOutput {
         this.inTurn(() => this.chain.endBatch());
       });
     }
+  }
+
+  /**
+   * Writes the flows finished so far now, not at the end of this event-loop turn (an HTTP
+   * exchange, before its client has the whole response).
+   */
+  writeQueuedNow(): void {
+    const file = this.file;
+    if (file) this.inTurn(() => file.endBatch());
   }
 
   /** Runs `step` now, or after the steps still waiting: one flow at a time, as the writer's encoding of a flow is valid only until the next. */

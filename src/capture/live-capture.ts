@@ -183,6 +183,13 @@ export class LiveCapture implements ProxyHandler {
     if (!this.killed(live)) await this.fireFlow("error", live);
   }
 
+  responseDelivering(ex: HttpExchange): void {
+    const live = this.http.get(ex);
+    if (!live || live.written || this.stopped) return;
+    this.finish(live);
+    this.output.writeQueuedNow(); // before the client has the whole response
+  }
+
   async exchangeDone(ex: HttpExchange): Promise<void> {
     const live = this.http.get(ex);
     this.http.delete(ex);

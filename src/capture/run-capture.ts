@@ -5,7 +5,7 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { CaptureSetupError, ExitCode } from "../errors.js";
+import { CaptureSetupError, ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
 import { Pipeline, type StageHooks } from "../pipeline/pipeline.js";
@@ -16,6 +16,7 @@ import { ProxyServer } from "../proxy/proxy-server.js";
 import { CaptureOutput } from "./capture-output.js";
 import { LiveCapture } from "./live-capture.js";
 import { ScriptReloader } from "./script-reloader.js";
+import { modeTargetsItself } from "./self-target.js";
 
 /** Everything `reflow capture` was asked for, parsed. */
 export interface CaptureSettings {
@@ -41,6 +42,8 @@ export interface CaptureSettings {
   colour: boolean;
   filter: Filter | null;
   timeoutMs: number;
+  /** how long a client may take to send a request's head */
+  headTimeoutMs?: number;
   graceMs: number;
   logLevel: LogLevel;
   /** where status lines go (stderr) */
@@ -88,6 +91,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
       ca,
       insecure: s.insecure,
       timeoutMs: s.timeoutMs,
+      headTimeoutMs: s.headTimeoutMs,
       tcpHosts: s.tcpHosts,
       ignoreHosts: s.ignoreHosts,
       proxyAuth: s.proxyAuth ?? null,
@@ -122,6 +126,13 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
     await output.close();
     stopListening();
     throw new CaptureSetupError("E_LISTEN", `cannot listen on ${s.listenHost}:${s.listenPort}: ${(e as Error).message}`);
+  }
+  const itself = await modeTargetsItself(s.mode, address);
+  if (itself) {
+    await proxy.stopAccepting();
+    await output.close();
+    stopListening();
+    throw new UsageError(`${s.mode.spec}: ${itself} is this proxy itself: every request would come back to it without end`);
   }
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   s.status(`Proxy server listening at http://${shown}:${address.port}`);

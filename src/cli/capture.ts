@@ -24,6 +24,7 @@ interface CaptureOptions {
   quiet?: boolean;
   detail: 0 | 1 | 2 | 3 | 4;
   timeout: number;
+  headTimeout: number;
   grace: number;
   verbose: number;
 }
@@ -94,6 +95,7 @@ export function registerCapture(program: Command): void {
     .addOption(new Option("--detail <N>", "log detail: 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(1).argParser(parseDetail))
     .option("-q, --quiet", "no flow log")
     .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
+    .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds))
     .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
   const rules = addRuleOptions(cmd);
@@ -141,6 +143,7 @@ Examples:
         colour: useColour(opts.wfile === "-" ? process.stderr : process.stdout),
         filter,
         timeoutMs: opts.timeout * 1000,
+        headTimeoutMs: opts.headTimeout * 1000,
         graceMs: opts.grace * 1000,
         logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
         status: (line) => info(line),

@@ -8,8 +8,9 @@ import { MigrationContext, type WritableVersion } from "../format/migrations/ind
 import { FlowWriter } from "../io/flow-writer.js";
 import { FilterStage } from "../pipeline/filter-stage.js";
 import { FlowChain } from "../pipeline/flow-chain.js";
-import { FlowFileSink } from "../pipeline/flow-file-sink.js";
+import { FlowFileSink, refuseUnwritable } from "../pipeline/flow-file-sink.js";
 import { runSavedInputs } from "../pipeline/saved-flow-source.js";
+import { StrictStage } from "../pipeline/strict-stage.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { Progress } from "./progress.js";
@@ -23,6 +24,8 @@ interface ConvertOptions {
   filter?: string;
   caseSensitive?: boolean;
   quiet?: boolean;
+  skipUnwritable?: boolean;
+  strict?: boolean;
 }
 
 export function registerConvert(program: Command): void {
@@ -52,6 +55,8 @@ export function registerConvert(program: Command): void {
     )
     .option("-f, --filter <EXPR>", "write only the flows this filter expression matches (see reflow filter --help)")
     .option("--case-sensitive", "match the filter's regexes case-sensitively")
+    .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
+    .option("--strict", "read each flow whole first (as reflow check); a damaged one is reported and left out, exit 3")
     .option("-q, --quiet", "no summary on stderr")
     .addHelpText(
       "after",
@@ -82,23 +87,27 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   // more than the record: no model object is made and an unchanged flow goes out as the bytes read.
   let skipped = 0;
   const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
-  const writer = await FlowWriter.open(opts.output, { version, format });
+  const writer = await FlowWriter.open(opts.output, { version, format, like: paths[0] });
   const sink = new FlowFileSink(writer, {
     flushEachBatch: "kept",
     closeWriter: true,
     onLeftOut: (flow, e) => {
+      if (!opts.skipUnwritable) refuseUnwritable(flow, e);
       const record = flow.state as ReadFlow;
       warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
       skipped++;
     },
   });
-  const chain = new FlowChain(filter ? [filter] : [], [sink]);
+  // --strict: each flow read whole first, a damaged one reported and left out
+  const strict = opts.strict ? new StrictStage((damage) => errorLine(`${damage.message}: left out`)) : null;
+  const chain = new FlowChain([...(strict ? [strict] : []), ...(filter ? [filter] : [])], [sink]);
   const progress = new Progress(paths, () => chain.flowsIn, opts.quiet || opts.output === "-");
   let damaged: boolean;
   try {
     // Damage ends its input only; the flows before it are kept and the other inputs still read.
     damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
     await chain.close();
+    if (strict?.takeDamage()) damaged = true;
   } catch (e) {
     await writer.abort();
     throw e;

@@ -25,7 +25,7 @@ import { readFlows } from "../io/flow-source.js";
 import { writeWholeFile } from "../io/output-file.js";
 import type { Flow } from "../model/index.js";
 import { expandInputs } from "./inputs.js";
-import { useColour } from "./report.js";
+import { closedStdout, useColour } from "./report.js";
 
 interface DiffOptions {
   by: PairingMode;
@@ -164,6 +164,16 @@ async function diff(argA: string, argB: string, filterWords: string[], opts: Dif
   if (opts.junit) files.push(new JUnitReport(`${pathA} → ${pathB}`, (xml) => writeWholeFile(opts.junit!, xml)));
   if (opts.html) files.push(new HtmlReport({ a: pathA, b: pathB }, (page) => writeWholeFile(opts.html!, page)));
   if (files.length) report = new ReportTee([report, ...files]);
+  const reporting = report;
+  // once a difference is found, a closed stdout cannot make the answer "equal"
+  report = {
+    wantsSame: reporting.wantsSame, // --junit lists the pairs that are the same too
+    flow: (d) => {
+      if (d.status !== "same") closedStdout.exitCode = ExitCode.FINISHED_WITH_ERRORS;
+      return reporting.flow(d);
+    },
+    end: (s) => reporting.end(s),
+  };
   try {
     const summary = await diffFlowStreams(
       matching(readFlows(pathA, migrations.a), filter),

@@ -5,6 +5,7 @@ import { writableFor } from "../format/mitm-writer.js";
 
 export { writableFor };
 import { readFlowRecords } from "../io/flow-source.js";
+import { peekingAtStdin } from "../io/input.js";
 import { UsageError } from "../errors.js";
 
 /** Parses `--flow-version N`. */
@@ -17,19 +18,21 @@ export function parseFlowVersion(text: string): WritableVersion {
 
 /**
  * The default output version: that of the inputs, the highest if they differ, judged by
- * the first flow of each file (files rarely mix versions inside). Stdin cannot be read
- * twice, so it is left out here and judged by its first flow when that arrives.
+ * the first flow of each file (files rarely mix versions inside). Stdin counts too: its
+ * first flow is peeked at and read again later.
  */
 export async function inputsVersion(paths: string[]): Promise<StoredVersion | null> {
   let best: number | null = null;
   for (const p of paths) {
-    if (p === "-") continue;
-    try {
+    const first = async (): Promise<void> => {
       for await (const rec of readFlowRecords(p)) {
         const w = writableFor(rec.storedVersion);
         if (best === null || w > best) best = w;
         break;
       }
+    };
+    try {
+      await (p === "-" ? peekingAtStdin(first) : first());
     } catch {
       // a damaged or missing input is reported when it is really read
     }

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
-import { reportFailure } from "./report.js";
+import { closedStdout, errorLine, reportFailure } from "./report.js";
+import { exitProcess } from "../io/process-exit.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   filter: async () => (await import("./filter.js")).registerFilter,
   capture: async () => (await import("./capture.js")).registerCapture,
   diff: async () => (await import("./diff.js")).registerDiff,
+  check: async () => (await import("./check.js")).registerCheck,
   export: async () => (await import("./export.js")).registerExport,
   "init-script": async () => (await import("./init-script.js")).registerInitScript,
 };
@@ -31,6 +33,7 @@ Examples:
   reflow filter --explain '~d example.com & !~s'                   check a filter expression
   reflow capture -w run.mitm                                       record through a proxy on :8080
   reflow diff before.mitm after.mitm --junit report.xml            compare two flow files
+  reflow check capture.mitm                                        read every flow whole (exit 3 if damaged)
   reflow export capture.mitm --format curl '~u /login'             a flow as a curl command
   reflow init-script rewrite.ts                                    start a typed script
 
@@ -71,10 +74,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // A reader that stops early (`reflow show big.mitm | head`) closes stdout: that ends the
-// command quietly, as for any Unix tool, instead of with a stack trace.
+// command quietly, as for any Unix tool, with 141 as if SIGPIPE had ended it (output was
+// lost, so never 0). Any other failure of stdout (a full disk) is one line, exit 2.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.OK);
-  throw e;
+  if (e.code === "EPIPE") exitProcess(closedStdout.exitCode);
+  errorLine(`<stdout>: ${e.message}`);
+  exitProcess(ExitCode.USAGE);
 });
+// A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
+process.stderr.on("error", () => {});
 
 process.exitCode = await main(process.argv);

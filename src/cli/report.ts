@@ -34,6 +34,13 @@ export function scriptOutput(text: string): void {
   process.stderr.write(escapeControlKeepingLines(text));
 }
 
+/**
+ * The exit code when stdout is closed under the command (`reflow ... | head`): 141, as for a
+ * process killed by SIGPIPE, since output was lost; `diff` makes it 1 once it has found a
+ * difference, which the lost output cannot change.
+ */
+export const closedStdout = { exitCode: 141 };
+
 /** Prints a failure as one line and returns the exit code it maps to. Unknown errors keep their stack. */
 export function reportFailure(e: unknown): number {
   if (e instanceof ReflowError) {

@@ -3,6 +3,7 @@
  * thread hands it, one at a time, each into the output file the main thread names.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { ScriptLoadError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { FlowWriter } from "../io/flow-writer.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
@@ -21,7 +22,8 @@ try {
   await batch.start();
   post({ ready: true });
 } catch (e) {
-  post({ loadError: (e as Error).message });
+  // a ScriptLoadError crosses as its parts, so the main thread makes the same one line
+  post(e instanceof ScriptLoadError ? { loadError: e.detail, script: e.script } : { loadError: (e as Error).message });
 }
 
 port.on("message", async (m: ToWorker) => {
@@ -31,7 +33,7 @@ port.on("message", async (m: ToWorker) => {
     port.close();
     return;
   }
-  const writer = m.output ? await FlowWriter.open(m.output, { version }) : undefined;
+  const writer = m.output ? await FlowWriter.open(m.output, { version, like: m.file }) : undefined;
   const damaged = await batch.runFile(m.file, writer);
   await writer?.close();
   post({ fileDone: m.file, damaged, suite: outcomes?.takeSuite() });

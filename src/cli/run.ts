@@ -1,6 +1,5 @@
 /** `reflow run`: user scripts over saved flows, in saved order — the main job. */
-import { mkdirSync, realpathSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { realpathSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import { FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
@@ -20,6 +19,8 @@ import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, scriptOutput, warn } from "./report.js";
 import { addRuleOptions, ruleStages } from "./rule-options.js";
 import type { RuleArgument } from "../rules/index.js";
+import { mirroredOutputs } from "../io/mirrored-outputs.js";
+import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
 interface RunOptions {
   rfile: string[];
@@ -32,10 +33,13 @@ interface RunOptions {
   concurrency: number;
   shard?: ShardSpec;
   jobs: number;
+  keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
   rules: RuleArgument[];
   junit?: string;
+  skipUnwritable?: boolean;
+  strict?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -55,12 +59,13 @@ export function registerRun(program: Command): void {
         "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
-        "its words joined by spaces; it may also follow the inputs of -r) picks the flows written: the scripts see " +
-        "every flow, and the filter judges each as the scripts left it (as mitmdump does with -s and a filter).",
+        "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
+        "scripts and into the output, judged on each flow as saved (before the scripts): the flows it does not " +
+        "match are dropped, or with --keep-unmatched written unchanged (they fire no events).",
     )
-    .argument("[FILTER...]", "a filter expression: only flows it matches (after the scripts) are written")
+    .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output; the others are dropped")
     .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
-    .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input")
+    .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input, at its path below the inputs' common folder")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
     .option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21 (default: the inputs' version)", parseFlowVersion)
@@ -70,10 +75,13 @@ export function registerRun(program: Command): void {
       ),
     )
     .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
+    .option("--keep-unmatched", "write the flows the FILTER does not match unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
     .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
     .option("--junit <FILE>", "also write a JUnit XML report: a test case per flow, a failure per script error")
+    .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
+    .option("--strict", "read each flow whole first (as reflow check); a damaged one is reported and left out, exit 3")
     .option("-q, --quiet", "no summary")
     .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
   const rules = addRuleOptions(cmd);
@@ -90,6 +98,7 @@ Examples:
   reflow run -r 'caps/*.mitm' --shard auto -w out/                                     # share from GitLab/CircleCI/... variables
   reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
   reflow run -r 'caps/*.mitm' -s checks.ts --junit checks.xml                          # script errors as a CI test report
+  reflow run -r capture.mitm -s redact.ts --keep-unmatched -w capture.mitm '~d api'    # rewrite api flows only, keep the rest
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
     .action(async (filterArgs: string[], opts: RunOptions) => {
@@ -128,16 +137,20 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
   const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
   if (perInput && paths.includes("-")) throw new UsageError("stdin has no name to write a per-input output under");
-  if (perInput) mkdirSync(opts.wfile!, { recursive: true }); // `-w out/` may name a directory still to be made
+  // outputs mirror the inputs' paths below their common base; a clash stops here (exit 2)
+  const mirrored = perInput ? mirroredOutputs(inputs, paths, opts.wfile!) : null;
 
   const job: BatchJob = {
     scripts: opts.script,
     filterWords: [...filterWords, ...filterArgs],
     caseSensitive: !!opts.caseSensitive,
+    keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
     rules: opts.rules,
     junit: opts.junit !== undefined,
+    skipUnwritable: !!opts.skipUnwritable,
+    strict: !!opts.strict,
   };
   const stages = ruleStages(job.rules, job.caseSensitive); // a malformed rule stops the run here
   const version = (opts.flowVersion ??
@@ -147,37 +160,42 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const outputs: RunOutputs = {
     single: !perInput ? (opts.wfile ?? opts.afile) : undefined,
     append: !!opts.afile,
-    outputFor: (path) => (perInput ? join(opts.wfile!, basename(path)) : null),
+    outputFor: (path) => mirrored?.get(path) ?? null,
     version,
     format: opts.format,
     warn,
   };
 
-  let stats: PipelineStats;
-  let damaged: boolean;
+  const unfinished = guardUnfinishedRun();
+  let stats!: PipelineStats;
+  let damaged!: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
   const outcomes = opts.junit ? new RunOutcomes() : undefined;
   // worker threads write mitm parts joined at the end: other formats are written by this thread
   const parallel = opts.format === undefined && (outputs.single === undefined || outputFormat(outputs.single) === "mitm");
-  if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
-    const worker = new URL("./run-worker.js", import.meta.url);
-    ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
-  } else {
-    const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, stages, outcomes);
-    counted = () => batch.flowsSoFar;
-    await batch.start(); // a script that fails to load stops the run before any output
-    damaged = await runInputs(batch, paths, outputs);
-    stats = batch.stats;
+  try {
+    if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
+      const worker = new URL("./run-worker.js", import.meta.url);
+      ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
+    } else {
+      const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, stages, outcomes);
+      counted = () => batch.flowsSoFar;
+      await batch.start(); // a script that fails to load stops the run before any output
+      damaged = await runInputs(batch, paths, outputs);
+      stats = batch.stats;
+    }
+  } finally {
+    progress.stop();
+    unfinished.finished();
   }
-  progress.stop();
   if (outcomes) await writeWholeFile(opts.junit!, outcomes.xml());
 
   const s = stats;
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     info(
-      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} filtered out, ` : ""}` +
+      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} ${job.keepUnmatched ? "unmatched kept" : "filtered out"}, ` : ""}` +
         `${s.killed} killed, ${s.duplicated} duplicated, ` +
         `${s.scriptErrors} script errors, in ${secs} s`,
     );

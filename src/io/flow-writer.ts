@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
-import { OutputError } from "../errors.js";
+import { OutputError, WriteUnsupportedError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
 import { type FlowFormat, MSGPACK_MAGIC, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
@@ -23,6 +23,8 @@ export interface FlowWriterOptions {
   append?: boolean;
   /** the format to write; default: the one the path's extension names (`.har`, `.zhar`, `.msgpack`, `.jsonl`), else mitm */
   format?: FlowFormat | string;
+  /** an input the output is made from: a new output is private (0600) when that input is */
+  like?: string;
 }
 
 /** reflow's name and version, for HAR's `log.creator`. */
@@ -66,7 +68,7 @@ export class FlowWriter {
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
     const format = outputFormat(path, opts.format);
-    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append }), opts.version);
+    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
     const har = format === "har" || format === "zhar";
     const encoder = flowFileEncoder(format, { version: opts.version, creator: har ? creator() : { name: "reflow", version: "" } });
     let opening = encoder.opening();
@@ -80,7 +82,7 @@ export class FlowWriter {
         opening = null; // one header per file
       }
     }
-    const file = await OutputFile.open(path, { append: opts.append });
+    const file = await OutputFile.open(path, { append: opts.append, like: opts.like });
     const out = format === "zhar" ? new DeflatedOutput(file) : file;
     if (opening) await out.write(opening);
     return new FlowWriter(file, undefined, { encoder, out });
@@ -141,6 +143,28 @@ export class FlowWriter {
   /** Writes out the flows queued from their read buffers: once it settles the reader may reuse them. */
   releaseReadBuffers(): Promise<void> | void {
     return this.out.releaseKept();
+  }
+
+  /**
+   * Writes `states` to the file now, on this thread, in one write (the live capture: a
+   * finished flow must not wait where a hard kill would lose it). A flow this version cannot
+   * hold is left out and told to `onRefused` with its WriteUnsupportedError.
+   */
+  writeNow(states: readonly FlowState[], onRefused: (state: FlowState, e: WriteUnsupportedError) => void): Promise<void> | void {
+    // HAR, JSON Lines and msgpack go through their own queue: a HAR file is whole only once closed anyway
+    if (this.other) return states.reduce<Promise<void> | void>((prev, s) => (prev ? prev.then(() => this.writeOther(s, s)) : this.writeOther(s, s)), undefined);
+    const parts: Buffer[] = [];
+    for (const state of states) {
+      this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version));
+      try {
+        parts.push(Buffer.from(this.encoder.encode(state))); // the encoder's output is valid until its next call
+        this.count++;
+      } catch (e) {
+        if (!(e instanceof WriteUnsupportedError)) throw e;
+        onRefused(state, e);
+      }
+    }
+    if (parts.length) this.out.writeNow(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
   /** Writes everything queued now (the live capture flushes after every flow). */

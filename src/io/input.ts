@@ -129,6 +129,41 @@ async function* prepend(first: Buffer | undefined, rest: AsyncIterator<Buffer>):
 }
 
 /**
+ * Stdin's chunks kept while it is peeked at (to choose an output version before writing):
+ * the real read gets them again, then the rest. Stdin cannot be read twice otherwise.
+ */
+const stdinKept: Buffer[] = [];
+let stdinSource: AsyncIterator<Buffer> | undefined;
+let stdinKeeping = false;
+
+/** Stdin's chunks: those kept by a peek first, then the rest (never ending stdin early). */
+async function* stdinChunks(): AsyncGenerator<Buffer> {
+  while (stdinKept.length && !stdinKeeping) yield stdinKept.shift()!;
+  for (let i = 0; stdinKeeping && i < stdinKept.length; i++) yield stdinKept[i]!;
+  stdinSource ??= (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (;;) {
+    // next() by hand, not for-await: a reader that stops early must not close stdin
+    const r = await stdinSource.next();
+    if (r.done) return;
+    if (stdinKeeping) stdinKept.push(r.value);
+    yield r.value;
+  }
+}
+
+/**
+ * Runs `peek`, which may read the start of stdin (`-`) and stop; a later read of stdin gets
+ * every byte again, from the start.
+ */
+export async function peekingAtStdin<T>(peek: () => Promise<T>): Promise<T> {
+  stdinKeeping = true;
+  try {
+    return await peek();
+  } finally {
+    stdinKeeping = false;
+  }
+}
+
+/**
  * Opens `path` (or stdin for `-`) and sniffs its format. With a `recycler`, a file is read
  * into the chunks it hands back (see ChunkRecycler).
  */
@@ -137,7 +172,7 @@ export async function openInput(path: string, recycler?: ChunkRecycler): Promise
   let size: number | undefined;
   const name = path === "-" ? "<stdin>" : path;
   if (path === "-") {
-    stream = process.stdin;
+    stream = stdinChunks();
   } else {
     try {
       const st = await stat(path);

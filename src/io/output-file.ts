@@ -1,38 +1,60 @@
 /**
  * Where flow bytes go: a file replaced atomically (written beside it, renamed into place
  * when complete), a file appended to, or stdout. Writes are batched into large chunks.
+ *
+ * A replaced file keeps its mode (and owner, where permitted); a symlink is written
+ * through, the temp file beside its target. Every failure to write, flush or rename is an
+ * OutputError naming the output; an append that fails is cut back to where it started.
  */
-import { randomBytes } from "node:crypto";
-import { unlinkSync } from "node:fs";
-import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { lstatSync, readlinkSync, statSync, type Stats, writeSync } from "node:fs";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
+import { releaseTempFile, removeStaleTempFiles, tempPathFor, trackTempFile } from "./temp-files.js";
 
 const BATCH_SIZE = 1 << 20;
 
-/** Temp files still open: removed if the process is interrupted, so no debris is left. */
-const liveTempFiles = new Set<string>();
-let signalHandlersInstalled = false;
+/** How an output is opened. */
+export interface OutputOptions {
+  /** add to the end of the file instead of replacing it */
+  append?: boolean;
+  /**
+   * An input the output is made from: a new output is created private (0600) when that
+   * input is readable by its owner only, so a capture with secrets does not become public.
+   */
+  like?: string;
+}
 
-function installSignalCleanup(): void {
-  if (signalHandlersInstalled) return;
-  signalHandlersInstalled = true;
-  for (const [sig, code] of [
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
-  ] as const) {
-    process.once(sig, () => {
-      for (const p of liveTempFiles) {
-        try {
-          unlinkSync(p);
-        } catch {
-          /* already gone */
-        }
-      }
-      process.exit(code);
-    });
+/** The file a path finally names: symlinks followed, even to a target that does not exist yet. */
+export function outputTarget(path: string): string {
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let st: Stats;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return p; // a new file
+    }
+    if (!st.isSymbolicLink()) return p;
+    p = resolve(dirname(p), readlinkSync(p));
   }
+  throw new OutputError(path, "too many levels of symbolic links");
+}
+
+/** True when `path` is a file readable and writable by its owner only. */
+function isPrivate(path: string | undefined): boolean {
+  if (!path || path === "-") return false;
+  try {
+    return (statSync(path).mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The mode a new (not replaced) output gets: 0600 for a private input, else 0666 less the umask. */
+function newFileMode(like: string | undefined): number {
+  return isPrivate(like) ? 0o600 : 0o666 & ~process.umask();
 }
 
 /**
@@ -49,6 +71,8 @@ export class OutputFile {
   /** the other batch buffer, free while `batch` fills (double buffering) */
   private spare: Buffer | null = Buffer.allocUnsafe(BATCH_SIZE);
   private pending: Promise<void> | null = null;
+  /** a background write that failed: thrown by the next write, flush or commit */
+  private failure: OutputError | null = null;
   /** bytes of `batch` used */
   private used = 0;
   /** the slices queued, in output order */
@@ -65,31 +89,58 @@ export class OutputFile {
     readonly path: string,
     private readonly fh: FileHandle | null, // null = stdout
     private readonly tempPath: string | null,
+    /** the file renamed over (replace) or appended to */
+    private readonly target: string | null,
+    /** replace: the mode, owner and group the file gets; append: null */
+    private readonly keep: { mode: number; uid: number; gid: number } | null,
+    /** append: the length the file had before, cut back to if the append fails */
+    private readonly startLength: number,
   ) {}
 
   /**
-   * Opens `path` for writing: `-` is stdout; otherwise a temp file beside `path` that
-   * replaces it on commit. With `append`, new flows are added to the end of `path` instead.
+   * Opens `path` for writing: `-` is stdout; otherwise a temp file beside `path` (beside
+   * its target if it is a symlink) that replaces it on commit. With `append`, new flows are
+   * added to the end of `path` instead.
    */
-  static async open(path: string, opts: { append?: boolean } = {}): Promise<OutputFile> {
-    if (path === "-") return new OutputFile(path, null, null);
+  static async open(path: string, opts: OutputOptions = {}): Promise<OutputFile> {
+    if (path === "-") return new OutputFile(path, null, null, null, null, 0);
+    const target = outputTarget(path);
+    let existing: Stats | null = null;
     try {
-      if (opts.append) return new OutputFile(path, await open(path, "a"), null);
-      const tempPath = join(
-        dirname(path),
-        `.${basename(path)}.reflow-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
-      );
-      const fh = await open(tempPath, "wx");
-      liveTempFiles.add(tempPath);
-      installSignalCleanup();
-      return new OutputFile(path, fh, tempPath);
+      existing = statSync(target);
+    } catch {
+      /* a new file */
+    }
+    if (existing?.isDirectory()) throw new OutputError(path, "is a directory");
+    if (opts.append) {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(target, "a", newFileMode(opts.like));
+        return new OutputFile(path, fh, null, target, null, (await fh.stat()).size);
+      } catch (e) {
+        await fh?.close().catch(() => {});
+        throw new OutputError(path, message(e));
+      }
+    }
+    removeStaleTempFiles(target);
+    const tempPath = tempPathFor(target);
+    trackTempFile(tempPath); // before it exists: a signal that comes as it is made still removes it
+    try {
+      // private while it is written: it may hold what the replaced file protected
+      const fh = await open(tempPath, "wx", 0o600);
+      const keep = existing
+        ? { mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid }
+        : { mode: newFileMode(opts.like), uid: -1, gid: -1 };
+      return new OutputFile(path, fh, tempPath, target, keep, 0);
     } catch (e) {
-      throw new OutputError(path, (e as Error).message);
+      releaseTempFile(tempPath);
+      throw new OutputError(path, message(e));
     }
   }
 
   /** Queues bytes; they are copied, so the caller may reuse its buffer. */
   write(bytes: Uint8Array): Promise<void> | void {
+    if (this.failure) throw this.failure;
     if (bytes.length > BATCH_SIZE - this.used) return this.writeAfterFlush(bytes);
     this.batch.set(bytes, this.used);
     this.enqueue(this.batch.subarray(this.used, this.used + bytes.length));
@@ -102,6 +153,7 @@ export class OutputFile {
    * `flush()` has settled (or the output is committed).
    */
   writeKept(bytes: Buffer): Promise<void> | void {
+    if (this.failure) throw this.failure;
     this.holdsKept = true;
     this.enqueue(bytes);
     if (this.queued >= BATCH_SIZE) return this.startFlush();
@@ -129,10 +181,16 @@ export class OutputFile {
     this.used += bytes.length;
   }
 
+  /** Waits for the batch in flight; rethrows its failure. */
+  private async settled(): Promise<void> {
+    await this.pending;
+    if (this.failure) throw this.failure;
+  }
+
   /** Starts writing the queue in the background and switches to the spare batch buffer. */
   private async startFlush(): Promise<void> {
     if (this.queued === 0) return;
-    await this.pending; // at most one batch in flight
+    await this.settled(); // at most one batch in flight
     const slices = this.queue;
     const full = this.batch;
     this.queue = [];
@@ -142,17 +200,45 @@ export class OutputFile {
     this.batch = this.spare!;
     this.used = 0;
     this.spare = null;
-    this.pending = this.writeOut(slices).then(() => {
-      this.spare = full;
-      this.pending = null;
-      this.writingKept = false;
-    });
+    // the failure is kept, not left unhandled, until the next call rethrows it
+    this.pending = this.writeOut(slices).then(
+      () => {
+        this.spare = full;
+        this.pending = null;
+        this.writingKept = false;
+      },
+      (e: OutputError) => {
+        this.failure = e;
+        this.pending = null;
+        this.writingKept = false;
+      },
+    );
+  }
+
+  /**
+   * Writes `bytes` to the file now, on this thread, after anything queued before: a live
+   * capture's finished flows must not wait in memory or in the thread pool, where a hard
+   * kill would lose them. To stdout through its stream (synchronous for files and pipes).
+   */
+  writeNow(bytes: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    if (this.pending || this.queued) throw new Error("writeNow after queued writes: flush them first");
+    this.bytesWritten += bytes.length;
+    if (!this.fh) {
+      void writeStdout(bytes).catch((e: OutputError) => (this.failure = e));
+      return;
+    }
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fh.fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      throw new OutputError(this.path, message(e));
+    }
   }
 
   /** Writes out everything queued (e.g. after each flow of a live capture). */
   async flush(): Promise<void> {
     await this.startFlush();
-    await this.pending;
+    await this.settled();
   }
 
   /**
@@ -161,7 +247,7 @@ export class OutputFile {
    */
   releaseKept(): Promise<void> | void {
     if (this.holdsKept) return this.flush();
-    if (this.writingKept) return this.pending!;
+    if (this.writingKept) return this.settled();
   }
 
   /**
@@ -184,48 +270,87 @@ export class OutputFile {
 
   private async writeSlices(slices: Buffer[]): Promise<void> {
     if (!this.fh) {
-      for (const bytes of slices)
-        if (!process.stdout.write(bytes)) await new Promise((r) => process.stdout.once("drain", r));
+      for (const bytes of slices) await writeStdout(bytes);
       return;
     }
     // In the thread pool: the copy into the page cache runs beside the parsing.
-    while (slices.length) {
-      let n = (await this.fh.writev(slices)).bytesWritten;
-      // a short write: go on from where it stopped
-      while (slices.length && n >= slices[0]!.length) n -= slices.shift()!.length;
-      if (n > 0) slices[0] = slices[0]!.subarray(n);
+    try {
+      while (slices.length) {
+        let n = (await this.fh.writev(slices)).bytesWritten;
+        // a short write: go on from where it stopped
+        while (slices.length && n >= slices[0]!.length) n -= slices.shift()!.length;
+        if (n > 0) slices[0] = slices[0]!.subarray(n);
+      }
+    } catch (e) {
+      throw new OutputError(this.path, message(e));
     }
   }
 
   /** Flushes and, for a replaced file, renames the temp file over `path`. */
   async commit(): Promise<void> {
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
     if (!this.fh) return;
-    await this.fh.close();
-    if (this.tempPath) {
-      try {
-        const st = await stat(this.path).catch(() => null);
-        if (st?.isDirectory()) throw new Error("is a directory");
-        await rename(this.tempPath, this.path);
-      } catch (e) {
-        await unlink(this.tempPath).catch(() => {});
-        throw new OutputError(this.path, (e as Error).message);
-      } finally {
-        liveTempFiles.delete(this.tempPath);
+    const { tempPath, keep } = this;
+    try {
+      if (tempPath && keep) {
+        if (keep.uid !== -1) await this.fh.chown(keep.uid, keep.gid).catch(() => {}); // only where permitted
+        await this.fh.chmod(keep.mode);
       }
+      await this.fh.close();
+      if (tempPath) {
+        if (statSync(this.target!, { throwIfNoEntry: false })?.isDirectory()) throw new Error("is a directory");
+        await rename(tempPath, this.target!);
+        releaseTempFile(tempPath);
+      }
+    } catch (e) {
+      await this.abort();
+      throw new OutputError(this.path, message(e));
     }
   }
 
-  /** Drops the output: a replaced file is left as it was. */
+  /** Drops the output: a replaced file is left as it was, an appended one cut back to its old length. */
   async abort(): Promise<void> {
-    await this.pending?.catch(() => {});
+    await this.pending;
     if (!this.fh) return;
+    if (!this.tempPath) await this.fh.truncate(this.startLength).catch(() => {});
     await this.fh.close().catch(() => {});
     if (this.tempPath) {
       await unlink(this.tempPath).catch(() => {});
-      liveTempFiles.delete(this.tempPath);
+      releaseTempFile(this.tempPath);
     }
   }
+}
+
+/** A failure's message without Node's errno prefix noise (`ENOSPC: no space left on device, write`). */
+function message(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code === "string" && typeof err.message === "string")
+    return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod)( .*)?$/, "");
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Writes to stdout. A closed pipe (EPIPE) is left to the CLI's stdout handler, which ends
+ * the command as a closed pipe would; any other failure (a full disk behind `> file`) is an
+ * OutputError.
+ */
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolveWrite, reject) => {
+    const fail = (e: NodeJS.ErrnoException): void => {
+      if (e.code !== "EPIPE") reject(new OutputError("<stdout>", message(e)));
+    };
+    try {
+      // the callback runs once the bytes are handed over (or failed): at most one write waits
+      process.stdout.write(bytes, (e) => (e ? fail(e) : resolveWrite()));
+    } catch (e) {
+      fail(e as NodeJS.ErrnoException); // a file as stdout fails synchronously
+    }
+  });
 }
 
 /** Writes a whole report (`--junit`, `--html`) to `path` (`-`: stdout), renamed into place when complete. */

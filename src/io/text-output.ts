@@ -1,5 +1,5 @@
 /** Text for a file or stdout (a listing, JSON Lines), gathered and written a batch of flows at a time. */
-import { OutputFile } from "./output-file.js";
+import { OutputFile, type OutputOptions } from "./output-file.js";
 
 /** Text queued by `add`, written by `flush`; committed (a file renamed into place) by `close`. */
 export class TextOutput {
@@ -8,8 +8,8 @@ export class TextOutput {
   private constructor(private readonly out: OutputFile) {}
 
   /** Opens `path` (`-` for stdout) as OutputFile does. */
-  static async open(path: string): Promise<TextOutput> {
-    return new TextOutput(await OutputFile.open(path));
+  static async open(path: string, opts: OutputOptions = {}): Promise<TextOutput> {
+    return new TextOutput(await OutputFile.open(path, opts));
   }
 
   /** Queues text. */

@@ -1,6 +1,7 @@
 /**
  * A DNS flow (mitmproxy's `dns.DNSFlow`): a query and maybe a response.
  */
+import { FlowStateError } from "../errors.js";
 import { DNSMessage } from "./dns.js";
 import { Flow, type FlowType, wrapDict } from "./flow.js";
 
@@ -13,7 +14,7 @@ export class DNSFlow extends Flow {
   /** The query. */
   get request(): DNSMessage {
     const r = this.dictAt("request");
-    if (!r) throw new TypeError("DNS flow without a request");
+    if (!r) throw new FlowStateError("E_FLOW_SCHEMA", "DNS flow without a request");
     return wrapDict(r, DNSMessage);
   }
 

@@ -2,6 +2,7 @@
  * DNS messages of DNS flows (mitmproxy's `dns.DNSMessage`), read-only views over their
  * dicts in the flow state (mitm-format.md §2.4).
  */
+import { FlowStateError } from "../errors.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { bytesOf, entryOf, isDict, strOf, toNumber } from "./values.js";
 
@@ -19,12 +20,12 @@ export interface DNSResourceRecord extends DNSQuestion {
 }
 
 function question(v: TValue): DNSQuestion {
-  if (!isDict(v)) throw new TypeError("dns: malformed question");
+  if (!isDict(v)) throw new FlowStateError("E_FLOW_SCHEMA", "dns: malformed question");
   return { name: strOf(v.get("name")), type: toNumber(v.get("type")) ?? 0, class: toNumber(v.get("class_")) ?? 0 };
 }
 
 function record(v: TValue): DNSResourceRecord {
-  if (!isDict(v)) throw new TypeError("dns: malformed resource record");
+  if (!isDict(v)) throw new FlowStateError("E_FLOW_SCHEMA", "dns: malformed resource record");
   return { ...question(v), ttl: toNumber(v.get("ttl")) ?? 0, data: bytesOf(v.get("data")) };
 }
 

@@ -4,6 +4,7 @@
  * dict is parsed shallowly, nested entries on first use, and the connections (the only part
  * whose shape differs between versions 17 and 21) promote the state to 21 first.
  */
+import { FlowStateError } from "../errors.js";
 import { randomUUID } from "node:crypto";
 import type { FlowState } from "../format/flow-record.js";
 import { MigrationContext, NEWEST_VERSION, migrateToNewest } from "../format/migrations/index.js";
@@ -59,14 +60,14 @@ export abstract class Flow {
   protected dictAt(key: string): TDict | null {
     const v = this.state.entry(key);
     if (v === null || isDict(v)) return v;
-    throw new TypeError(`flow ${key}: expected a dict, found ${typeof v}`);
+    throw new FlowStateError("E_FLOW_SCHEMA", `flow ${key}: expected a dict, found ${typeof v}`);
   }
 
   /** A top-level entry that must be a list. */
   protected listAt(key: string): TValue[] {
     const v = this.state.entry(key);
     if (Array.isArray(v)) return v;
-    throw new TypeError(`flow ${key}: expected a list, found ${v === null ? "null" : typeof v}`);
+    throw new FlowStateError("E_FLOW_SCHEMA", `flow ${key}: expected a list, found ${v === null ? "null" : typeof v}`);
   }
 
   /** The flow's UUID. */
@@ -114,7 +115,7 @@ export abstract class Flow {
   /** An address entry of a connection in the state's own version (17 to 21), its host as 19 on decodes it. */
   private storedAddress(connection: string, key: string): Address | null {
     const conn = this.state.entry(connection);
-    if (!isDict(conn)) throw new TypeError(`flow ${connection}: expected a dict`);
+    if (!isDict(conn)) throw new FlowStateError("E_FLOW_SCHEMA", `flow ${connection}: expected a dict`);
     const v = entryOf(conn, key);
     if (Array.isArray(v) && v[0] instanceof Uint8Array) return addressOf([decodeBackslashReplace(v[0]), ...v.slice(1)]);
     return addressOf(v);
@@ -123,7 +124,7 @@ export abstract class Flow {
   private connection(key: string): TDict {
     this.state.promote();
     const v = this.state.entry(key);
-    if (!isDict(v)) throw new TypeError(`flow ${key}: expected a dict`);
+    if (!isDict(v)) throw new FlowStateError("E_FLOW_SCHEMA", `flow ${key}: expected a dict`);
     return v;
   }
 

@@ -3,6 +3,7 @@
  * (name, value) byte pairs, looked up case-insensitively, repeated names kept, original case
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
+import { FlowStateError } from "../errors.js";
 import { RawElement, type TDict, type TValue, storedEntry, visitBytePairs } from "../format/tnetstring.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
@@ -91,7 +92,7 @@ function asField(f: TValue): HeaderField {
     const value = Buffer.isBuffer(v) ? v : typeof v === "string" ? Buffer.from(v, "utf8") : null;
     if (name && value) return [name, value];
   }
-  throw new TypeError("malformed header field in the flow state (expected [bytes, bytes])");
+  throw new FlowStateError("E_FLOW_SCHEMA", "malformed header field in the flow state (expected [bytes, bytes])");
 }
 
 /**

@@ -2,6 +2,7 @@
  * An HTTP flow (mitmproxy's `http.HTTPFlow`): a request, maybe a response, maybe WebSocket
  * data, maybe an error. Reading or changing the response parses only the response.
  */
+import { FlowStateError } from "../errors.js";
 import { Flow, type FlowType, adoptWrapper, wrapDict } from "./flow.js";
 import { Request } from "./request.js";
 import { Response } from "./response.js";
@@ -16,7 +17,7 @@ export class HTTPFlow extends Flow {
   /** The client's request. */
   get request(): Request {
     const r = this.dictAt("request");
-    if (!r) throw new TypeError("HTTP flow without a request");
+    if (!r) throw new FlowStateError("E_FLOW_SCHEMA", "HTTP flow without a request");
     return wrapDict(r, Request);
   }
 

@@ -3,6 +3,7 @@
  * (stored still content-encoded, read decoded), text, trailers and timestamps. Every
  * property reads from and writes to the message's dict in the flow state; nothing is cached.
  */
+import { FlowStateError } from "../errors.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { CharsetError, decodeText, encodeText, inferCharset } from "./charset.js";
 import { formatContentType, parseContentType } from "./content-type.js";
@@ -74,12 +75,12 @@ export abstract class Message {
     this.state.set("trailers", h === null ? null : (new Headers(h).fields as TValue[]));
   }
 
-  /** The body as stored: still content-encoded (gzip, br, …); null when it was not captured. Never throws. */
+  /** The body as stored: still content-encoded (gzip, br, …); null when it was not captured. Damage (not bytes) is a FlowStateError. */
   get rawContent(): Buffer | null {
     const c = this.state.get("content");
     if (c === null || c === undefined) return null;
     if (Buffer.isBuffer(c)) return c;
-    throw new TypeError(`${this.where}: content must be bytes in the flow state`);
+    throw new FlowStateError("E_FLOW_SCHEMA", `${this.where}: content must be bytes in the flow state`);
   }
 
   set rawContent(v: Body) {

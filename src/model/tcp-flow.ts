@@ -1,13 +1,14 @@
 /**
  * Raw TCP and UDP flows (mitmproxy's `tcp.TCPFlow` and `udp.UDPFlow`): a list of messages.
  */
+import { FlowStateError } from "../errors.js";
 import type { TValue } from "../format/tnetstring.js";
 import { Flow, type FlowType } from "./flow.js";
 import { TCPMessage, type UDPMessage } from "./tcp.js";
 
 function messagesOf(list: TValue[]): TCPMessage[] {
   return list.map((m) => {
-    if (!Array.isArray(m)) throw new TypeError("malformed message entry in a TCP/UDP flow");
+    if (!Array.isArray(m)) throw new FlowStateError("E_FLOW_SCHEMA", "malformed message entry in a TCP/UDP flow");
     return new TCPMessage(m);
   });
 }

@@ -6,6 +6,7 @@
 import { PyFloat, RawElement, type TDict, type TValue, resolve } from "../format/tnetstring.js";
 import { decodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
+import { FlowStateError } from "../errors.js";
 
 /** A float field's value as the schema stores it: integral values as PyFloat. */
 export function toFloatValue(x: number): number | PyFloat {
@@ -20,7 +21,7 @@ export function toNumber(v: TValue | undefined): number | null {
   if (v instanceof PyFloat) return v.value;
   if (typeof v === "bigint") return Number(v);
   if (typeof v === "boolean") return v ? 1 : 0;
-  throw new TypeError(`expected a number in the flow state, found ${describe(v)}`);
+  throw new FlowStateError("E_FLOW_SCHEMA", `expected a number in the flow state, found ${describe(v)}`);
 }
 
 /** An int field's value, checked. */
@@ -34,7 +35,7 @@ export function bytesOf(v: TValue | undefined): Buffer {
   if (Buffer.isBuffer(v)) return v;
   if (typeof v === "string") return Buffer.from(v, "utf8");
   if (v === null || v === undefined) return Buffer.alloc(0);
-  throw new TypeError(`expected bytes in the flow state, found ${describe(v)}`);
+  throw new FlowStateError("E_FLOW_SCHEMA", `expected bytes in the flow state, found ${describe(v)}`);
 }
 
 /** A bytes field read as text, as mitmproxy's `.decode("utf-8", "surrogateescape")`. */
@@ -48,7 +49,7 @@ export function strOf(v: TValue | undefined): string {
   if (typeof v === "string") return v;
   if (Buffer.isBuffer(v)) return decodeUtf8Escaped(v);
   if (v === null || v === undefined) return "";
-  throw new TypeError(`expected a string in the flow state, found ${describe(v)}`);
+  throw new FlowStateError("E_FLOW_SCHEMA", `expected a string in the flow state, found ${describe(v)}`);
 }
 
 /** A nullable str field. */
@@ -78,7 +79,7 @@ export function entryOf(dict: TDict, key: string): TValue {
 /** A dict entry that must be a list. */
 export function listEntry(dict: TDict, key: string, where: string): TValue[] {
   const v = entryOf(dict, key);
-  if (!Array.isArray(v)) throw new TypeError(`${where}: expected a list at "${key}", found ${describe(v)}`);
+  if (!Array.isArray(v)) throw new FlowStateError("E_FLOW_SCHEMA", `${where}: expected a list at "${key}", found ${describe(v)}`);
   return v;
 }
 

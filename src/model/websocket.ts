@@ -2,6 +2,7 @@
  * WebSocket data of an HTTP flow (mitmproxy's `websocket.WebSocketData` and
  * `WebSocketMessage`), over the `websocket` dict of the flow state.
  */
+import { FlowStateError } from "../errors.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { listEntry, strOrNull, toFloatValue, toNumber } from "./values.js";
 import { FlowMessage } from "./flow-message.js";
@@ -71,7 +72,7 @@ export class WebSocketData {
   /** The messages in order; each one reads and writes its entry in the state. */
   get messages(): WebSocketMessage[] {
     return listEntry(this.state, "messages", "websocket").map((m) => {
-      if (!Array.isArray(m)) throw new TypeError("websocket: malformed message entry");
+      if (!Array.isArray(m)) throw new FlowStateError("E_FLOW_SCHEMA", "websocket: malformed message entry");
       return new WebSocketMessage(m);
     });
   }

@@ -5,7 +5,7 @@
  */
 import { FlowReadError } from "../errors.js";
 import type { PassingFlow } from "./passing-flow.js";
-import type { FlowSink, FlowStage } from "./stage.js";
+import type { FlowSink, FlowStage, Verdict } from "./stage.js";
 
 /** How a chain runs. */
 export interface ChainOptions {
@@ -116,13 +116,25 @@ export class FlowChain {
     for (let i = first; i < this.stages.length; i++) {
       const stage = this.stages[i]!;
       const verdict = stage.process(flow, release);
-      if (verdict instanceof Promise)
-        return verdict.then((go) => this.each(onward(flow, go, stage.followers(flow)), i + 1, out, release, 0));
+      if (verdict instanceof Promise) return verdict.then((v) => this.after(flow, v, stage, i, out, release));
+      if (verdict === "pass-by") {
+        out.push(flow);
+        return;
+      }
       const followers = stage.followers(flow);
       if (followers.length) return this.each(onward(flow, verdict, followers), i + 1, out, release, 0);
       if (!verdict) return; // dropped, nothing follows
     }
     out.push(flow);
+  }
+
+  /** On from stage `i` once its verdict on `flow` came. */
+  private after(flow: PassingFlow, verdict: Verdict, stage: FlowStage, i: number, out: PassingFlow[], release: () => void): Promise<void> | void {
+    if (verdict === "pass-by") {
+      out.push(flow);
+      return;
+    }
+    return this.each(onward(flow, verdict, stage.followers(flow)), i + 1, out, release, 0);
   }
 
   private each(flows: PassingFlow[], first: number, out: PassingFlow[], release: () => void, from: number): Promise<void> | void {

@@ -6,6 +6,9 @@
 import type { Flow } from "../model/index.js";
 import { type LoadedScript, type LogLevel, ScriptContext, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
 import { replayRequest } from "./replay-request.js";
+import { FlowReadError, FlowStateError, ScriptLoadError } from "../errors.js";
+import { flowReadError } from "../io/flow-source.js";
+import { firstLine, scriptPosition } from "./script-failure.js";
 
 /** reflow's own code, whose stack frames say nothing to a script's author. */
 const OWN_CODE = new URL("..", import.meta.url).href;
@@ -17,6 +20,9 @@ function scriptStack(e: unknown): string {
   const cut = lines.findIndex((l, i) => i > 0 && (l.includes(OWN_CODE) || l.includes("node_modules/jiti/")));
   return (cut === -1 ? lines : lines.slice(0, cut)).join("\n");
 }
+
+/** Errors of one hook shown in full; the rest are counted. */
+const SHOWN_ERRORS_PER_HOOK = 10;
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -52,6 +58,8 @@ export class Pipeline implements ScriptHost {
   private readonly copies = new WeakMap<Flow, Flow[]>();
   private readonly logLevel: number;
   private readonly print: (text: string) => void;
+  /** script errors so far per hook ("script.ts, response") */
+  private readonly errorsPerHook = new Map<string, number>();
 
   constructor(opts: PipelineOptions = {}) {
     this.logLevel = LEVELS[opts.logLevel ?? "error"];
@@ -117,7 +125,7 @@ export class Pipeline implements ScriptHost {
       if (result instanceof Promise || (result && typeof (result as PromiseLike<unknown>).then === "function")) {
         return Promise.resolve(result).then(
           () => this.fireFrom(i + 1, event, args, flow, onConcurrent),
-          (e) => {
+          (e: unknown) => {
             this.reportScriptError(script, event, flow, e);
             return this.fireFrom(i + 1, event, args, flow, onConcurrent);
           },
@@ -127,30 +135,50 @@ export class Pipeline implements ScriptHost {
     return undefined;
   }
 
+  /**
+   * Reports a hook's failure: the first SHOWN_ERRORS_PER_HOOK of each hook in full, the rest
+   * counted (a hook failing on all 20,000 flows is one fault, not 20,000 stacks). Damage in the
+   * flow that the hook happened to read is thrown on as input damage, not counted.
+   */
   private reportScriptError(script: LoadedScript, event: string, flow: Flow | null, e: unknown): void {
     this.reportError(script.argv[0]!, event, flow, e);
   }
 
-  /** Reports and counts an error of a script or a built-in stage (named `source`) in `event`. */
+  /** Reports and counts an error of a script or a built-in stage (named `source`) in `event`, as above. */
   reportError(source: string, event: string, flow: Flow | null, e: unknown): void {
+    if (flow && (e instanceof FlowReadError || e instanceof FlowStateError)) throw flowReadError(flow, e);
     this.stats.scriptErrors++;
+    const key = `${source}, ${event}`;
+    const count = (this.errorsPerHook.get(key) ?? 0) + 1;
+    this.errorsPerHook.set(key, count);
+    this.onScriptError?.(flow, source, event, scriptStack(e)); // every one, for run --junit
+    if (count > SHOWN_ERRORS_PER_HOOK) return;
     const where = flow ? ` (flow ${flow.id})` : "";
-    const stack = scriptStack(e);
-    this.print(`script error in ${source}, ${event}${where}:\n${stack}\n`);
-    this.onScriptError?.(flow, source, event, stack);
+    const more = count === SHOWN_ERRORS_PER_HOOK ? `(further errors in ${key} are counted, not shown)\n` : "";
+    this.print(`script error in ${key}${where}:\n${scriptStack(e)}\n${more}`);
   }
 
-  /** `start(ctx, argv)` for every script. */
-  start(): Promise<void> {
-    return this.fireEach("start", (s) => [s.argv]);
+  /** `start(ctx, argv)` for every script; one that throws stops the run before any flow (ScriptLoadError). */
+  async start(): Promise<void> {
+    for (const script of this.scripts) {
+      const hook = script.hooks.start;
+      if (!hook) continue;
+      try {
+        await hook(script.ctx, script.argv);
+      } catch (e) {
+        throw new ScriptLoadError(scriptPosition(e, script.path) ?? script.argv[0]!, `start() failed: ${firstLine(e)}`);
+      }
+    }
   }
 
-  /** `done(ctx)` for every script. */
-  done(): Promise<void> {
-    return this.fireEach("done", () => []);
+  /** `done(ctx)` for every script, then the count of the errors not shown. */
+  async done(): Promise<void> {
+    await this.fireEach("done", () => []);
+    for (const [key, count] of this.errorsPerHook)
+      if (count > SHOWN_ERRORS_PER_HOOK) this.print(`script error in ${key}: ${count - SHOWN_ERRORS_PER_HOOK} more errors not shown\n`);
   }
 
-  private async fireEach(event: "start" | "done", args: (s: LoadedScript) => unknown[]): Promise<void> {
+  private async fireEach(event: "done", args: (s: LoadedScript) => unknown[]): Promise<void> {
     for (const script of this.scripts) {
       const hook = script.hooks[event];
       if (!hook) continue;

@@ -7,7 +7,7 @@ import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { ScriptLoadError } from "../errors.js";
+import { ScriptExitError, ScriptLoadError } from "../errors.js";
 import { OutputFile } from "../io/output-file.js";
 import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
@@ -18,7 +18,7 @@ import type { RunOutcomes } from "./run-outcomes.js";
 export type ToWorker = { file: string; output: string | null } | { finish: true };
 export type FromWorker =
   | { ready: true }
-  | { loadError: string }
+  | { loadError: string; script?: string }
   | { fileDone: string; damaged: boolean; suite?: JUnitSuite }
   | { finished: BatchRun["stats"]; startFailures?: JUnitFailure[] };
 
@@ -52,14 +52,19 @@ export async function runInWorkers(
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
         let current = -1;
+        // a script's process.exit() ends only its worker: the run cannot finish
+        let finishSent = false;
         const giveWork = (): void => {
-          if (nextFile >= paths.length) return send({ finish: true });
+          if (nextFile >= paths.length) {
+            finishSent = true;
+            return send({ finish: true });
+          }
           const i = nextFile++;
           current = i;
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
         worker.on("message", (m: FromWorker) => {
-          if ("loadError" in m) return reject(new ScriptLoadError(job.scripts.join(" "), m.loadError));
+          if ("loadError" in m) return reject(new ScriptLoadError(m.script ?? job.scripts.join(" "), m.loadError));
           if ("ready" in m) return giveWork();
           if ("fileDone" in m) {
             damaged ||= m.damaged;
@@ -71,11 +76,15 @@ export async function runInWorkers(
           if (++finished === count) resolve();
         });
         worker.once("error", reject);
+        worker.once("exit", (code) => {
+          if (!finishSent)
+            reject(new ScriptExitError(`a worker ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written`));
+        });
       }
     });
     for (const suite of suites) outcomes?.add(suite);
     if (single) {
-      const out = await OutputFile.open(single, { append });
+      const out = await OutputFile.open(single, { append, like: paths[0] });
       try {
         for (let i = 0; i < paths.length; i++) {
           for await (const chunk of createReadStream(partOf(i), { highWaterMark: 1 << 20 })) await out.write(chunk as Buffer);

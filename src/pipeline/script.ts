@@ -3,12 +3,13 @@
  * whose exported functions are event hooks. Each gets its own ScriptContext first, for its
  * whole life, as mitmproxy 0.14's inline scripts did.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptLoadError } from "../errors.js";
 import type { Flow } from "../model/index.js";
 import { splitScriptSpec } from "./script-spec.js";
+import { firstLine, scriptPosition } from "./script-failure.js";
 
 /** Every event a script may export (spec §3). */
 export const SCRIPT_EVENTS = [
@@ -122,11 +123,13 @@ export async function loadScript(spec: string, host: ScriptHost): Promise<Loaded
   const argv = splitScriptSpec(spec);
   const path = resolve(argv[0]!);
   if (!existsSync(path)) throw new ScriptLoadError(argv[0]!, "no such script");
+  if (statSync(path).isDirectory()) throw new ScriptLoadError(argv[0]!, "is a directory, not a script");
   let mod: Record<string, unknown>;
   try {
     mod = (await (await loader()).import(path)) as Record<string, unknown>;
   } catch (e) {
-    throw new ScriptLoadError(argv[0]!, `failed to load: ${(e as Error).stack ?? String(e)}`);
+    // one line, at the script's own file and line: the loader's frames say nothing to its author
+    throw new ScriptLoadError(scriptPosition(e, path) ?? argv[0]!, `failed to load: ${firstLine(e)}`);
   }
   const script: LoadedScript = { spec, path, argv, ctx: undefined as unknown as ScriptContext, hooks: {} };
   script.ctx = new ScriptContext(host, script);

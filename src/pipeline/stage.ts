@@ -9,6 +9,12 @@ import type { PassingFlow } from "./passing-flow.js";
 /** What a part reads of a flow: the stored record only, or the model objects scripts see. */
 export type Reads = "record" | "model";
 
+/**
+ * What a stage says of a flow: go on to the next stage (true), drop it (false), or pass it by:
+ * straight to the sinks as it is, no later stage sees it (`run --keep-unmatched`).
+ */
+export type Verdict = boolean | "pass-by";
+
 /** A step every flow goes through: it may change the flow, drop it, or add flows after it. */
 export interface FlowStage {
   readonly reads: Reads;
@@ -23,10 +29,11 @@ export interface FlowStage {
    */
   readonly overlaps: boolean;
   /**
-   * Works on one flow; false drops it (no later stage, no sink sees it). May be async.
-   * `release` says the flow is waiting and others may start.
+   * Works on one flow and gives its verdict: false drops it (no later stage, no sink sees it),
+   * "pass-by" sends it to the sinks past the later stages. May be async. `release` says the
+   * flow is waiting and others may start.
    */
-  process(flow: PassingFlow, release: () => void): boolean | Promise<boolean>;
+  process(flow: PassingFlow, release: () => void): Verdict | Promise<Verdict>;
   /** Flows the stage made from `flow` (a script's copies): they follow it through the later stages. */
   followers(flow: PassingFlow): PassingFlow[];
 }

@@ -53,6 +53,12 @@ export interface ProxyHandler {
   responseHeaders(exchange: HttpExchange): Promise<ResponseHeadersVerdict>;
   /** The response was read whole (content null when streamed; then only "kill" is heeded). */
   response(exchange: HttpExchange): Promise<ResponseVerdict>;
+  /**
+   * The whole response but its last byte has gone out to the client: a recorder writes the
+   * flow now, synchronously, so that no client ever has a whole response whose flow a hard
+   * kill could still lose. `exchangeDone` follows as always.
+   */
+  responseDelivering?(exchange: HttpExchange): void;
   /** The exchange failed (`exchange.failure`). */
   error(exchange: HttpExchange): Promise<void>;
   /** The exchange is over (after its WebSocket closed, if it upgraded). */

@@ -47,6 +47,8 @@ export interface ProxyServerOptions {
   tcpHosts: RegExp | null;
   /** CONNECT targets passed through untouched and unrecorded */
   ignoreHosts: RegExp | null;
+  /** how long a client may take to send a request's head, ms (default 60 s); bodies are not limited by it */
+  headTimeoutMs?: number;
   /** credentials clients must give (--proxyauth): Proxy-Authorization, or SOCKS5 username/password */
   proxyAuth?: ProxyCredentials | null;
   /** told about bugs met while serving (the connection concerned is closed) */
@@ -103,14 +105,7 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
 /** The proxy server. */
 export class ProxyServer {
   private readonly listener: NetServer;
-  private readonly http = createHttpServer({
-    // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
-    joinDuplicateHeaders: false,
-    requireHostHeader: false,
-    // Long uploads and idle keep-alive clients are normal for a proxy.
-    requestTimeout: 0,
-    keepAliveTimeout: 120_000,
-  });
+  private readonly http: ReturnType<typeof createHttpServer>;
   /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server through its compatibility API. */
   private readonly h2 = createHttp2Server({ settings: { enablePush: false } });
   /** the client session of each HTTP/2 connection */
@@ -130,6 +125,18 @@ export class ProxyServer {
       timeoutMs: opts.timeoutMs,
       upstreamProxy: opts.mode.kind === "upstream" ? opts.mode.proxy : null,
     };
+    const headTimeoutMs = opts.headTimeoutMs ?? 60_000;
+    this.http = createHttpServer({
+      // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
+      joinDuplicateHeaders: false,
+      requireHostHeader: false,
+      // Long uploads and idle keep-alive clients are normal for a proxy; a slow head is not
+      // (it holds a connection for nothing): it gets a 408 and the connection is closed.
+      requestTimeout: 0,
+      headersTimeout: headTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, headTimeoutMs / 4)),
+      keepAliveTimeout: 120_000,
+    });
     this.listener = createNetServer({ noDelay: true }, (s) => this.accept(s));
     this.http.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.http.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket as Socket, head));
@@ -158,6 +165,9 @@ export class ProxyServer {
       this.listener.once("error", reject);
       this.listener.listen(this.opts.port, this.opts.host, () => {
         this.listener.removeListener("error", reject);
+        // The HTTP server never listens itself (it gets its sockets from this one), so its
+        // timeout checks, which start on "listening", are started here.
+        this.http.emit("listening");
         resolve(this.listener.address() as AddressInfo);
       });
     });
@@ -321,7 +331,7 @@ export class ProxyServer {
   }
 
   /** Runs a tunnel (CONNECT or SOCKS5) as one of the session's relays. */
-  private startTunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): void {
+  private startTunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer | null): void {
     const job = this.tunnel(session, socket, host, port, head, answer).catch(() => {
       socket.destroy();
     });
@@ -334,15 +344,24 @@ export class ProxyServer {
     const target = await socks5Greeting(socket, this.opts.proxyAuth ?? null);
     if (!target) return;
     session.authenticated = true;
-    this.startTunnel(session, socket, target.host, target.port, target.head, (ok) => {
-      if (!ok) socket.destroy();
-    });
+    this.startTunnel(session, socket, target.host, target.port, target.head, null);
   }
 
-  /** What a tunnel carries decides what happens to it. */
-  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
+  /**
+   * What a tunnel carries decides what happens to it. A tunnel still to be answered (CONNECT)
+   * connects to its target first, as mitmdump does, so that a refused or unresolvable target
+   * gets a 502 instead of a 200 and a dead tunnel; `answer` null: answered already (SOCKS5).
+   */
+  private async tunnel(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer | null): Promise<void> {
     if (hostMatches(this.opts.ignoreHosts, host, port)) return this.passThrough(session, socket, host, port, head, answer);
-    answer(true);
+    if (answer) {
+      try {
+        await session.servers.connectEarly(host, port);
+      } catch {
+        return answer(false);
+      }
+      answer(true);
+    }
     const first = await firstBytes(socket, head);
     if (!first.length) return void socket.end();
     const tls = looksLikeTls(first);
@@ -408,14 +427,14 @@ export class ProxyServer {
   }
 
   /** --ignore-hosts: connect, say 200, and copy bytes both ways; nothing is recorded. */
-  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer): Promise<void> {
+  private async passThrough(session: ClientSession, socket: Socket, host: string, port: number, head: Buffer, answer: TunnelAnswer | null): Promise<void> {
     let upstream: Socket;
     try {
       upstream = await session.servers.rawTunnel({ scheme: "http", host, port });
     } catch {
-      return answer(false);
+      return answer ? answer(false) : void socket.destroy();
     }
-    answer(true);
+    answer?.(true);
     if (head.length) upstream.write(head);
     socket.pipe(upstream).pipe(socket);
     upstream.on("error", () => socket.destroy());

@@ -53,6 +53,8 @@ export class ServerConnections {
   /** HTTP/2 connections: one per server carries all of its exchanges at once */
   private readonly multiplexed = new Map<string, SharedH2Connection>();
   private readonly live = new Set<Socket>();
+  /** connections made for CONNECT targets before their tunnel was answered, by host:port */
+  private readonly early = new Map<string, Socket>();
   /** per tracked socket: settles once its serverdisconnect handler is done */
   private readonly disconnects = new Set<Promise<void>>();
   private closed = false;
@@ -127,7 +129,9 @@ export class ServerConnections {
     const where = hostPort(target.host, target.port);
     let socket: Socket | TLSSocket;
     try {
-      if (proxy && !toProxy) socket = await this.tunnelThrough(proxy, target);
+      const early = toProxy ? undefined : this.takeEarly(target);
+      if (early) socket = early;
+      else if (proxy && !toProxy) socket = await this.tunnelThrough(proxy, target);
       else socket = await this.tcp(toProxy && proxy ? proxy : target);
       info.timestampTcpSetup = unixNow();
       info.peername = addressOf(socket.remoteAddress, socket.remotePort);
@@ -172,6 +176,32 @@ export class ServerConnections {
       }),
     );
     this.disconnects.add(done);
+  }
+
+  /**
+   * Connects to a CONNECT target before the tunnel is answered, as mitmdump does, so that a
+   * refused or unresolvable target gets a 502 instead of a 200 and a dead tunnel. The
+   * connection is the one the tunnel's first request then uses (see `open`).
+   */
+  async connectEarly(host: string, port: number): Promise<void> {
+    const socket = await this.rawTunnel({ scheme: "http", host, port });
+    const key = `${host}:${port}`;
+    socket.on("error", () => {});
+    socket.once("close", () => {
+      if (this.early.get(key) === socket) this.early.delete(key);
+    });
+    this.early.get(key)?.destroy();
+    this.early.set(key, socket);
+  }
+
+  /** The early connection to `target`, if it is still open. */
+  private takeEarly(target: Endpoint): Socket | undefined {
+    const key = `${target.host}:${target.port}`;
+    const socket = this.early.get(key);
+    this.early.delete(key);
+    if (socket && !socket.destroyed && !socket.readableEnded) return socket;
+    socket?.destroy();
+    return undefined;
   }
 
   /** A TCP connection to `target` (through the upstream proxy if any), unrecorded: for --ignore-hosts. */
@@ -262,6 +292,8 @@ export class ServerConnections {
     this.closed = true;
     this.idle.clear();
     this.multiplexed.clear();
+    for (const s of this.early.values()) s.destroy();
+    this.early.clear();
     for (const s of this.live) s.destroy();
     await Promise.all([...this.disconnects]);
   }

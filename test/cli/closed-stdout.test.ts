@@ -1,4 +1,4 @@
-/** A reader that stops early (`| head`) ends a command quietly: exit 0, nothing on stderr. */
+/** A reader that stops early (`| head`) ends a command quietly: nothing on stderr, and 141 (output was lost, as under SIGPIPE). */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { cliPath, fixtures, projectRoot } from "../helpers.js";
@@ -14,11 +14,17 @@ function throughHead(args: string): { status: string; stderr: string } {
 
 describe("a closed stdout", () => {
   const big = Array.from({ length: 40 }, () => `'${fixtures}/sample.mitm'`).join(" ");
-  for (const args of [`show ${big} --detail 4`, `convert ${big} -o - -q`, "run --help"]) {
-    it(`ends \`reflow ${args.split(" ")[0]}\` quietly`, () => {
+  for (const args of [`show ${big} --detail 4`, `convert ${big} -o - -q`, `run -r ${big} -w - -q`]) {
+    it(`ends \`reflow ${args.split(" ")[0]}\` quietly with 141`, () => {
       const r = throughHead(args);
       expect(r.stderr).toBe("");
-      expect(r.status).toBe("0");
+      expect(r.status).toBe("141");
     });
   }
+
+  it("ends `reflow run --help` quietly: 0 when the help fit in the pipe, else 141", () => {
+    const r = throughHead("run --help");
+    expect(r.stderr).toBe("");
+    expect(["0", "141"]).toContain(r.status);
+  });
 });

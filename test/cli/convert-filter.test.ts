@@ -3,19 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { spanAt } from "../../src/format/tnetstring.js";
-import { reflow, testdata } from "../helpers.js";
-
-/** The flows of a mitm file as their raw bytes. */
-function rawFlows(bytes: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let pos = 0; pos < bytes.length;) {
-    const next = spanAt(bytes, pos, bytes.length).next;
-    out.push(bytes.subarray(pos, next));
-    pos = next;
-  }
-  return out;
-}
+import { rawFlows, reflow, testdata } from "../helpers.js";
 
 describe("reflow convert --filter", () => {
   const dir = mkdtempSync(join(tmpdir(), "reflow-convert-filter-"));

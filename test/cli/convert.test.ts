@@ -130,8 +130,8 @@ describe("reflow convert under a signal", () => {
     const { spawn } = await import("node:child_process");
     const out = join(dir, "interrupted.mitm");
     // From stdin, held open: the child is mid-input for as long as the test wants. Its UDP
-    // flow has no version-17 form, so the warning about it says the output is open.
-    const child = spawn(process.execPath, [cliPath, "convert", "-", "-o", out, "--flow-version", "17"], {
+    // flow has no version-17 form, so the warning about it (--skip-unwritable) says the output is open.
+    const child = spawn(process.execPath, [cliPath, "convert", "-", "-o", out, "--flow-version", "17", "--skip-unwritable"], {
       stdio: ["pipe", "ignore", "pipe"],
     });
     child.stdin.write(readFileSync(join(testdata, "captures", "tflow-v21.mitm")));

@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, spanAt, type TDict, type TValue } from "../../src/format/tnetstring.js";
-import { cliPath, fixtures, reflow, reflowAsync, stderrLine, testdata, flowDicts } from "../helpers.js";
+import { cliPath, fixtures, projectRoot, reflow, reflowAsync, stderrLine, testdata, flowDicts, rawFlows } from "../helpers.js";
 import { BROKEN, CONCURRENT, KILL_AND_DUPLICATE, LIBRARY_CLASSES, RECORDER, REPLAY, SLOW, THROWS } from "./run-scripts.js";
 
 let dir: string;
@@ -209,8 +209,10 @@ describe("reflow run: output safety", () => {
     const a = join(testdata, "captures", "real-v17.mitm");
     const r = reflow(["run", "-r", sample, a, "-w", outDir, "-q"]);
     expect(r.status).toBe(0);
-    expect(readdirSync(outDir).sort()).toEqual(["real-v17.mitm", "sample.mitm"]);
-    expect(readFileSync(join(outDir, "real-v17.mitm")).equals(readFileSync(a))).toBe(true);
+    // each at its path below the inputs' deepest common folder (the one holding project and testdata)
+    const base = join(projectRoot, "..");
+    expect(readFileSync(join(outDir, relative(base, a))).equals(readFileSync(a))).toBe(true);
+    expect(readFileSync(join(outDir, relative(base, sample))).equals(readFileSync(sample))).toBe(true);
   });
 
   it("--shard K/N splits the inputs deterministically, whatever their order", () => {
@@ -276,25 +278,77 @@ describe("reflow run: script errors", () => {
 describe("reflow run: the positional filter", () => {
   const paths = (f: string): string[] => flowDicts(readFileSync(f)).map((d) => (get(d.get("request"), "path") as Buffer).toString());
 
-  it("scripts see every flow; only the flows it matches are written", () => {
+  const method = (d: TDict): string => String(get(d.get("request"), "method") ?? "");
+  /** What a run with --keep-unmatched must write: matching flows marked by the script, the others byte for byte. */
+  const expectKeptInPlace = (inputs: string[], out: string, matches: (d: TDict) => boolean): void => {
+    const before = inputs.flatMap((f) => rawFlows(readFileSync(f)));
+    const after = rawFlows(readFileSync(out));
+    expect(after.length, "every flow written once").toBe(before.length);
+    for (let i = 0; i < before.length; i++) {
+      const was = decode(before[i]!) as TDict;
+      const is = decode(after[i]!) as TDict;
+      expect(String(is.get("id")), `flow #${i} in input order`).toBe(String(was.get("id")));
+      if (matches(was)) expect(String(is.get("comment")), `flow #${i} matched: marked by the script`).toBe("looked at");
+      else expect(after[i]!.equals(before[i]!), `flow #${i} unmatched: written as read`).toBe(true);
+    }
+  };
+
+  it("drops flows it does not match; they fire no events", () => {
     const out = join(dir, "filtered.mitm");
     const log = join(dir, "filtered.jsonl");
     const r = reflow(["run", "-r", sample, "~m POST", "-s", `${script("recf.ts", RECORDER)} A ${log}`, "-w", out]);
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(paths(out)).toEqual(["/login", "/api/items"]);
     expect(r.stderr.toString()).toContain("7 flows read, 2 written, 5 filtered out");
-    const seen = new Set(readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l).id).filter((id) => id !== null));
-    expect(seen, "request events for every flow of the input").toEqual(new Set(flowDicts(readFileSync(sample)).map((d) => d.get("id")!.toString())));
+    const ids = flowDicts(readFileSync(out)).map((d) => String(d.get("id")));
+    const events = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const requests = events.filter((e) => e.event === "request").map((e) => e.id);
+    expect(requests, "the script saw the matching flows only, once each, in order").toEqual(ids);
+    expect(events.filter((e) => e.id !== null).every((e) => ids.includes(e.id))).toBe(true);
   });
 
-  it("judges each flow as the scripts left it, copies included", () => {
-    const out = join(dir, "judged.mitm");
+  it("judges each flow as saved: the scripts' changes do not pick what is written, a matching flow's copies are", () => {
     const marker = script("mark.ts", KILL_AND_DUPLICATE); // the copy of /login gets the comment "the copy"
-    const r = reflow(["run", "-r", sample, "-s", `${marker} /nothing-killed /login`, "-w", out, "~comment", "copy"]);
+    const none = join(dir, "judged-none.mitm");
+    const r = reflow(["run", "-r", sample, "-s", `${marker} /nothing-killed /login`, "-w", none, "~comment", "copy"]);
     expect(r.status, r.stderr.toString()).toBe(0);
-    const written = flowDicts(readFileSync(out));
-    expect(written.map((d) => (get(d.get("request"), "path") as Buffer).toString())).toEqual(["/login"]);
-    expect(written[0]!.get("comment")!.toString()).toBe("the copy");
+    expect(flowDicts(readFileSync(none)), "no saved flow has the comment the script gives").toEqual([]);
+    const login = join(dir, "judged-login.mitm");
+    expect(reflow(["run", "-r", sample, "-s", `${marker} /nothing-killed /login`, "-w", login, "~u", "/login", "-q"]).status).toBe(0);
+    const written = flowDicts(readFileSync(login));
+    expect(paths(login)).toEqual(["/login", "/login"]);
+    expect(written.map((d) => String(d.get("comment")))).toEqual(["", "the copy"]);
+  });
+
+  it("with --keep-unmatched passes the others through unchanged, in place, even with concurrent hooks", () => {
+    const out = join(dir, "kept.mitm");
+    const log = join(dir, "kept.jsonl");
+    const r = reflow(["run", "-r", sample, "-s", `${script("conc2.ts", CONCURRENT)} ${log}`, "--keep-unmatched", "-w", out, "~m POST"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(paths(out)).toEqual(paths(sample));
+    expect(r.stderr.toString()).toContain("7 flows read, 7 written, 5 unmatched kept");
+    const posts = flowDicts(readFileSync(sample)).filter((d) => method(d) === "POST").map((d) => String(d.get("id")));
+    const seen = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l).id);
+    expect(seen.sort(), "the script saw the POST flows only").toEqual(posts.sort());
+    expectKeptInPlace([sample], out, (d) => method(d) === "POST");
+  });
+
+  it("with --keep-unmatched and --jobs 2 writes what one thread writes", () => {
+    const inputs = [sample, join(testdata, "captures", "real-v17.mitm")];
+    const filter = ["~m", "POST", "|", "~c", "404"];
+    const matches = (d: TDict): boolean => method(d) === "POST" || get(d.get("response"), "status_code") === 404;
+    const log = join(dir, "kept-jobs.jsonl");
+    const conc = `${script("conc3.ts", CONCURRENT)} ${log}`;
+    const two = join(dir, "kept-jobs2.mitm");
+    const r = reflow(["run", "-r", ...inputs, "-s", conc, "--keep-unmatched", "-w", two, "-j", "2", ...filter]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const matching = inputs.flatMap((f) => flowDicts(readFileSync(f))).filter(matches);
+    expect(matching.length, "matching flows in both inputs").toBeGreaterThan(2);
+    expect(readFileSync(log, "utf8").trim().split("\n"), "the scripts saw the matching flows only").toHaveLength(matching.length);
+    expectKeptInPlace(inputs, two, matches);
+    const one = join(dir, "kept-jobs1.mitm");
+    expect(reflow(["run", "-r", ...inputs, "-s", conc, "--keep-unmatched", "-w", one, "-q", ...filter]).status).toBe(0);
+    expect(readFileSync(two).equals(readFileSync(one)), "-j 2 output identical to one thread's").toBe(true);
   });
 
   it("reports a malformed filter as a usage error with a caret, before writing anything", () => {
@@ -329,7 +383,7 @@ describe("reflow run --jobs", () => {
   it("writes per-input outputs from the workers", () => {
     const outDir = join(dir, "jobs-dir") + "/";
     expect(reflow(["run", "-r", ...inputs.slice(0, 2), "-w", outDir, "-j", "2", "-q"]).status).toBe(0);
-    expect(readFileSync(join(outDir, "sample.mitm")).equals(readFileSync(sample))).toBe(true);
+    expect(readFileSync(join(outDir, relative(join(projectRoot, ".."), sample))).equals(readFileSync(sample))).toBe(true);
   });
 
   it("stops with exit 2 when a worker cannot load the scripts, leaving no output", () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { parseShardSpec, resolveShard, SHARD_PLATFORMS, shareOf, inputsOfShard } from "../../src/cli/shard.js";
@@ -92,7 +92,12 @@ describe("reflow run --shard over a folder of captures", () => {
     const out = join(root, `${tag}-${index}`);
     const r = run(["-r", ...inputs, "--shard", "auto", "-w", out + "/", "-q"], { CIRCLE_NODE_INDEX: String(index), CIRCLE_NODE_TOTAL: String(total) }, cwd);
     expect(r.status, r.stderr.toString()).toBe(0);
-    return readdirSync(out).sort();
+    return outputsUnder(out).map((f) => basename(f)).sort();
+  }
+
+  /** The files written under `dir` (per-input outputs may mirror the inputs' folders). */
+  function outputsUnder(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(dir, f)).isFile());
   }
 
   it("shares from GitLab's variables (1-based) cover every file once, each output complete", () => {
@@ -100,11 +105,11 @@ describe("reflow run --shard over a folder of captures", () => {
       const out = join(root, `gitlab-${i}`);
       const r = run(["-r", "caps/**/*.mitm", "--shard", "auto", "-w", out + "/", "-q"], { CI_NODE_INDEX: String(i), CI_NODE_TOTAL: "3" });
       expect(r.status, r.stderr.toString()).toBe(0);
-      const files = readdirSync(out);
-      for (const f of files) expect(readFileSync(join(out, f)).equals(readFileSync(join(root, "caps", names.find((n) => n.endsWith(f))!))), f).toBe(true);
-      return files;
+      const files = outputsUnder(out);
+      for (const f of files) expect(readFileSync(join(out, f)).equals(readFileSync(join(root, "caps", names.find((n) => n.endsWith(basename(f)))!))), f).toBe(true);
+      return files.map((f) => basename(f));
     });
-    expect(taken.sort()).toEqual(names.map((n) => n.split("/").pop()!).sort());
+    expect(taken.sort()).toEqual(names.map((n) => basename(n)).sort());
   });
 
   it("a file keeps its share when the list comes in another order or other files are added", () => {

@@ -13,7 +13,12 @@ import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
 import { flowToJsonLine } from "../../src/io/formats/jsonl-writer.js";
-import { flowOf, flowReadError } from "../../src/io/flow-source.js";
+import { flowOf, flowReadError, readFlows } from "../../src/io/flow-source.js";
+import { FlowStateError, ReflowError } from "../../src/errors.js";
+import { ContentEncodingError } from "../../src/model/index.js";
+import { findFlowDamage } from "../../src/model/flow-check.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { testdata } from "../helpers.js";
 
 const seeds = [
@@ -123,7 +128,45 @@ async function show(bytes: Buffer): Promise<unknown> {
   return undefined;
 }
 
+/**
+ * Reads every flow through the library's readFlows and every field of the model, as a script
+ * may, with nothing in between to name the damage; returns each failure met.
+ */
+async function readWhole(path: string): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  try {
+    for await (const flow of readFlows(path)) {
+      const damage = findFlowDamage(flow);
+      if (damage) failures.push(damage.error);
+    }
+  } catch (e) {
+    failures.push(e);
+  }
+  return failures;
+}
+
+/** A failure a damaged file may cause: typed, with a code (a body's coding: ContentEncodingError). */
+const isTyped = (e: unknown): boolean =>
+  ((e instanceof ReflowError || e instanceof FlowStateError) && typeof e.code === "string") || e instanceof ContentEncodingError;
+
 describe("fuzzing the reader", () => {
+  it("sees only typed errors reading 3,000 damaged inputs whole through readFlows and the model", async () => {
+    const r = rng(Number(process.env.FUZZ_SEED ?? 20261202));
+    const dir = mkdtempSync(join(tmpdir(), "reflow-fuzz-"));
+    const untyped: string[] = [];
+    let typed = 0;
+    for (let i = 0; i < Number(process.env.FUZZ_CASES ?? 3_000); i++) {
+      const file = join(dir, `case-${i % 8}.mitm`);
+      writeFileSync(file, mutate(r));
+      for (const e of await readWhole(file)) {
+        if (isTyped(e)) typed++;
+        else if (untyped.length < 5) untyped.push(`case ${i}: ${((e as Error).stack ?? String(e)).split("\n").slice(0, 4).join(" | ")}`);
+      }
+    }
+    expect(untyped).toEqual([]);
+    expect(typed).toBeGreaterThan(300);
+  });
+
   it("sees only typed errors over 10,000 damaged inputs", async () => {
     const r = rng(20261121);
     const untyped: string[] = [];

@@ -1,4 +1,4 @@
-/** The chain in this process: stages in order, drops, followers, sinks, the lazy path, order under overlap, damage. */
+/** The chain in this process: stages in order, drops, pass-by, followers, sinks, the lazy path, order under overlap, damage. */
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { FlowFileSink } from "../../src/pipeline/flow-file-sink.js";
 import { PassingFlow } from "../../src/pipeline/passing-flow.js";
 import { runSavedInputs } from "../../src/pipeline/saved-flow-source.js";
 import type { FlowSink, FlowStage } from "../../src/pipeline/stage.js";
-import { testdata } from "../helpers.js";
+import { rawFlows, testdata } from "../helpers.js";
 
 const REAL = join(testdata, "captures", "real-v17.mitm");
 const TFLOW = join(testdata, "captures", "tflow-v21.mitm");
@@ -75,6 +75,42 @@ describe("FlowChain", () => {
     expect(filter.unmatched).toBe(15 - sink.flows.length);
   });
 
+  it("passes flows by the later stages when the filter keeps the unmatched: unchanged, in input order", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "reflow-chain-")), "kept.mitm");
+    const writer = await FlowWriter.open(out);
+    const sink = new FlowFileSink(writer, { flushEachBatch: "none", closeWriter: true, onLeftOut: () => {} });
+    const filter = new FilterStage(parseFilter("~c 404"), true);
+    const marked: string[] = [];
+    // an overlapping stage that changes what it sees: earlier flows finish after later ones
+    let started = 0;
+    const mark = stage(
+      async (f, release) => {
+        const n = started++;
+        release();
+        await new Promise((r) => setTimeout(r, 3 * (3 - (n % 3))));
+        marked.push(f.flow.id);
+        f.flow.comment = "marked";
+        return true;
+      },
+      { overlaps: true, keepsFlows: true },
+    );
+    await run(REAL, new FlowChain([filter, mark], [sink], { concurrency: 3 }));
+    const before = rawFlows(readFileSync(REAL));
+    const after = rawFlows(readFileSync(out));
+    expect(after).toHaveLength(before.length);
+    const matchedAt = new Set<number>();
+    const matchedIds: string[] = [];
+    const note = stage((f) => (matchedAt.add((f.state as FlowRecord).raw.index), matchedIds.push(f.flow.id), true));
+    await run(REAL, new FlowChain([new FilterStage(parseFilter("~c 404")), note], []));
+    expect(matchedAt.size, "flows with a 404 in the capture").toBeGreaterThan(0);
+    expect(filter.unmatched).toBe(before.length - matchedAt.size);
+    expect(marked.sort(), "the later stage sees the matching flows only").toEqual(matchedIds.sort());
+    for (let i = 0; i < before.length; i++) {
+      if (matchedAt.has(i)) expect(after[i]!.includes("6:marked"), `flow #${i} marked`).toBe(true);
+      else expect(after[i]!.equals(before[i]!), `flow #${i} written as read`).toBe(true);
+    }
+  });
+
   it("sends a stage's followers after their flow, through the stages after it", async () => {
     const copier = stage(() => true, {
       followers: (f) => (f.flow.type === "http" && (f.flow as HTTPFlow).request.path === "/gzip" ? [PassingFlow.of(f.flow.copy())] : []),
@@ -132,23 +168,15 @@ describe("FlowChain", () => {
 
   it("ends an input at damage a stage finds, after every flow before it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "reflow-chain-"));
-    const bytes = readFileSync(REAL);
     // flow #3's request method is made a bad tnetstring int: found only when something reads it
-    const records: Buffer[] = [];
-    let at = 0;
-    while (at < bytes.length) {
-      const colon = bytes.indexOf(0x3a, at);
-      const len = Number(bytes.subarray(at, colon).toString());
-      records.push(bytes.subarray(at, colon + 1 + len + 1));
-      at = colon + 1 + len + 1;
-    }
-    const victim = records.findIndex((r, i) => i >= 2 && r.includes("6:method;3:GET,"));
+    const input = rawFlows(readFileSync(REAL));
+    const victim = input.findIndex((r, i) => i >= 2 && r.includes("6:method;3:GET,"));
     expect(victim, "an HTTP GET flow to damage").toBeGreaterThan(0);
-    const broken = Buffer.from(records[victim]!);
+    const broken = Buffer.from(input[victim]!);
     const m = broken.indexOf("6:method;3:GET,");
     broken.write("#", m + "6:method;".length); // the method's length prefix is no number now
     const path = join(dir, "broken.mitm");
-    writeFileSync(path, Buffer.concat([...records.slice(0, victim), broken, ...records.slice(victim + 1)]));
+    writeFileSync(path, Buffer.concat([...input.slice(0, victim), broken, ...input.slice(victim + 1)]));
     const sink = new Collect();
     let damage: unknown;
     const chain = new FlowChain([new FilterStage(parseFilter("~m GET"))], [sink]);

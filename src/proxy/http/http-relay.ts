@@ -13,6 +13,7 @@ import { unixNow } from "../clock.js";
 import type { ClientSession } from "../client-session.js";
 import { HttpExchange, type HttpRequestData, type HttpResponseData } from "../exchange.js";
 import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
+import { cameBackToUs, withViaToken } from "./loop-guard.js";
 import type { ProxyHandler } from "../proxy-handler.js";
 import { ProxyFailure } from "../proxy-failure.js";
 import { type Endpoint, type ProxyMode, hostPort } from "../proxy-mode.js";
@@ -109,6 +110,9 @@ export function refuseRequest(res: ServerResponse, status: number, text: string)
   res.end(text);
 }
 
+/** Bodies up to this size go out in one write after the exchange is recorded (they fit a socket's send buffer). */
+const SENT_WHOLE = 64 * 1024;
+
 /** Runs one exchange from the request that arrived to its end. */
 export class HttpRelay {
   private call: ServerCall | null = null;
@@ -137,6 +141,10 @@ export class HttpRelay {
 
   /** Starts an exchange for `req`. */
   static async handle(ctx: RelayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (ctx.mode.kind !== "regular" && cameBackToUs(req.rawHeaders)) {
+      req.resume();
+      return refuseRequest(res, 508, "reflow: loop detected: this request was relayed by this proxy already\n");
+    }
     const request = recordRequest(req, ctx, unixNow());
     if (!request) {
       req.resume();
@@ -180,7 +188,9 @@ export class HttpRelay {
     const toProxy = proxy !== null && out.scheme === "http";
     const target: Endpoint = toProxy ? { scheme: "http", host: proxy.host, port: proxy.port } : { scheme: out.scheme, host: out.host, port: out.port };
     const where = hostPort(out.host, out.port);
-    const started = await this.startCall(out, target, toProxy, where);
+    // reverse and upstream targets may lead back here: the request sent is marked (see loop-guard.ts)
+    const sent = ctx.mode.kind === "regular" ? out : { ...out, wire: withViaToken(out.wire ?? flatHeaders(out.headers)) };
+    const started = await this.startCall(sent, target, toProxy, where);
     const { call, release } = started;
     let head: ResponseHead;
     try {
@@ -310,9 +320,17 @@ export class HttpRelay {
     else this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
   }
 
-  /** Sends a whole response to the client and waits until it is out. */
+  /**
+   * Sends a whole response to the client and waits until it is out. The handler records the
+   * exchange (`responseDelivering`) before the client can have all of it, so a client that has
+   * a whole response has its flow on disk: a small response is recorded before it is sent (in
+   * one write, as before); of a large one the last byte waits until the rest is out and the
+   * exchange is recorded (a client that stops reading it is still recorded as gone).
+   */
   private async deliver(r: HttpResponseData): Promise<void> {
     if (this.clientGone) return this.fail(ProxyFailure.clientGone());
+    const body = r.content ?? null;
+    const held = body && body.length > SENT_WHOLE ? body.subarray(body.length - 1) : body;
     try {
       this.writeHead(r);
       if (r.trailers?.length && (this.h2Client || /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? "")))
@@ -321,11 +339,26 @@ export class HttpRelay {
             ? h2HeaderObject(h2Fields(flatHeaders(r.trailers)), {})
             : r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]),
         );
-      this.res.end(r.content ?? undefined);
+      if (body && held !== body && !(await this.written(body.subarray(0, body.length - 1)))) return await this.fail(ProxyFailure.clientGone());
     } catch (e) {
       return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
     }
+    if (this.clientGone || this.res.destroyed || this.req.socket.destroyed) return this.fail(ProxyFailure.clientGone());
+    this.ctx.handler.responseDelivering?.(this.exchange);
+    this.res.end(held ?? undefined);
     await this.awaitDelivery();
+  }
+
+  /** Writes part of the body; resolves true once it has left for the client, false when the client went away first. */
+  private written(part: Buffer): Promise<boolean> {
+    return new Promise((resolve) => {
+      const gone = (): void => resolve(false);
+      this.res.once("close", gone);
+      this.res.write(part, (e) => {
+        this.res.off("close", gone);
+        resolve(!e);
+      });
+    });
   }
 
   private async awaitDelivery(): Promise<void> {

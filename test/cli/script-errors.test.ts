@@ -1,0 +1,92 @@
+/**
+ * Script failures told the way a script's author needs them: a load failure as one line at
+ * the script's own file and line, a failing `start()` before anything is written, a hook that
+ * fails on every flow shown ten times and then counted, and input damage a script happens to
+ * read reported as input damage (exit 3), never as a script error.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { encode, type TDict } from "../../src/format/tnetstring.js";
+import { fixtures, flowDicts, reflow } from "../helpers.js";
+
+const sample = join(fixtures, "sample.mitm");
+const scratch = (): string => mkdtempSync(join(tmpdir(), "reflow-script-errors-"));
+const lines = (r: { stderr: Buffer }): string[] => r.stderr.toString().trim().split("\n").filter(Boolean);
+
+describe("a script that fails to load", () => {
+  const cases: [string, string, string][] = [
+    ["a syntax error", "syntax.ts", "export function request(ctx: unknown) {\n  const x = ;\n}\n"],
+    ["a throw while loading", "throws.ts", 'const a = 1;\nthrow new Error("boom");\nexport function request() {}\n'],
+  ];
+  for (const [what, name, text] of cases) {
+    it(`is one line at the script's own file and line: ${what}`, () => {
+      const d = scratch();
+      writeFileSync(join(d, name), text);
+      const r = reflow(["run", "-r", sample, "-s", name, "-w", "out.mitm"], { cwd: d });
+      expect(r.status).toBe(2);
+      expect(lines(r), r.stderr.toString()).toHaveLength(1);
+      expect(r.stderr.toString()).toContain(`${name}:2:`);
+      expect(readdirSync(d)).toEqual([name]);
+    });
+  }
+
+  it("says a directory is a directory", () => {
+    const d = scratch();
+    mkdirSync(join(d, "scripts"));
+    const r = reflow(["run", "-r", sample, "-s", "scripts", "-w", "out.mitm"], { cwd: d });
+    expect(r.status).toBe(2);
+    expect(lines(r)).toHaveLength(1);
+    expect(r.stderr.toString()).toContain("is a directory");
+  });
+});
+
+describe("a start() that throws", () => {
+  it("stops the run before anything is written (exit 2)", () => {
+    const d = scratch();
+    writeFileSync(join(d, "start.ts"), 'export function start() {\n  throw new Error("no config");\n}\nexport function request() {}\n');
+    const r = reflow(["run", "-r", sample, "-s", "start.ts", "-w", "out.mitm"], { cwd: d });
+    expect(r.status).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    expect(r.stderr.toString()).toContain("start.ts:2:");
+    expect(readdirSync(d)).toEqual(["start.ts"]);
+    const jobs = reflow(["run", "-r", sample, sample, "-j", "2", "-s", "start.ts", "-w", "out.mitm"], { cwd: d });
+    expect(jobs.status).toBe(2);
+    expect(lines(jobs), "the same one line from a worker").toEqual(lines(r));
+    expect(readdirSync(d)).toEqual(["start.ts"]);
+  });
+});
+
+describe("the same hook failing on every flow", () => {
+  it("shows its first 10 errors in full, then a count", () => {
+    const d = scratch();
+    writeFileSync(join(d, "fails.ts"), 'export function request() {\n  throw new Error("every time");\n}\n');
+    writeFileSync(join(d, "many.mitm"), Buffer.concat(Array.from({ length: 5 }, () => readFileSync(sample)))); // 35 flows
+    const r = reflow(["run", "-r", "many.mitm", "-s", "fails.ts", "-w", "out.mitm"], { cwd: d });
+    expect(r.status).toBe(1);
+    const err = r.stderr.toString();
+    expect(err.match(/every time/g)).toHaveLength(10);
+    expect(err).toMatch(/25 more errors/);
+    expect(err).toContain("35 script errors");
+  });
+});
+
+describe("damage a script happens to read", () => {
+  it("is input damage (exit 3, file, offset, flow), not a script error", () => {
+    const d = scratch();
+    const dicts = flowDicts(readFileSync(sample));
+    (dicts[2]!.get("request") as TDict).set("method", 5); // an int where bytes belong
+    const parts = dicts.map((f) => encode(f));
+    writeFileSync(join(d, "bad.mitm"), Buffer.concat(parts));
+    writeFileSync(join(d, "reads.ts"), "export function request(ctx: unknown, flow: any) { ctx; flow.request.method; }\n");
+    const r = reflow(["run", "-r", "bad.mitm", "-s", "reads.ts", "-w", "out.mitm"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(3);
+    const err = r.stderr.toString();
+    expect(err).not.toContain("script error in");
+    expect(err).toContain("bad.mitm");
+    expect(err).toContain(`byte offset ${parts[0]!.length + parts[1]!.length}`);
+    expect(err).toContain("flow #2");
+    expect(flowDicts(readFileSync(join(d, "out.mitm")))).toHaveLength(2); // the flows before it
+  });
+});

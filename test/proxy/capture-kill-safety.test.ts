@@ -1,0 +1,59 @@
+/**
+ * A hard kill never loses an exchange the client already has: the flow is on disk before the
+ * client can have the whole response (small responses are recorded before they are sent,
+ * large ones before their last byte).
+ */
+import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { flowDicts } from "../helpers.js";
+import { type Listening, type RunningCapture, httpOrigin, killStrayCaptures, startCapture, tempDir } from "./capture-harness.js";
+import type { Server } from "node:http";
+import type { TDict } from "../../src/format/tnetstring.js";
+
+let origin: Listening<Server>;
+let cap: RunningCapture;
+const out = join(tempDir(), "kill-safe.mitm");
+
+beforeAll(async () => {
+  origin = await httpOrigin((req, res) => {
+    const size = Number(new URL(req.url!, "http://x").searchParams.get("size"));
+    res.end(Buffer.alloc(size, "r"));
+  });
+  cap = await startCapture(["-w", out, "-q"]);
+});
+
+afterAll(async () => {
+  await cap?.stop();
+  await origin?.close();
+  killStrayCaptures();
+});
+
+/** Fetches `path` through the proxy and, the moment the whole response is in, the paths the file holds. */
+function fetchThenReadFile(path: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = connect(cap.port, "127.0.0.1", () =>
+      s.write(`GET http://127.0.0.1:${origin.port}${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`),
+    );
+    s.on("data", () => {});
+    s.once("error", reject);
+    // the response ends with the connection: read the file before anything else happens
+    s.once("end", () => {
+      const paths = flowDicts(readFileSync(out)).map((d) => (d.get("request") as TDict).get("path")!.toString());
+      s.destroy();
+      resolve(paths);
+    });
+  });
+}
+
+describe("a capture's file, the moment a client has a whole response", () => {
+  for (const size of [10, 1024, 5 << 20]) {
+    it(`already holds its flow (${size} bytes)`, async () => {
+      for (let i = 0; i < 5; i++) {
+        const path = `/r/${size}/${i}?size=${size}`;
+        expect(await fetchThenReadFile(path), path).toContain(path);
+      }
+    });
+  }
+});
