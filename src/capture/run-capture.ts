@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CaptureSetupError, ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
-import { Pipeline } from "../pipeline/pipeline.js";
+import { Pipeline, type StageHooks } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { CertificateAuthority, CertificateAuthorityError } from "../proxy/tls/certificates.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
@@ -27,6 +27,8 @@ export interface CaptureSettings {
   outPath: string | null;
   append: boolean;
   scripts: string[];
+  /** built-in stages (rewrite rules) that run before the scripts */
+  stages?: { name: string; hooks: StageHooks }[];
   confdir: string | null;
   insecure: boolean;
   tcpHosts: RegExp | null;
@@ -58,6 +60,7 @@ export function defaultConfdir(): string {
 /** Runs the capture until a signal stops it; resolves with the exit code. */
 export async function runCapture(s: CaptureSettings): Promise<number> {
   const pipeline = new Pipeline({ logLevel: s.logLevel, print: s.scriptOutput });
+  for (const stage of s.stages ?? []) pipeline.addStage(stage.name, stage.hooks);
   await pipeline.loadScripts(s.scripts); // a script that fails to load stops here (exit 2)
 
   let ca: CertificateAuthority;

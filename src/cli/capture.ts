@@ -6,6 +6,7 @@ import { filterFromWords } from "../filter/index.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { info, scriptOutput, useColour } from "./report.js";
+import { addRuleOptions, ruleStages } from "./rule-options.js";
 
 interface CaptureOptions {
   listenPort: number;
@@ -67,7 +68,7 @@ function hostRegex(option: string, text: string | undefined): RegExp | null {
 }
 
 export function registerCapture(program: Command): void {
-  program
+  const cmd = program
     .command("capture")
     .summary("run an intercepting proxy and record the traffic into a flow file")
     .description(
@@ -96,7 +97,9 @@ export function registerCapture(program: Command): void {
     .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
     .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds))
     .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+  const rules = addRuleOptions(cmd);
+  cmd
     .addHelpText(
       "after",
       `
@@ -110,6 +113,7 @@ Examples:
     .action(async (words: string[], opts: CaptureOptions) => {
       if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
       const filter = filterFromWords(words);
+      const stages = ruleStages(rules(), false);
       const { parseProxyMode, ProxyModeError } = await import("../proxy/proxy-mode.js");
       let mode;
       try {
@@ -127,6 +131,7 @@ Examples:
         outPath: opts.wfile ?? opts.afile ?? null,
         append: opts.afile !== undefined,
         scripts: opts.script,
+        stages,
         confdir,
         insecure: opts.sslInsecure === true,
         tcpHosts: hostRegex("--tcp-hosts", opts.tcpHosts),
