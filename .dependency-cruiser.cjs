@@ -9,8 +9,8 @@ const LAYERS = [
   ["model"], // flow state ⇄ the objects scripts touch
   ["filter"],
   ["io"],
-  ["pipeline", "display"],
-  ["diff", "capture", "replay"], // front ends and reports
+  ["pipeline", "display", "rules"], // rules: rewrite rules, run by the pipeline's script host as a stage
+  ["diff", "capture", "replay", "export"], // front ends and reports
   ["cli"],
 ];
 

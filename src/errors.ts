@@ -32,6 +32,7 @@ const LIBRARY_CODES = {
   E_SCRIPT_LOAD: "a script cannot be found, compiled or started",
   E_SCRIPT_EXIT: "a script ended its thread or process (`process.exit()`) before the run finished",
   E_FILTER_SYNTAX: "a malformed filter expression",
+  E_RULE_SYNTAX: "a malformed rewrite rule (--modify-headers, --modify-body, --map-remote, --map-local, --redact)",
   E_CA: "capture's CA cannot be read or made",
   E_LISTEN: "capture cannot listen on its address",
 } as const;

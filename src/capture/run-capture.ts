@@ -9,7 +9,7 @@ import { CaptureSetupError, ExitCode, UsageError } from "../errors.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import type { Filter } from "../filter/index.js";
 import type { AnswerStage } from "../pipeline/answer-stage.js";
-import { Pipeline } from "../pipeline/pipeline.js";
+import { Pipeline, type StageHooks } from "../pipeline/pipeline.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { CertificateAuthority, CertificateAuthorityError } from "../proxy/tls/certificates.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
@@ -28,6 +28,8 @@ export interface CaptureSettings {
   outPath: string | null;
   append: boolean;
   scripts: string[];
+  /** built-in stages (rewrite rules) that run before the scripts */
+  stages?: { name: string; hooks: StageHooks }[];
   confdir: string | null;
   insecure: boolean;
   tcpHosts: RegExp | null;
@@ -63,6 +65,7 @@ export function defaultConfdir(): string {
 /** Runs the capture until a signal stops it; resolves with the exit code. */
 export async function runCapture(s: CaptureSettings): Promise<number> {
   const pipeline = new Pipeline({ logLevel: s.logLevel, print: s.scriptOutput });
+  for (const stage of s.stages ?? []) pipeline.addStage(stage.name, stage.hooks);
   await pipeline.loadScripts(s.scripts); // a script that fails to load stops here (exit 2)
 
   let ca: CertificateAuthority;

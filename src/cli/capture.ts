@@ -7,6 +7,7 @@ import type { LogLevel } from "../pipeline/script.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { info, scriptOutput, useColour } from "./report.js";
+import { addRuleOptions, ruleStages } from "./rule-options.js";
 
 interface CaptureOptions {
   listenPort: number;
@@ -86,7 +87,7 @@ export async function proxyModeOf(text: string): Promise<ProxyMode> {
 }
 
 export function registerCapture(program: Command): void {
-  program
+  const cmd = program
     .command("capture")
     .summary("run an intercepting proxy and record the traffic into a flow file")
     .description(
@@ -115,7 +116,9 @@ export function registerCapture(program: Command): void {
     .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
     .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds))
     .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+  const rules = addRuleOptions(cmd);
+  cmd
     .addHelpText(
       "after",
       `
@@ -129,6 +132,7 @@ Examples:
     .action(async (words: string[], opts: CaptureOptions) => {
       if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
       const filter = filterFromWords(words);
+      const stages = ruleStages(rules(), false);
       const mode = await proxyModeOf(opts.mode);
       // The proxy and X.509 code load only when capturing (keeps `reflow run` start-up short).
       const { runCapture } = await import("../capture/run-capture.js");
@@ -140,6 +144,7 @@ Examples:
         outPath: opts.wfile ?? opts.afile ?? null,
         append: opts.afile !== undefined,
         scripts: opts.script,
+        stages,
         confdir,
         insecure: opts.sslInsecure === true,
         tcpHosts: hostRegex("--tcp-hosts", opts.tcpHosts),

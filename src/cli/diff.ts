@@ -13,12 +13,16 @@ import {
   TextReport,
   diffFlowStreams,
   hasDifferences,
+  HtmlReport,
+  JUnitReport,
   parseIgnoreList,
+  ReportTee,
   retainFlow,
 } from "../diff/index.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
 import { readFlows } from "../io/flow-source.js";
+import { writeWholeFile } from "../io/output-file.js";
 import type { Flow } from "../model/index.js";
 import { expandInputs } from "./inputs.js";
 import { closedStdout, useColour } from "./report.js";
@@ -32,6 +36,8 @@ interface DiffOptions {
   json?: boolean;
   stat?: boolean;
   caseSensitive?: boolean;
+  junit?: string;
+  html?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -80,6 +86,8 @@ export function registerDiff(program: Command): void {
     .option("--stat", "counts only: flows by status and changed flows per field")
     .option("--json", "machine-readable output (docs/diff-json.md)")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
+    .option("--junit <FILE>", "also write a JUnit XML report for CI: a test case per flow pair, failures for changed, added and removed flows")
+    .option("--html <FILE>", "also write a self-contained HTML page: the counts and each changed flow side by side")
     .addHelpText(
       "after",
       `
@@ -91,7 +99,8 @@ Examples:
   reflow run -r cap.mitm -s redact.ts -w out.mitm && reflow diff cap.mitm out.mitm --stat
   reflow diff old-run.mitm new-run.mitm --by request --ignore-header date --ignore-header etag
   reflow diff a.mitm b.mitm '~u /api & ~t json' --json | jq '.flows[].changes[].path'
-  reflow diff a.mitm b.mitm --ignore none                 # compare timestamps and addresses too`,
+  reflow diff a.mitm b.mitm --ignore none                 # compare timestamps and addresses too
+  reflow diff expected.mitm actual.mitm --junit report.xml --html diff.html   # CI test report and artifact`,
     )
     .action(async (a: string, b: string, filterWords: string[], opts: DiffOptions) => {
       process.exitCode = await diff(a, b, filterWords, opts);
@@ -151,9 +160,20 @@ async function diff(argA: string, argB: string, filterWords: string[], opts: Dif
   else if (opts.json)
     report = new JsonReport(out.write, { by: opts.by, ignore: [...opts.ignore], ignore_headers: ignoreHeaders });
   else report = new TextReport(out.write, { colour: useColour(process.stdout) });
+  const files: DiffReport[] = [];
+  if (opts.junit) files.push(new JUnitReport(`${pathA} → ${pathB}`, (xml) => writeWholeFile(opts.junit!, xml)));
+  if (opts.html) files.push(new HtmlReport({ a: pathA, b: pathB }, (page) => writeWholeFile(opts.html!, page)));
+  if (files.length) report = new ReportTee([report, ...files]);
   const reporting = report;
   // once a difference is found, a closed stdout cannot make the answer "equal"
-  report = { flow: (d) => ((closedStdout.exitCode = ExitCode.FINISHED_WITH_ERRORS), reporting.flow(d)), end: (s) => reporting.end(s) };
+  report = {
+    wantsSame: reporting.wantsSame, // --junit lists the pairs that are the same too
+    flow: (d) => {
+      if (d.status !== "same") closedStdout.exitCode = ExitCode.FINISHED_WITH_ERRORS;
+      return reporting.flow(d);
+    },
+    end: (s) => reporting.end(s),
+  };
   try {
     const summary = await diffFlowStreams(
       matching(readFlows(pathA, migrations.a), filter),

@@ -21,7 +21,24 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   diff: async () => (await import("./diff.js")).registerDiff,
   replay: async () => (await import("./replay.js")).registerReplay,
   check: async () => (await import("./check.js")).registerCheck,
+  export: async () => (await import("./export.js")).registerExport,
+  "init-script": async () => (await import("./init-script.js")).registerInitScript,
 };
+
+/** One example per command, for `reflow --help`. */
+const EXAMPLES = `
+Examples:
+  reflow run -r capture.mitm -s rewrite.ts -w out.mitm            run a script over saved flows
+  reflow convert new.mitm -o old.mitm --flow-version 17            write for mitmproxy 8.1
+  reflow show capture.mitm --detail 2 '~c 404'                     list flows like mitmdump
+  reflow filter --explain '~d example.com & !~s'                   check a filter expression
+  reflow capture -w run.mitm                                       record through a proxy on :8080
+  reflow diff before.mitm after.mitm --junit report.xml            compare two flow files
+  reflow check capture.mitm                                        read every flow whole (exit 3 if damaged)
+  reflow export capture.mitm --format curl '~u /login'             a flow as a curl command
+  reflow init-script rewrite.ts                                    start a typed script
+
+Each command's --help has more.`;
 
 /** The commands `argv` needs: the one it names, or all of them (for help and errors). */
 function commandsFor(argv: string[]): string[] {
@@ -34,7 +51,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .description("Read, rewrite, capture and diff mitmproxy flow files.")
     .version(pkg.version)
     .showHelpAfterError("(add --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    .addHelpText("after", EXAMPLES);
   program.configureOutput({ outputError: (text, write) => write(text) });
   const names = commandsFor(argv);
   const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));

@@ -8,12 +8,15 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { FlowWriter } from "../io/flow-writer.js";
 import { type BatchJob, BatchRun } from "../pipeline/batch-run.js";
 import type { FromWorker, ToWorker } from "../pipeline/run-in-workers.js";
+import { RunOutcomes } from "../pipeline/run-outcomes.js";
 import { errorLine, scriptOutput, warn } from "./report.js";
+import { ruleStages } from "./rule-options.js";
 
 const { job, version } = workerData as { job: BatchJob; version: WritableVersion | undefined };
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
-const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput });
+const outcomes = job.junit ? new RunOutcomes() : undefined;
+const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, ruleStages(job.rules, job.caseSensitive), outcomes);
 
 try {
   await batch.start();
@@ -26,12 +29,12 @@ try {
 port.on("message", async (m: ToWorker) => {
   if ("finish" in m) {
     await batch.finish();
-    post({ finished: batch.stats });
+    post({ finished: batch.stats, startFailures: outcomes?.startFailures });
     port.close();
     return;
   }
   const writer = m.output ? await FlowWriter.open(m.output, { version, like: m.file }) : undefined;
   const damaged = await batch.runFile(m.file, writer);
   await writer?.close();
-  post({ fileDone: m.file, damaged });
+  post({ fileDone: m.file, damaged, suite: outcomes?.takeSuite() });
 });

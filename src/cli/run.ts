@@ -5,15 +5,20 @@ import { ExitCode, UsageError } from "../errors.js";
 import { FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { type BatchJob, BatchRun, type RunOutputs, runInputs } from "../pipeline/batch-run.js";
+import { RunOutcomes } from "../pipeline/run-outcomes.js";
+import { writeWholeFile } from "../io/output-file.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
 import { runInWorkers } from "../pipeline/run-in-workers.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
-import { expandInputs } from "./inputs.js";
+import { expandKeyedInputs } from "./inputs.js";
+import { parseShardSpec, resolveShard, type ShardSpec, takeShare } from "./shard.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, scriptOutput, warn } from "./report.js";
+import { addRuleOptions, ruleStages } from "./rule-options.js";
+import type { RuleArgument } from "../rules/index.js";
 import { mirroredOutputs } from "../io/mirrored-outputs.js";
 import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
@@ -26,24 +31,18 @@ interface RunOptions {
   flowVersion?: WritableVersion;
   format?: FlowFormat;
   concurrency: number;
-  shard?: { k: number; n: number };
+  shard?: ShardSpec;
   jobs: number;
   keepUnmatched?: boolean;
   quiet?: boolean;
   verbose: number;
+  rules: RuleArgument[];
+  junit?: string;
   skipUnwritable?: boolean;
   strict?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function parseShard(text: string): { k: number; n: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text);
-  const k = Number(m?.[1]);
-  const n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new UsageError(`--shard takes K/N with 1 <= K <= N (got ${JSON.stringify(text)})`);
-  return { k, n };
-}
 
 function parsePositive(text: string): number {
   const n = Number(text);
@@ -52,7 +51,7 @@ function parsePositive(text: string): number {
 }
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command("run")
     .summary("run scripts over saved flows, in saved order, and write the result")
     .description(
@@ -79,25 +78,31 @@ export function registerRun(program: Command): void {
     .option("--keep-unmatched", "write the flows the FILTER does not match unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
     .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
-    .option("--shard <K/N>", "process only the K-th of N deterministic shares of the input files", parseShard)
+    .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
+    .option("--junit <FILE>", "also write a JUnit XML report: a test case per flow, a failure per script error")
     .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
     .option("--strict", "read each flow whole first (as reflow check); a damaged one is reported and left out, exit 3")
     .option("-q, --quiet", "no summary")
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+  const rules = addRuleOptions(cmd);
+  cmd
     .addHelpText(
       "after",
       `
 Examples:
   reflow run -r capture.mitm -s examples/add-header.ts -w out.mitm
+  reflow run -r capture.mitm --modify-headers '/~s/X-Env/ci' --redact authorization -w out.mitm
   reflow run -r capture.mitm -s 'examples/replace.ts hello goodbye' -w capture.mitm   # in place
   reflow run -r 'caps/**/*.mitm' -s examples/redact.ts -w redacted/                    # one output per input
-  reflow run -r big.mitm --shard 2/4 -w part2.mitm                                     # a CI matrix share
+  reflow run -r 'caps/*.mitm' --shard 2/4 -w part2.mitm                                # a CI matrix share
+  reflow run -r 'caps/*.mitm' --shard auto -w out/                                     # share from GitLab/CircleCI/... variables
   reflow run -r capture.mitm '~d api.example.com & ~s' -w api.mitm                     # keep only matching flows
+  reflow run -r 'caps/*.mitm' -s checks.ts --junit checks.xml                          # script errors as a CI test report
   reflow run -r capture.mitm -s redact.ts --keep-unmatched -w capture.mitm '~d api'    # rewrite api flows only, keep the rest
   cat a.mitm | reflow run -r - -s check.ts -w - > b.mitm`,
     )
     .action(async (filterArgs: string[], opts: RunOptions) => {
-      process.exitCode = await run(filterArgs, opts);
+      process.exitCode = await run(filterArgs, { ...opts, rules: rules() });
     });
 }
 
@@ -126,8 +131,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const { inputs, filterWords } = splitInputsAndFilter(opts.rfile);
   // parsed now so that a malformed expression stops the run before anything is read
   filterFromWords([...filterWords, ...filterArgs], { caseSensitive: opts.caseSensitive });
-  let paths = await expandInputs(inputs);
-  if (opts.shard) paths = paths.filter((_, i) => i % opts.shard!.n === opts.shard!.k - 1);
+  const keyed = await expandKeyedInputs(inputs);
+  const paths = (opts.shard ? takeShare(keyed, resolveShard(opts.shard), warn) : keyed).map((input) => input.path);
   if (opts.afile && paths.some((p) => p !== "-" && samePath(p, opts.afile!)))
     throw new UsageError(`refusing to append to ${opts.afile}: it is also an input (that would never end)`);
   const perInput = opts.wfile !== undefined && opts.wfile !== "-" && isDirectoryTarget(opts.wfile);
@@ -142,9 +147,12 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     keepUnmatched: !!opts.keepUnmatched,
     concurrency: opts.concurrency,
     logLevel: (["error", "info", "debug"] as LogLevel[])[Math.min(opts.verbose, 2)]!,
+    rules: opts.rules,
+    junit: opts.junit !== undefined,
     skipUnwritable: !!opts.skipUnwritable,
     strict: !!opts.strict,
   };
+  const stages = ruleStages(job.rules, job.caseSensitive); // a malformed rule stops the run here
   const version = (opts.flowVersion ??
     (opts.afile ? await inputsVersion([opts.afile]) : null) ??
     (await inputsVersion(paths)) ??
@@ -163,14 +171,15 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   let damaged!: boolean;
   let counted = (): number => 0;
   const progress = new Progress(paths, () => counted(), opts.quiet);
+  const outcomes = opts.junit ? new RunOutcomes() : undefined;
   // worker threads write mitm parts joined at the end: other formats are written by this thread
   const parallel = opts.format === undefined && (outputs.single === undefined || outputFormat(outputs.single) === "mitm");
   try {
     if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
       const worker = new URL("./run-worker.js", import.meta.url);
-      ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs));
+      ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
     } else {
-      const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput });
+      const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, stages, outcomes);
       counted = () => batch.flowsSoFar;
       await batch.start(); // a script that fails to load stops the run before any output
       damaged = await runInputs(batch, paths, outputs);
@@ -180,6 +189,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
     progress.stop();
     unfinished.finished();
   }
+  if (outcomes) await writeWholeFile(opts.junit!, outcomes.xml());
 
   const s = stats;
   if (!opts.quiet) {

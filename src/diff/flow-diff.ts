@@ -12,6 +12,8 @@ import { flowTitle } from "./flow-title.js";
 
 /** Where a diff's findings go: every flow that is not the same, then the counts. */
 export interface DiffReport {
+  /** true: `flow` gets the pairs that are the same too (with their title) */
+  readonly wantsSame?: boolean;
   flow(diff: FlowDiff): void | Promise<void>;
   end(summary: DiffSummary): void | Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function diffFlowStreams(
     const diff = describePair(pair.a, pair.b, comparer);
     summary[diff.status]++;
     if (diff.status !== "same") await report.flow(diff);
+    else if (report.wantsSame) await report.flow({ ...diff, title: flowTitle(pair.a!) });
   }
   await report.end(summary);
   return summary;

@@ -18,7 +18,10 @@ export { type DiffReport, type FlowDiffOptions, diffFlowStreams } from "./flow-d
 export { type FlowPair, pairFlows } from "./flow-pairing.js";
 export { flowTitle } from "./flow-title.js";
 export { diffJson } from "../model/json-diff.js";
+export { HtmlReport } from "./html-report.js";
 export { JsonReport } from "./json-report.js";
+export { JUnitReport } from "./junit-report.js";
+export { ReportTee } from "./report-tee.js";
 export { diffLines } from "./line-diff.js";
 export { requestKey } from "./request-key.js";
 export { retainFlow } from "./retained-flow.js";

@@ -17,7 +17,7 @@ export class FilterSyntaxError extends UsageError {
 }
 
 /** The expression on one line and a caret under `offset`; control characters shown as spaces so the caret lines up. */
-function pointAt(expression: string, offset: number): string {
+export function pointAt(expression: string, offset: number): string {
   const shown = expression.replace(/[\t\n\r\v\f]/g, " ");
   return `  ${shown}\n  ${" ".repeat(Math.min(offset, shown.length))}^`;
 }

@@ -8,7 +8,7 @@ import { compileTerm, type FlowPredicate } from "./flow-matchers.js";
 import { type ParseOptions, parseExpression } from "./parser.js";
 import { type FilterTerm, forEachOperator } from "./syntax-tree.js";
 
-export { FilterSyntaxError } from "./filter-syntax-error.js";
+export { FilterSyntaxError, pointAt } from "./filter-syntax-error.js";
 export { OPERATORS, type OperatorSpec } from "./operators.js";
 export type { ParseOptions } from "./parser.js";
 export type { AndTerm, FilterTerm, NotTerm, OperatorTerm, OrTerm } from "./syntax-tree.js";

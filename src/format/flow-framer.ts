@@ -1,8 +1,9 @@
 /**
- * Frames a mitm flow file (a plain concatenation of top-level tnetstring dicts) into one
- * record per flow, synchronously, from chunks pushed in as they are read: memory stays at
- * about one chunk plus the largest flow. Nothing here parses a flow's contents (see
- * flow-record.ts); reading the chunks is mitm-stream.ts's job.
+ * Frames a flow file into one record per flow, synchronously, from chunks pushed in as they
+ * are read: memory stays at about one chunk plus the largest flow. A mitm file is a plain
+ * concatenation of top-level tnetstring dicts; a reflow msgpack file's records have a
+ * 4-byte length prefix (its RecordShape is in msgpack-codec.ts). Nothing here parses a
+ * flow's contents (see flow-record.ts); reading the chunks is mitm-stream.ts's job.
  */
 import { FlowReadError } from "../errors.js";
 
@@ -16,10 +17,45 @@ export interface RawFlow {
   index: number;
 }
 
+/** Where a record's framing is damaged: the error code, the offset from the record's start, why. */
+export type FramingFailure = (code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT", at: number, detail: string) => never;
+
+/** How one kind of flow file marks where each record ends. */
+export interface RecordShape {
+  /** bytes that always hold a record's length prefix (fewer only at the end of the input) */
+  readonly prefixNeed: number;
+  /** bytes that follow the payload */
+  readonly suffix: number;
+  /** The prefix at the start of `buf`: its own length and the payload's. */
+  prefix(buf: Buffer, first: boolean, fail: FramingFailure): { prefix: number; payload: number };
+  /** Why the whole record at the start of `buf`, `total` bytes long, is damaged, or null. */
+  damage(buf: Buffer, total: number): string | null;
+}
+
 const MAX_PREFIX_DIGITS = 12; // mitmproxy refuses longer top-level length prefixes
-const PREFIX_NEED = MAX_PREFIX_DIGITS + 1;
 const COLON = 0x3a;
 const DICT_TAG = 0x7d;
+
+/** mitm files: a decimal length, a colon, the dict's payload, its `}` tag. */
+export const MITM_RECORDS: RecordShape = {
+  prefixNeed: MAX_PREFIX_DIGITS + 1,
+  suffix: 1,
+  prefix(buf, first, fail) {
+    let len = 0;
+    let i = 0;
+    for (; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (c === COLON) break;
+      if (c < 0x30 || c > 0x39) fail("E_FLOW_CORRUPT", i, i === 0 && first ? "not a mitmproxy flow file" : "invalid length prefix");
+      if (i >= MAX_PREFIX_DIGITS) fail("E_FLOW_CORRUPT", 0, "absurdly large length prefix");
+      len = len * 10 + (c - 0x30);
+    }
+    if (i === buf.length) fail("E_FLOW_TRUNCATED", 0, "file ends inside a length prefix");
+    if (i === 0) fail("E_FLOW_CORRUPT", 0, "empty length prefix");
+    return { prefix: i + 1, payload: len };
+  },
+  damage: (buf, total) => (buf[total - 1] !== DICT_TAG ? "top-level element is not a dict" : null),
+};
 
 /**
  * The framing state of one input. Use: `next()` until it returns null; then, if not `done`,
@@ -33,7 +69,7 @@ const DICT_TAG = 0x7d;
 export class FlowFramer {
   /** unconsumed bytes, starting at file offset `base` */
   private buf: Buffer = Buffer.alloc(0);
-  private base = 0;
+  private base: number;
   private index = 0;
   private eof = false;
   /** chunks pushed ahead of `buf` (only while a flow spans them) */
@@ -51,7 +87,12 @@ export class FlowFramer {
     /** the file size, when there is one: a length prefix that overruns it is reported before anything is allocated */
     private readonly knownSize?: number,
     private readonly release?: (chunk: Buffer) => void,
-  ) {}
+    private readonly shape: RecordShape = MITM_RECORDS,
+    /** the file offset of the first byte pushed (after a header the caller read) */
+    start = 0,
+  ) {
+    this.base = start;
+  }
 
   /** Adds a chunk read from the input. */
   push(chunk: Buffer): void {
@@ -114,33 +155,23 @@ export class FlowFramer {
   next(): RawFlow | null {
     const more = !this.eof || this.ahead.length > 0;
     let buf = this.buf;
-    if (buf.length < PREFIX_NEED && more) return this.wait(PREFIX_NEED);
+    if (buf.length < this.shape.prefixNeed && more) return this.wait(this.shape.prefixNeed);
     if (buf.length === 0) {
       this.done = true; // clean end of file: the only normal way out
       return null;
     }
-    let len = 0;
-    let i = 0;
-    for (; i < buf.length; i++) {
-      const c = buf[i]!;
-      if (c === COLON) break;
-      if (c < 0x30 || c > 0x39)
-        this.fail("E_FLOW_CORRUPT", this.base + i, i === 0 && this.index === 0 ? "not a mitmproxy flow file" : "invalid length prefix");
-      if (i >= MAX_PREFIX_DIGITS) this.fail("E_FLOW_CORRUPT", this.base, "absurdly large length prefix");
-      len = len * 10 + (c - 0x30);
-    }
-    if (i === buf.length) this.fail("E_FLOW_TRUNCATED", this.base, "file ends inside a length prefix");
-    if (i === 0) this.fail("E_FLOW_CORRUPT", this.base, "empty length prefix");
-    const total = i + 1 + len + 1; // prefix, ':', payload, tag
+    const { prefix, payload: len } = this.shape.prefix(buf, this.index === 0, this.failAt);
+    const total = prefix + len + this.shape.suffix;
     if (this.knownSize !== undefined && this.base + total > this.knownSize)
       this.fail(
         "E_FLOW_TRUNCATED",
         this.base,
-        `flow of ${len} bytes runs past the end of the file (${this.knownSize - this.base - i - 1} bytes left)`,
+        `flow of ${len} bytes runs past the end of the file (${this.knownSize - this.base - prefix} bytes left)`,
       );
     if (buf.length < total && more) return this.wait(total);
     if (buf.length < total) this.fail("E_FLOW_TRUNCATED", this.base, `flow of ${len} bytes is cut off by the end of the input`);
-    if (buf[total - 1] !== DICT_TAG) this.fail("E_FLOW_CORRUPT", this.base, "top-level element is not a dict");
+    const damage = this.shape.damage(buf, total);
+    if (damage) this.fail("E_FLOW_CORRUPT", this.base, damage);
     const flow: RawFlow = { bytes: buf.subarray(0, total), offset: this.base, index: this.index };
     // move on past the flow, onto the chunks pushed ahead when `buf` is used up
     buf = buf.subarray(total);
@@ -154,6 +185,9 @@ export class FlowFramer {
     this.index++;
     return flow;
   }
+
+  /** Damage at `at` bytes into the record being framed. */
+  private readonly failAt: FramingFailure = (code, at, detail) => this.fail(code, this.base + at, detail);
 
   private wait(need: number): null {
     this.need = need;

@@ -4,7 +4,7 @@
  */
 import { FlowReadError, FlowStateError } from "../errors.js";
 import { type RawFlow } from "./mitm-stream.js";
-import { type MigrationContext, NEWEST_VERSION, migrateToNewest } from "./migrations/index.js";
+import { type MigrationContext, NEWEST_VERSION, migrateToNewest, upgradeConnections } from "./migrations/index.js";
 import {
   DictIndex,
   IndexedDict,
@@ -64,6 +64,11 @@ export interface FlowState {
   readonly version: number;
   /** migrates the flow to version 21 in place; entries read before keep their identity */
   promote(): TDict;
+  /**
+   * The connections as version 21 has them, for reading only: copies migrated on their
+   * own when the state is older (promoting parses the whole flow). Absent: call `promote`.
+   */
+  newestConnections?(): { client: TDict; server: TDict };
 }
 
 /** The versions whose request/response/websocket/messages entries have the v21 shape. */
@@ -243,6 +248,18 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
       throw this.error(e);
     }
     return this.dict;
+  }
+
+  newestConnections(): { client: TDict; server: TDict } {
+    const top = this.top();
+    try {
+      if (this.dictVersion !== NEWEST_VERSION) return upgradeConnections(top, this.dictVersion, this.migrations);
+      const [client, server] = [this.entry("client_conn"), this.entry("server_conn")];
+      if (!(client instanceof Map && server instanceof Map)) throw new TypeError("flow connections: expected dicts");
+      return { client, server };
+    } catch (e) {
+      throw this.error(e);
+    }
   }
 
   /** Turns a parse or migration failure into a FlowReadError that names file, offset and flow. */

@@ -32,7 +32,7 @@ export class LoadedFlow implements ReadFlow {
   /**
    * @param make builds the state (on first use)
    * @param type the flow type, when known without making the state
-   * @param packed the msgpack the state is made from, so an untouched flow is written as it was read
+   * @param packed the msgpack record (length prefix included) the state is made from, so an untouched flow is written as it was read
    */
   constructor(
     private make: (() => TDict) | undefined,

@@ -2,7 +2,7 @@
  * Reads a mitm flow file's chunks through a FlowFramer: the flows handed out in batches,
  * every flow that is whole in what has been read so far.
  */
-import { FlowFramer, type RawFlow } from "./flow-framer.js";
+import { FlowFramer, MITM_RECORDS, type RawFlow, type RecordShape } from "./flow-framer.js";
 
 export type { RawFlow } from "./flow-framer.js";
 
@@ -24,14 +24,18 @@ export async function* frameFlows(
  *
  * With `release`, every chunk read is handed to it once no flow views it any more, on the
  * promise that a caller asks for the next batch only when done with the flows of the last.
+ * `shape` says how records are delimited (mitm's by default); `start` is the file offset of
+ * the first byte of `chunks` (after a header the caller read).
  */
 export async function* frameFlowBatches(
   chunks: AsyncIterable<Buffer>,
   file: string,
   knownSize?: number,
   release?: (chunk: Buffer) => void,
+  shape: RecordShape = MITM_RECORDS,
+  start = 0,
 ): AsyncGenerator<RawFlow[]> {
-  const framer = new FlowFramer(file, knownSize, release);
+  const framer = new FlowFramer(file, knownSize, release, shape, start);
   const it = chunks[Symbol.asyncIterator]();
   let batch: RawFlow[] = [];
   try {

@@ -9,7 +9,9 @@
 import { Packr, Unpackr, addExtension } from "msgpackr";
 import { FlowReadError } from "../errors.js";
 import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
-import { PyFloat, RawElement, type TDict, type TKey, type TValue, resolveDeep } from "./tnetstring.js";
+import type { RecordShape } from "./flow-framer.js";
+import { type RawFlow, frameFlowBatches } from "./mitm-stream.js";
+import { PyFloat, RawElement, type TDict, type TKey, type TValue, internedAscii, resolveDeep } from "./tnetstring.js";
 
 /** A Python int too large for msgpack's 64 bits, kept as its decimal digits. */
 class LargeInt {
@@ -42,6 +44,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: fa
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
 
 const LENGTH_BYTES = 4;
+/** The length prefix of a record, before its msgpack. */
+export const MSGPACK_LENGTH_BYTES = LENGTH_BYTES;
 const MAX_RECORD = 0xffffffff;
 
 /**
@@ -87,14 +91,6 @@ export function encodeMsgpackRecord(top: TDict): Buffer {
   return out;
 }
 
-/** A record (length prefix included) around msgpack bytes already made. */
-export function msgpackRecordOf(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(LENGTH_BYTES + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  payload.copy(out, LENGTH_BYTES);
-  return out;
-}
-
 /** A record's msgpack (without its prefix) as a version-21 flow dict; bytes stay views into `payload`. */
 export function decodeMsgpackState(payload: Buffer): TDict {
   const v = unpackr.unpack(payload) as unknown;
@@ -111,8 +107,8 @@ export function decodeMsgpackState(payload: Buffer): TDict {
  * response header re-encodes the response's headers, and copies its body as it was read.
  */
 export class PackedDict extends Map<TKey, TValue> {
-  /** where each entry's key and value stand in `payload` */
-  private readonly spans = new Map<TKey, { start: number; keyEnd: number; end: number }>();
+  /** where the entries decoded so far stood in `payload` (the others are still their Undecoded) */
+  private spans: Map<TKey, Undecoded> | undefined;
   private readonly changed = new Set<TKey>();
   private allChanged = false;
   private payload: Buffer | undefined;
@@ -130,15 +126,9 @@ export class PackedDict extends Map<TKey, TValue> {
     let at = header.size;
     for (let i = 0; i < header.count; i++) {
       const keyEnd = skipValue(payload, at);
-      const c = payload[at]!;
-      // a short str key (every key of a flow's top level) without the decoder
-      const key =
-        (c & 0xe0) === 0xa0
-          ? payload.toString("utf8", at + 1, keyEnd)
-          : (unpackr.unpack(payload.subarray(at, keyEnd)) as TKey);
+      const key = (simpleValueAt(payload, at, keyEnd) ?? unpackr.unpack(payload.subarray(at, keyEnd))) as TKey;
       const end = skipValue(payload, keyEnd);
-      Map.prototype.set.call(dict, key, new Undecoded(keyEnd, end));
-      dict.spans.set(key, { start: at, keyEnd, end });
+      Map.prototype.set.call(dict, key, new Undecoded(at, keyEnd, end));
       at = end;
     }
     if (at !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
@@ -149,9 +139,14 @@ export class PackedDict extends Map<TKey, TValue> {
   /** The value of `key`, decoded now if it was not yet. */
   private decoded(key: TKey, v: TValue | Undecoded | undefined): TValue | undefined {
     if (!(v instanceof Undecoded)) return v;
-    const bytes = this.payload!.subarray(v.start, v.end);
-    const value =
-      this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+    const payload = this.payload!;
+    let value = simpleValueAt(payload, v.keyEnd, v.end);
+    if (value === undefined) {
+      const bytes = payload.subarray(v.keyEnd, v.end);
+      value =
+        this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+    }
+    (this.spans ??= new Map()).set(key, v); // where it was read from, for storedEntry
     super.set(key, value);
     return value;
   }
@@ -214,19 +209,23 @@ export class PackedDict extends Map<TKey, TValue> {
     return true;
   }
 
-  /** The bytes an unchanged entry (key and value) was read from, or null. */
-  storedEntry(key: TKey): Buffer | null {
-    if (this.changed.has(key) || !this.payload) return null;
-    const v = super.get(key);
-    if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
-    const span = this.spans.get(key);
-    return span ? this.payload.subarray(span.start, span.end) : null;
+  /** The record bytes this dict was read from. */
+  get source(): Buffer | undefined {
+    return this.payload;
   }
 
-  /** The bytes of an entry's key as read, or null. */
-  storedKey(key: TKey): Buffer | null {
-    const span = this.payload && this.spans.get(key);
-    return span ? this.payload!.subarray(span.start, span.keyEnd) : null;
+  /**
+   * Where an entry stands in `source`, when its bytes can be written as read: its key's
+   * (`keyOnly`), else the whole entry's, when nothing in it can have changed. Null otherwise.
+   */
+  storedSpan(key: TKey, keyOnly: boolean): Undecoded | null {
+    if (!this.payload) return null;
+    const v = super.get(key);
+    if (!keyOnly) {
+      if (this.changed.has(key)) return null;
+      if (v instanceof PackedDict ? !v.untouched() : this.allChanged && !(v instanceof Undecoded)) return null;
+    }
+    return (v instanceof Undecoded ? v : this.spans?.get(key)) ?? null;
   }
 
   /** True when the entry was replaced or removed (not only read). */
@@ -250,12 +249,55 @@ export class PackedDict extends Map<TKey, TValue> {
   }
 }
 
-/** Where a value not yet decoded stands in its record. */
-class Undecoded {
+/** Where an entry (not decoded yet, or as it was read) stands in its record: key from `start`, value from `keyEnd`. */
+export class Undecoded {
   constructor(
     readonly start: number,
+    readonly keyEnd: number,
     readonly end: number,
   ) {}
+}
+
+/**
+ * The msgpack value from `at` to `end` when it is one read without msgpackr (whose every call
+ * costs more than these): small ints, nil, booleans, float64, ASCII fixstr (the same string
+ * each time: keys), bin (a view, as msgpackr gives it). Undefined for anything else.
+ */
+function simpleValueAt(b: Buffer, at: number, end: number): TValue | undefined {
+  const c = b[at]!;
+  if (c <= 0x7f) return c;
+  if (c >= 0xe0) return c - 0x100;
+  if ((c & 0xe0) === 0xa0) return internedAscii(b, at + 1, end);
+  switch (c) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      return b.subarray(at + 2, end);
+    case 0xc5:
+      return b.subarray(at + 3, end);
+    case 0xc6:
+      return b.subarray(at + 5, end);
+    case 0xcb:
+      return b.readDoubleBE(at + 1);
+    case 0xcc:
+      return b[at + 1]!;
+    case 0xcd:
+      return b.readUInt16BE(at + 1);
+    case 0xce:
+      return b.readUInt32BE(at + 1);
+    case 0xd0:
+      return b.readInt8(at + 1);
+    case 0xd1:
+      return b.readInt16BE(at + 1);
+    case 0xd2:
+      return b.readInt32BE(at + 1);
+    default:
+      return undefined;
+  }
 }
 
 /** Where the msgpack value at `at` ends, without decoding it. */
@@ -390,104 +432,183 @@ export class MsgpackRecordWriter {
   }
 
   private map(dict: PackedDict): void {
-    const keys = [...dict.keysInOrder()];
-    this.put(mapHeaderBytes(keys.length));
-    for (const key of keys) {
+    const header = mapHeaderBytes(dict.size);
+    this.reserve(header.length);
+    this.at += header.copy(this.buf, this.at);
+    const payload = dict.source;
+    // unchanged entries stand side by side in the payload: each run of them is one copy
+    let from = 0;
+    let to = 0;
+    for (const key of dict.keysInOrder()) {
       const v = dict.raw(key);
       if (v instanceof PackedDict && !dict.replaced(key) && !v.untouched()) {
         // a dict one level down that changed: its unchanged entries are copied in turn
-        this.put(dict.storedKey(key) ?? Buffer.from(packr.pack(packable(key))));
+        const keySpan = dict.storedSpan(key, true);
+        if (keySpan && keySpan.start === to) to = keySpan.keyEnd;
+        else {
+          this.copy(payload, from, to);
+          from = to = 0;
+          if (keySpan) this.copy(payload, keySpan.start, keySpan.keyEnd);
+          else this.put(packr.pack(packable(key)));
+        }
+        this.copy(payload, from, to);
+        from = to = 0;
         this.map(v);
         continue;
       }
-      const stored = dict.storedEntry(key);
-      if (stored) {
-        this.put(stored);
+      const span = dict.storedSpan(key, false);
+      if (span) {
+        if (span.start !== to) {
+          this.copy(payload, from, to);
+          from = span.start;
+        }
+        to = span.end;
         continue;
       }
+      this.copy(payload, from, to);
+      from = to = 0;
       this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
-      this.put(packr.pack(packable(dict.peek(key)!)));
+      const value = dict.peek(key)!;
+      if (!this.byteList(value)) this.put(packr.pack(packable(value)));
     }
+    this.copy(payload, from, to);
+  }
+
+  /**
+   * Writes a list of bytes and lists of bytes (headers: the value a script changes most)
+   * as msgpackr writes it, without msgpackr; false, having written nothing, for anything else.
+   */
+  private byteList(v: TValue): boolean {
+    if (!Array.isArray(v) || !isByteList(v)) return false;
+    this.writeByteList(v);
+    return true;
+  }
+
+  private writeByteList(list: TValue[]): void {
+    this.reserve(5);
+    const buf = this.buf;
+    const n = list.length;
+    if (n < 16) buf[this.at++] = 0x90 | n;
+    else if (n < 0x10000) {
+      buf[this.at] = 0xdc;
+      buf.writeUInt16BE(n, this.at + 1);
+      this.at += 3;
+    } else {
+      buf[this.at] = 0xdd;
+      buf.writeUInt32BE(n, this.at + 1);
+      this.at += 5;
+    }
+    for (const x of list) {
+      if (Array.isArray(x)) {
+        this.writeByteList(x);
+        continue;
+      }
+      const b = x as Buffer;
+      const len = b.length;
+      this.reserve(5 + len);
+      if (len < 0x100) {
+        this.buf[this.at] = 0xc4;
+        this.buf[this.at + 1] = len;
+        this.at += 2;
+      } else if (len < 0x10000) {
+        this.buf[this.at] = 0xc5;
+        this.buf.writeUInt16BE(len, this.at + 1);
+        this.at += 3;
+      } else {
+        this.buf[this.at] = 0xc6;
+        this.buf.writeUInt32BE(len, this.at + 1);
+        this.at += 5;
+      }
+      this.at += b.copy(this.buf, this.at);
+    }
+  }
+
+  /** Copies `payload[from, to)` (nothing when empty). */
+  private copy(payload: Buffer | undefined, from: number, to: number): void {
+    if (to <= from || !payload) return;
+    this.reserve(to - from);
+    this.at += payload.copy(this.buf, this.at, from, to);
   }
 
   private put(bytes: Uint8Array): void {
-    if (this.at + bytes.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + bytes.length));
-      this.buf.copy(bigger, 0, 0, this.at);
-      this.buf = bigger;
-    }
+    this.reserve(bytes.length);
     this.buf.set(bytes, this.at);
     this.at += bytes.length;
   }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
 }
 
-/** One record as it stands in the file: its msgpack (without the prefix), where it starts, its number. */
-export interface MsgpackRecord {
-  payload: Buffer;
-  offset: number;
-  index: number;
+/** True for a list holding only Buffers and lists of the same (a header list), nested at most twice. */
+function isByteList(list: TValue[], depth = 0): boolean {
+  for (const x of list) {
+    if (Buffer.isBuffer(x)) continue;
+    if (depth === 0 && Array.isArray(x) && isByteList(x, 1)) continue;
+    return false;
+  }
+  return true;
 }
+
+/** reflow msgpack records: a 4-byte big-endian length, then the msgpack map. */
+export const MSGPACK_RECORDS: RecordShape = {
+  prefixNeed: LENGTH_BYTES,
+  suffix: 0,
+  prefix(buf, _first, fail) {
+    if (buf.length < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
+    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(0) };
+  },
+  damage: () => null,
+};
 
 /**
- * Splits a msgpack flow file into records, in batches (those whole in what has been read),
- * after checking its header. Damage throws FlowReadError after every whole record before it.
+ * Splits a msgpack flow file into records (length prefix included), in batches (those whole
+ * in what has been read), after checking its header. Records view the chunks read, as mitm
+ * flows do (see frameFlowBatches, which also says what `release` is for). Damage throws
+ * FlowReadError after every whole record before it.
  */
 export async function* frameMsgpackRecords(
   chunks: AsyncIterable<Buffer>,
   file: string,
-): AsyncGenerator<MsgpackRecord[]> {
-  let buf = Buffer.alloc(0); // unconsumed bytes, starting at file offset `base`
-  let base = 0;
-  let index = 0;
-  const pending: Buffer[] = []; // chunks read while a record is incomplete
-  let pendingBytes = 0;
-  let headerDone = false;
-  const fail = (code: "E_FLOW_TRUNCATED" | "E_FLOW_CORRUPT" | "E_FLOW_VERSION", at: number, detail: string): never => {
-    throw new FlowReadError(code, file, at, index, detail);
-  };
-  /** The bytes still needed before the next record (or the header) is whole, 0 when it is. */
-  const missing = (): number => {
-    const have = buf.length + pendingBytes;
-    if (!headerDone) return Math.max(0, MSGPACK_MAGIC.length - have);
-    if (have < LENGTH_BYTES) return LENGTH_BYTES - have;
-    const head = buf.length >= LENGTH_BYTES ? buf : Buffer.concat([buf, ...pending]);
-    return Math.max(0, LENGTH_BYTES + head.readUInt32BE(0) - have);
-  };
-  const join = (): void => {
-    if (pending.length) buf = Buffer.concat([buf, ...pending.splice(0)]);
-    pendingBytes = 0;
-  };
-  for await (const chunk of chunks) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (missing() > 0) continue;
-    join();
-    if (!headerDone) {
-      const head = buf.subarray(0, MSGPACK_MAGIC.length);
-      if (!head.equals(MSGPACK_MAGIC)) {
-        const line = buf.subarray(MSGPACK_MAGIC_PREFIX.length, buf.indexOf(0x0a)).toString("latin1");
-        fail("E_FLOW_VERSION", 0, `reflow msgpack version ${JSON.stringify(line)} is not one this reflow reads (1)`);
-      }
-      buf = buf.subarray(MSGPACK_MAGIC.length);
-      base = MSGPACK_MAGIC.length;
-      headerDone = true;
-    }
-    const batch: MsgpackRecord[] = [];
-    while (buf.length >= LENGTH_BYTES) {
-      const len = buf.readUInt32BE(0);
-      if (buf.length < LENGTH_BYTES + len) break;
-      batch.push({ payload: buf.subarray(LENGTH_BYTES, LENGTH_BYTES + len), offset: base, index: index++ });
-      buf = buf.subarray(LENGTH_BYTES + len);
-      base += LENGTH_BYTES + len;
-    }
-    if (batch.length) yield batch;
+  knownSize?: number,
+  release?: (chunk: Buffer) => void,
+): AsyncGenerator<RawFlow[]> {
+  const it = chunks[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < MSGPACK_MAGIC.length) {
+    const r = await it.next();
+    if (r.done) break;
+    head = head.length ? Buffer.concat([head, r.value]) : r.value;
   }
-  join();
-  if (!headerDone) {
-    if (buf.length === 0) return;
-    fail("E_FLOW_TRUNCATED", 0, "file ends inside the reflow msgpack header");
+  if (head.length === 0) return;
+  if (head.length < MSGPACK_MAGIC.length)
+    throw new FlowReadError("E_FLOW_TRUNCATED", file, 0, 0, "file ends inside the reflow msgpack header");
+  if (!head.subarray(0, MSGPACK_MAGIC.length).equals(MSGPACK_MAGIC)) {
+    const line = head.subarray(MSGPACK_MAGIC_PREFIX.length, head.indexOf(0x0a)).toString("latin1");
+    throw new FlowReadError(
+      "E_FLOW_VERSION",
+      file,
+      0,
+      0,
+      `reflow msgpack version ${JSON.stringify(line)} is not one this reflow reads (1)`,
+    );
   }
-  if (buf.length >= LENGTH_BYTES)
-    fail("E_FLOW_TRUNCATED", base, `flow of ${buf.readUInt32BE(0)} bytes is cut off by the end of the input`);
-  if (buf.length > 0) fail("E_FLOW_TRUNCATED", base, "file ends inside a record's length prefix");
+  const rest = head.subarray(MSGPACK_MAGIC.length);
+  async function* after(): AsyncGenerator<Buffer> {
+    if (rest.length) yield rest;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  try {
+    yield* frameFlowBatches(after(), file, knownSize, release, MSGPACK_RECORDS, MSGPACK_MAGIC.length);
+  } finally {
+    await it.return?.();
+  }
 }

@@ -19,7 +19,7 @@ import {
   encodeMsgpackRecord,
   MsgpackRecordWriter,
   frameMsgpackRecords,
-  msgpackRecordOf,
+  MSGPACK_LENGTH_BYTES,
 } from "../format/msgpack-codec.js";
 import { type Flow, flowFromState } from "../model/index.js";
 import { harEntryToFlowState } from "./formats/har-reader.js";
@@ -36,15 +36,15 @@ export async function* readOtherFormat(
   const { name } = input;
   switch (input.format) {
     case "msgpack":
-      for await (const records of frameMsgpackRecords(input.chunks, name))
+      for await (const records of frameMsgpackRecords(input.chunks, name, input.size, release))
         yield records.map(
           (r) =>
             new LoadedFlow(
-              () => PackedDict.read(r.payload),
+              () => PackedDict.read(r.bytes.subarray(MSGPACK_LENGTH_BYTES)),
               name,
               { offset: r.offset, index: r.index },
               null,
-              r.payload,
+              r.bytes,
             ),
         );
       return;
@@ -217,7 +217,7 @@ class MsgpackFileEncoder implements FlowFileEncoder {
   encode(flow: Flow | FlowState): Uint8Array {
     const state = stateOf(flow);
     // a record read from a msgpack file and never looked at is its bytes
-    if (state instanceof LoadedFlow && state.packed && !state.touched) return msgpackRecordOf(state.packed);
+    if (state instanceof LoadedFlow && state.packed && !state.touched) return state.packed;
     try {
       const top = state.promote();
       return top instanceof PackedDict ? this.records.encode(top) : encodeMsgpackRecord(top);

@@ -352,3 +352,15 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
     }
   });
 }
+
+/** Writes a whole report (`--junit`, `--html`) to `path` (`-`: stdout), renamed into place when complete. */
+export async function writeWholeFile(path: string, text: string): Promise<void> {
+  const out = await OutputFile.open(path);
+  try {
+    await out.write(Buffer.from(text, "utf8"));
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}

@@ -3,7 +3,7 @@ import { OutputFile, type OutputOptions } from "./output-file.js";
 
 /** Text queued by `add`, written by `flush`; committed (a file renamed into place) by `close`. */
 export class TextOutput {
-  private buffered: (string | Buffer)[] = [];
+  private buffered: string[] = [];
 
   private constructor(private readonly out: OutputFile) {}
 
@@ -17,20 +17,27 @@ export class TextOutput {
     if (text) this.buffered.push(text);
   }
 
-  /** Queues bytes (copied: the caller may reuse its buffer), e.g. a JSON line made as bytes. */
-  addBytes(bytes: Uint8Array): void {
-    if (bytes.length) this.buffered.push(Buffer.from(bytes));
+  /**
+   * Writes bytes after the text queued before them, e.g. a JSON line made as bytes. They are
+   * copied into the output's batch at once (the caller may reuse its buffer), not queued.
+   */
+  addBytes(bytes: Uint8Array): Promise<void> | void {
+    if (!bytes.length) return;
+    if (this.buffered.length) return this.writeQueued().then(() => this.out.write(bytes));
+    return this.out.write(bytes);
   }
 
   /** Writes what was queued. */
   async flush(): Promise<void> {
-    if (this.buffered.length) {
-      const parts = this.buffered;
-      this.buffered = [];
-      if (parts.every((p) => typeof p === "string")) await this.out.write(Buffer.from(parts.join("")));
-      else for (const p of parts) await this.out.write(typeof p === "string" ? Buffer.from(p) : p);
-    }
+    await this.writeQueued();
     await this.out.flush();
+  }
+
+  private async writeQueued(): Promise<void> {
+    if (!this.buffered.length) return;
+    const parts = this.buffered;
+    this.buffered = [];
+    await this.out.write(Buffer.from(parts.join("")));
   }
 
   /** Writes the rest and makes the output appear. */

@@ -100,6 +100,19 @@ export abstract class Flow {
   }
 
   /**
+   * Both connections for reading only: `clientConn` and `serverConn` of a version-21 state;
+   * of an older one, copies migrated on their own, so that an export reading every flow's
+   * connections does not promote (and so parse) whole flows. Changes to the copies are lost.
+   */
+  readConnections(): { client: Client; server: Server } {
+    const state = this.state;
+    if (state.version === NEWEST_VERSION || !state.newestConnections)
+      return { client: this.clientConn, server: this.serverConn };
+    const { client, server } = state.newestConnections();
+    return { client: new Client(client), server: new Server(server) };
+  }
+
+  /**
    * The client's address (`clientConn.peername`), read without promoting the state: listings
    * and `~src` read it for every flow, and versions 17 and 18 only call it `address`.
    */

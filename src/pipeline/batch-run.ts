@@ -11,11 +11,13 @@ import { FilterStage } from "./filter-stage.js";
 import { FlowChain } from "./flow-chain.js";
 import { FlowFileSink, refuseUnwritable } from "./flow-file-sink.js";
 import type { PassingFlow } from "./passing-flow.js";
-import { Pipeline, type PipelineStats } from "./pipeline.js";
+import { Pipeline, type PipelineStats, type StageHooks } from "./pipeline.js";
+import type { RunOutcomes } from "./run-outcomes.js";
 import { runSavedInputs } from "./saved-flow-source.js";
 import type { LogLevel } from "./script.js";
+import { HookStage } from "./hook-stage.js";
 import { ScriptStage } from "./script-stage.js";
-import type { FlowStage } from "./stage.js";
+import type { FlowSink, FlowStage } from "./stage.js";
 import { StrictStage } from "./strict-stage.js";
 
 /** Everything a thread needs to do the same job as the others (it crosses to workers as data). */
@@ -27,6 +29,10 @@ export interface BatchJob {
   keepUnmatched: boolean;
   concurrency: number;
   logLevel: LogLevel;
+  /** collect per-flow outcomes for `run --junit` */
+  junit?: boolean;
+  /** rewrite rules as given (`{option, text}`), made into stages by whoever runs the job */
+  rules?: { option: string; text: string }[];
   /** leave out, with a warning, flows the output version cannot hold (default: refuse them) */
   skipUnwritable?: boolean;
   /** read each flow whole first; a damaged one is reported and left out (exit 3) */
@@ -45,6 +51,7 @@ export interface BatchReport {
 export class BatchRun {
   readonly pipeline: Pipeline;
   private readonly filter: FilterStage | null;
+  private readonly hookStages: FlowStage[];
   private readonly migrations = new MigrationContext();
   private flowsRead = 0;
   private flowsWritten = 0;
@@ -56,8 +63,15 @@ export class BatchRun {
   constructor(
     private readonly job: BatchJob,
     private readonly report: BatchReport,
+    stages: { name: string; hooks: StageHooks }[] = [],
+    private readonly outcomes?: RunOutcomes,
   ) {
     this.pipeline = new Pipeline({ logLevel: job.logLevel, print: report.print });
+    if (outcomes) this.pipeline.onScriptError = (flow, script, event, stack) => outcomes.scriptError(flow, script, event, stack);
+    // built-in stages (rewrite rules) come before the scripts; they keep no flow, unlike scripts
+    this.hookStages = stages.map(
+      ({ name, hooks }) => new HookStage(hooks, (event, flow, e) => this.pipeline.reportError(name, event, flow, e)),
+    );
     // parsed here too, not passed as an object: a worker gets the expression as words
     const filter = filterFromWords(job.filterWords, { caseSensitive: job.caseSensitive });
     this.filter = filter && new FilterStage(filter, job.keepUnmatched);
@@ -89,9 +103,11 @@ export class BatchRun {
   async runFile(path: string, writer: FlowWriter | undefined): Promise<boolean> {
     // A saved flow is complete before the scripts run: the filter picks what they see and what
     // is written; unmatched flows pass by with --keep-unmatched (README: "the filter and the scripts").
+    // The rewrite rules act on the same flows, just before the scripts.
     const stages: FlowStage[] = [];
     if (this.strict) stages.push(this.strict);
     if (this.filter) stages.push(this.filter);
+    stages.push(...this.hookStages);
     if (this.pipeline.scripts.length) stages.push(new ScriptStage(this.pipeline));
     const keepsFlows = stages.some((s) => s.keepsFlows);
     const sink =
@@ -102,7 +118,12 @@ export class BatchRun {
         closeWriter: false,
         onLeftOut: (flow: PassingFlow, e: WriteUnsupportedError) => this.leaveOut(flow, e),
       });
-    const chain = new FlowChain(stages, sink ? [sink] : [], { concurrency: this.job.concurrency });
+    const sinks: FlowSink[] = sink ? [sink] : [];
+    if (this.outcomes) {
+      this.outcomes.startFile(path);
+      sinks.push(this.outcomes);
+    }
+    const chain = new FlowChain(stages, sinks, { concurrency: this.job.concurrency });
     this.current = chain;
     const damaged = await runSavedInputs([path], this.migrations, () => chain, { onDamage: (e) => this.report.error(e.message) });
     await chain.close();

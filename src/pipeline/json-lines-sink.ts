@@ -14,9 +14,10 @@ export class JsonLinesSink implements FlowSink {
 
   constructor(private readonly out: TextOutput) {}
 
-  write(flow: PassingFlow): void {
-    this.out.addBytes(this.lines.encode(flow.flow));
+  write(flow: PassingFlow): Promise<void> | void {
+    const line = this.lines.encode(flow.flow);
     this.written++;
+    return this.out.addBytes(line);
   }
 
   endBatch(): Promise<void> {

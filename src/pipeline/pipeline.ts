@@ -4,7 +4,7 @@
  * (`capture`) both fire their events here, so a script written once works both ways.
  */
 import type { Flow } from "../model/index.js";
-import { type LoadedScript, type LogLevel, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
+import { type LoadedScript, type LogLevel, ScriptContext, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
 import { replayRequest } from "./replay-request.js";
 import { FlowReadError, FlowStateError, ScriptLoadError } from "../errors.js";
 import { flowReadError } from "../io/flow-source.js";
@@ -37,6 +37,10 @@ export interface PipelineStats {
   scriptErrors: number;
 }
 
+/** A built-in stage's hooks (rewrite rules...): a script's, without the context argument. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StageHooks = Partial<Record<ScriptEvent, (...args: any[]) => unknown>>;
+
 export interface PipelineOptions {
   /** the lowest script log level shown (default "error") */
   logLevel?: LogLevel;
@@ -47,6 +51,9 @@ export interface PipelineOptions {
 export class Pipeline implements ScriptHost {
   readonly scripts: LoadedScript[] = [];
   readonly stats: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
+  /** told of every script error, as well as the printed report (`run --junit`) */
+  onScriptError?: (flow: Flow | null, script: string, event: string, stack: string) => void;
+  private stageCount = 0;
   private readonly killedFlows = new WeakSet<Flow>();
   private readonly copies = new WeakMap<Flow, Flow[]>();
   private readonly logLevel: number;
@@ -62,6 +69,17 @@ export class Pipeline implements ScriptHost {
   /** Loads scripts in order; any failure stops here, before a flow is read. */
   async loadScripts(specs: string[]): Promise<void> {
     for (const spec of specs) this.scripts.push(await loadScript(spec, this));
+  }
+
+  /**
+   * Adds a built-in stage that runs before every script, after the stages added before it.
+   * It takes part in events as a script does (its errors are reported and counted as one's).
+   */
+  addStage(name: string, hooks: StageHooks): void {
+    const stage: LoadedScript = { spec: name, path: "", argv: [name], ctx: undefined as unknown as ScriptContext, hooks: {} };
+    stage.ctx = new ScriptContext(this, stage);
+    for (const [event, fn] of Object.entries(hooks)) if (fn) stage.hooks[event as ScriptEvent] = (_ctx, ...args: unknown[]) => fn(...args);
+    this.scripts.splice(this.stageCount++, 0, stage);
   }
 
   /** True when some script has a hook for `event`: events nobody listens to are not prepared. */
@@ -123,11 +141,17 @@ export class Pipeline implements ScriptHost {
    * flow that the hook happened to read is thrown on as input damage, not counted.
    */
   private reportScriptError(script: LoadedScript, event: string, flow: Flow | null, e: unknown): void {
+    this.reportError(script.argv[0]!, event, flow, e);
+  }
+
+  /** Reports and counts an error of a script or a built-in stage (named `source`) in `event`, as above. */
+  reportError(source: string, event: string, flow: Flow | null, e: unknown): void {
     if (flow && (e instanceof FlowReadError || e instanceof FlowStateError)) throw flowReadError(flow, e);
     this.stats.scriptErrors++;
-    const key = `${script.argv[0]}, ${event}`;
+    const key = `${source}, ${event}`;
     const count = (this.errorsPerHook.get(key) ?? 0) + 1;
     this.errorsPerHook.set(key, count);
+    this.onScriptError?.(flow, source, event, scriptStack(e)); // every one, for run --junit
     if (count > SHOWN_ERRORS_PER_HOOK) return;
     const where = flow ? ` (flow ${flow.id})` : "";
     const more = count === SHOWN_ERRORS_PER_HOOK ? `(further errors in ${key} are counted, not shown)\n` : "";

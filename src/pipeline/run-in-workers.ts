@@ -9,16 +9,18 @@ import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ScriptExitError, ScriptLoadError } from "../errors.js";
 import { OutputFile } from "../io/output-file.js";
+import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
 import type { PipelineStats } from "./pipeline.js";
+import type { RunOutcomes } from "./run-outcomes.js";
 
 /** Messages between the main thread and a worker. */
 export type ToWorker = { file: string; output: string | null } | { finish: true };
 export type FromWorker =
   | { ready: true }
   | { loadError: string; script?: string }
-  | { fileDone: string; damaged: boolean }
-  | { finished: BatchRun["stats"] };
+  | { fileDone: string; damaged: boolean; suite?: JUnitSuite }
+  | { finished: BatchRun["stats"]; startFailures?: JUnitFailure[] };
 
 /**
  * Runs `paths` over `jobs` workers started from `workerFile` (a module that serves ToWorker
@@ -30,6 +32,7 @@ export async function runInWorkers(
   job: BatchJob,
   outputs: RunOutputs,
   jobs: number,
+  outcomes?: RunOutcomes,
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
   const { single, append, outputFor, version } = outputs;
   // parts of a single output live beside it until they are joined in order
@@ -38,6 +41,7 @@ export async function runInWorkers(
   const total: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
   let damaged = false;
   let nextFile = 0;
+  const suites: (JUnitSuite | undefined)[] = []; // by input, so the report keeps input order
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
@@ -47,6 +51,7 @@ export async function runInWorkers(
         const worker = new Worker(workerFile, { workerData: { job, version } });
         workers.push(worker);
         const send = (m: ToWorker): void => worker.postMessage(m);
+        let current = -1;
         // a script's process.exit() ends only its worker: the run cannot finish
         let finishSent = false;
         const giveWork = (): void => {
@@ -55,6 +60,7 @@ export async function runInWorkers(
             return send({ finish: true });
           }
           const i = nextFile++;
+          current = i;
           send({ file: paths[i]!, output: partsDir ? partOf(i) : outputFor(paths[i]!) });
         };
         worker.on("message", (m: FromWorker) => {
@@ -62,9 +68,11 @@ export async function runInWorkers(
           if ("ready" in m) return giveWork();
           if ("fileDone" in m) {
             damaged ||= m.damaged;
+            suites[current] = m.suite;
             return giveWork();
           }
           for (const k of Object.keys(total) as (keyof PipelineStats)[]) total[k] += m.finished[k];
+          outcomes?.add(undefined, m.startFailures);
           if (++finished === count) resolve();
         });
         worker.once("error", reject);
@@ -74,6 +82,7 @@ export async function runInWorkers(
         });
       }
     });
+    for (const suite of suites) outcomes?.add(suite);
     if (single) {
       const out = await OutputFile.open(single, { append, like: paths[0] });
       try {

@@ -72,6 +72,12 @@ describe("mitm → msgpack → mitm v21 is byte-identical to mitm → v21", () =
       readFileSync(join(dir, "edited-back.mitm")).equals(readFileSync(join(dir, "edited.mitm"))),
       "an edit through msgpack",
     ).toBe(true);
+    // the parts encoded again are the bytes a whole new encoding makes
+    expect(await copy(join(dir, "edited.mitm"), join(dir, "edited-fresh.msgpack"))).toBe(true);
+    expect(
+      readFileSync(join(dir, "edited.msgpack")).equals(readFileSync(join(dir, "edited-fresh.msgpack"))),
+      "an edited record as a fresh encoding writes it",
+    ).toBe(true);
   });
 });
 

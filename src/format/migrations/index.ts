@@ -5,9 +5,9 @@
 import type { TDict } from "../tnetstring.js";
 import { downgradeFlow } from "./downgrade.js";
 import { MigrationContext } from "./migration-context.js";
-import { upgradeFlow } from "./upgrade.js";
+import { upgradeConnections, upgradeFlow } from "./upgrade.js";
 
-export { MigrationContext };
+export { MigrationContext, upgradeConnections };
 
 export const NEWEST_VERSION = 21;
 export const WRITABLE_VERSIONS = [17, 18, 20, 21] as const;

@@ -31,7 +31,7 @@ export class HarEntryMaker {
   }
 
   private httpEntry(flow: HTTPFlow): { [key: string]: Json } {
-    const server = flow.serverConn;
+    const server = flow.readConnections().server;
     const request = flow.request;
     const response = flow.response;
     let connect = -1.0;

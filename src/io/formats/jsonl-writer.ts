@@ -196,12 +196,13 @@ let slots: BodySlots | undefined;
 /** One flow as its JSON object: the common fields, the fields of its type, then the user's annotations. */
 export function flowToJson(flow: Flow): FlowJson {
   const error = flow.error;
+  const { client, server } = flow.readConnections();
   return {
     id: flow.id,
     type: flow.type,
     timestamp_created: flow.timestampCreated,
-    client_conn: connectionJson(flow.clientConn),
-    server_conn: connectionJson(flow.serverConn),
+    client_conn: connectionJson(client),
+    server_conn: connectionJson(server),
     ...typeFields(flow),
     error: error ? { msg: error.msg, timestamp: error.timestamp } : null,
     marked: flow.marked,
