@@ -34,6 +34,7 @@ Examples:
   reflow filter --explain '~d example.com & !~s'                   check a filter expression
   reflow capture -w run.mitm                                       record through a proxy on :8080
   reflow diff before.mitm after.mitm --junit report.xml            compare two flow files
+  reflow replay api.mitm -m reverse:http://api:3000 --strict       answer requests from a recording
   reflow check capture.mitm                                        read every flow whole (exit 3 if damaged)
   reflow export capture.mitm --format curl '~u /login'             a flow as a curl command
   reflow init-script rewrite.ts                                    start a typed script
