@@ -66,6 +66,12 @@ bench("reflow convert --flow-version 21", `node '${cli}' convert '${IN}' -o '${o
 bench("reflow run add-header", `node '${cli}' run -r '${IN}' -s '${ADD_HEADER_TS}' -w '${o("run.mitm")}' -q`, RUNS, o("run.mitm"));
 bench("reflow show --detail 1", `node '${cli}' show '${IN}' --detail 1 > '${o("show.txt")}'`, RUNS, o("show.txt"));
 bench("reflow show filter pass", `node '${cli}' show '${IN}' --detail 0 '${FILTER}'`, RUNS);
+// filtering into a file (issue 11's bar): a selective filter, its matches written
+const FILE_FILTER = "~c 404 & ~d example";
+bench("reflow run filter into file", `node '${cli}' run -r '${IN}' -w '${o("run-filter.mitm")}' -q '${FILE_FILTER}'`, RUNS, o("run-filter.mitm"));
+bench("reflow convert --filter", `node '${cli}' convert '${IN}' -o '${o("conv-filter.mitm")}' -q --filter '${FILE_FILTER}'`, RUNS, o("conv-filter.mitm"));
+// a rewrite rule without a script (issue 16's bar: at least as fast as the add-header script)
+bench("reflow run --modify-headers", `node '${cli}' run -r '${IN}' --modify-headers '/~s/newheader/foo' -w '${o("run-rule.mitm")}' -q`, RUNS, o("run-rule.mitm"));
 
 // reflow msgpack against mitm v21: the same flows, read and written in each format
 const V21 = o("corpus-v21.mitm");
@@ -93,6 +99,7 @@ if (WITH_MITMDUMP) {
   bench("mitmdump add_header.py", `mitmdump -q -nr '${IN}' -s '${ADD_HEADER_PY}' -w '${o("mitmdump-ah.mitm")}'`, 1, o("mitmdump-ah.mitm"));
   bench("mitmdump --flow-detail 1", `mitmdump -nr '${IN}' --flow-detail 1 > '${o("mitmdump-show.txt")}'`, 1, o("mitmdump-show.txt"));
   bench("mitmdump -q filter pass", `mitmdump -q -nr '${IN}' '${FILTER}'`, 1);
+  bench("mitmdump -nr -w filter into file", `mitmdump -q -nr '${IN}' -w '${o("mitmdump-filter.mitm")}' '${FILE_FILTER}'`, 1, o("mitmdump-filter.mitm"));
 }
 
 const BIG = ONLY.length && !ONLY.some((o) => o.includes("1GB")) ? null : await bigCorpus(IN);
@@ -113,6 +120,9 @@ const lines = [
   ["run add-header / cat", ratio("reflow run add-header", "cat"), "aim ≤ 3"],
   ["mitmdump show / reflow show (level 1)", ratio("mitmdump --flow-detail 1", "reflow show --detail 1"), "aim ≥ 20"],
   ["mitmdump filter / reflow filter pass", ratio("mitmdump -q filter pass", "reflow show filter pass"), "aim ≥ 20"],
+  ["mitmdump -w FILTER / reflow run -w FILTER", ratio("mitmdump -nr -w filter into file", "reflow run filter into file"), "aim ≥ 20"],
+  ["mitmdump -w FILTER / reflow convert --filter", ratio("mitmdump -nr -w filter into file", "reflow convert --filter"), "aim ≥ 20"],
+  ["run add-header / run --modify-headers", ratio("reflow run add-header", "reflow run --modify-headers"), "aim ≥ 1"],
   ["run add-header v21 / msgpack", ratio("reflow run add-header v21→v21", "reflow run add-header msgpack→msgpack"), "aim ≥ 1.5"],
   ["show --json v21 / msgpack", ratio("reflow show --json v21", "reflow show --json msgpack"), "msgpack N× faster"],
   ["filter pass v21 / msgpack", ratio("reflow filter pass v21", "reflow filter pass msgpack"), "msgpack N× faster"],
