@@ -18,7 +18,7 @@ import type { ProxyHandler } from "../proxy-handler.js";
 import { ProxyFailure } from "../proxy-failure.js";
 import { type Endpoint, type ProxyMode, hostPort } from "../proxy-mode.js";
 import { requestTarget } from "./request-target.js";
-import type { ResponseHead } from "./response-reader.js";
+import { type ResponseHead, responseOf } from "./response-reader.js";
 import { H2UpstreamCall } from "../http2/h2-upstream-call.js";
 import { h2Fields, h2HeaderObject, splitPseudo } from "../http2/h2-headers.js";
 import { type ServerCall, UpstreamCall, serializeRequest } from "./upstream-call.js";
@@ -198,18 +198,7 @@ export class HttpRelay {
     } catch (e) {
       throw this.clientGone ? ProxyFailure.clientGone() : e;
     }
-    // Spelled out: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
-    const response: HttpResponseData = {
-      httpVersion: head.httpVersion,
-      statusCode: head.statusCode,
-      reason: head.reason,
-      headers: head.headers,
-      wire: head.wire,
-      content: null,
-      trailers: null,
-      timestampStart: unixNow(),
-      timestampEnd: null,
-    };
+    const response = responseOf(head);
     ex.response = response;
     const hv = await ctx.handler.responseHeaders(ex);
     if (this.clientGone) return this.fail(ProxyFailure.clientGone());

@@ -4,7 +4,8 @@
  * 1xx, 204 and 304; chunked with trailers; Content-Length; else until the connection closes).
  * A lean reader: Node's HTTP client costs about as much per request as the rest of the proxy.
  */
-import type { HeaderPair } from "../exchange.js";
+import { unixNow } from "../clock.js";
+import type { HeaderPair, HttpResponseData } from "../exchange.js";
 
 /** The head of a response. */
 export interface ResponseHead {
@@ -14,6 +15,24 @@ export interface ResponseHead {
   headers: HeaderPair[];
   /** the headers as a flat latin1 list (name, value, …), as Node's `rawHeaders` */
   wire: string[];
+}
+
+/**
+ * The response as recorded once its head has arrived: no body yet, started now. Spelled out
+ * field by field: `{ ...head, more }` falls off V8's fast path (microseconds per exchange).
+ */
+export function responseOf(head: ResponseHead): HttpResponseData {
+  return {
+    httpVersion: head.httpVersion,
+    statusCode: head.statusCode,
+    reason: head.reason,
+    headers: head.headers,
+    wire: head.wire,
+    content: null,
+    trailers: null,
+    timestampStart: unixNow(),
+    timestampEnd: null,
+  };
 }
 
 /** A response that breaks HTTP/1 (RFC 9112). */

@@ -10,7 +10,7 @@ import { unixNow } from "../clock.js";
 import { HttpExchange, type HttpResponseData } from "../exchange.js";
 import { flatHeaders, withRawHeader, withoutRawHeader } from "../http/header-pairs.js";
 import { type RelayContext, recordRequest, upstreamAlpn } from "../http/http-relay.js";
-import type { ResponseHead } from "../http/response-reader.js";
+import { responseOf } from "../http/response-reader.js";
 import { serializeRequest } from "../http/upstream-call.js";
 import type { WebSocketClose } from "../proxy-handler.js";
 import { ProxyFailure } from "../proxy-failure.js";
@@ -29,19 +29,6 @@ function rawResponse(r: HttpResponseData): Buffer {
   return r.content?.length ? Buffer.concat([head, r.content]) : head;
 }
 
-function responseOf(head: ResponseHead): HttpResponseData {
-  return {
-    httpVersion: head.httpVersion,
-    statusCode: head.statusCode,
-    reason: head.reason,
-    headers: head.headers,
-    wire: head.wire,
-    content: null,
-    trailers: null,
-    timestampStart: unixNow(),
-    timestampEnd: null,
-  };
-}
 
 /** Handles one Upgrade request from its arrival to the WebSocket's end. */
 export class WebSocketUpgrade {
