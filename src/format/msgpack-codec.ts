@@ -6,7 +6,8 @@
  * extension, so `1.0` stays a float), dicts as maps with their keys in order. So
  * mitm → msgpack → mitm is byte-identical. Appending adds records, never a second header.
  */
-import { Packr, Unpackr, addExtension } from "msgpackr";
+import { createRequire } from "node:module";
+import type { Packr, Unpackr } from "msgpackr";
 import { FlowReadError } from "../errors.js";
 import { MSGPACK_MAGIC, MSGPACK_MAGIC_PREFIX } from "./flow-formats.js";
 import type { RecordShape } from "./flow-framer.js";
@@ -21,27 +22,45 @@ class LargeInt {
 const EXT_FLOAT = 0x46; // "F": an integral Python float (or -0.0), as float64
 const EXT_LARGE_INT = 0x49; // "I": an int beyond 64 bits, as decimal digits
 
-addExtension({
-  Class: PyFloat,
-  type: EXT_FLOAT,
-  pack(v: PyFloat) {
-    const b = Buffer.allocUnsafe(8);
-    b.writeDoubleBE(v.value, 0);
-    return b;
-  },
-  unpack(b: Uint8Array) {
-    return new PyFloat(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleBE(0));
-  },
-});
-addExtension({
-  Class: LargeInt,
-  type: EXT_LARGE_INT,
-  pack: (v: LargeInt) => Buffer.from(v.digits, "latin1"),
-  unpack: (b: Uint8Array) => BigInt(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")),
-});
+/** msgpackr's packer and unpacker, set up for flow state (see msgpackCodec). */
+interface MsgpackCodec {
+  packr: Packr;
+  unpackr: Unpackr;
+}
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
+let loaded: MsgpackCodec | null = null;
+
+/**
+ * msgpackr, loaded on first use: with the native helper it looks for, loading it is ~20 ms
+ * of CPU at start-up that a command reading and writing only mitm files never needs.
+ */
+function msgpackCodec(): MsgpackCodec {
+  if (loaded) return loaded;
+  const { Packr, Unpackr, addExtension } = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
+  addExtension({
+    Class: PyFloat,
+    type: EXT_FLOAT,
+    pack(v: PyFloat) {
+      const b = Buffer.allocUnsafe(8);
+      b.writeDoubleBE(v.value, 0);
+      return b;
+    },
+    unpack(b: Uint8Array) {
+      return new PyFloat(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleBE(0));
+    },
+  });
+  addExtension({
+    Class: LargeInt,
+    type: EXT_LARGE_INT,
+    pack: (v: LargeInt) => Buffer.from(v.digits, "latin1"),
+    unpack: (b: Uint8Array) => BigInt(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")),
+  });
+  loaded = {
+    packr: new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, variableMapSize: true }),
+    unpackr: new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" }),
+  };
+  return loaded;
+}
 
 const LENGTH_BYTES = 4;
 /** The length prefix of a record, before its msgpack. */
@@ -82,7 +101,7 @@ function packable(v: TValue): unknown {
 
 /** One flow's record: the length prefix and the msgpack of its version-21 top-level dict. */
 export function encodeMsgpackRecord(top: TDict): Buffer {
-  const body = packr.pack(packable(top));
+  const body = msgpackCodec().packr.pack(packable(top));
   if (body.length > MAX_RECORD)
     throw new RangeError(`a flow of ${body.length} bytes is too large for a msgpack record`);
   const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
@@ -93,7 +112,7 @@ export function encodeMsgpackRecord(top: TDict): Buffer {
 
 /** A record's msgpack (without its prefix) as a version-21 flow dict; bytes stay views into `payload`. */
 export function decodeMsgpackState(payload: Buffer): TDict {
-  const v = unpackr.unpack(payload) as unknown;
+  const v = msgpackCodec().unpackr.unpack(payload) as unknown;
   if (!(v instanceof Map)) throw new TypeError("a msgpack record that is not a map");
   return v as TDict;
 }
@@ -126,7 +145,8 @@ export class PackedDict extends Map<TKey, TValue> {
     let at = header.size;
     for (let i = 0; i < header.count; i++) {
       const keyEnd = skipValue(payload, at);
-      const key = (simpleValueAt(payload, at, keyEnd) ?? unpackr.unpack(payload.subarray(at, keyEnd))) as TKey;
+      const key = (simpleValueAt(payload, at, keyEnd) ??
+        msgpackCodec().unpackr.unpack(payload.subarray(at, keyEnd))) as TKey;
       const end = skipValue(payload, keyEnd);
       Map.prototype.set.call(dict, key, new Undecoded(at, keyEnd, end));
       at = end;
@@ -144,7 +164,9 @@ export class PackedDict extends Map<TKey, TValue> {
     if (value === undefined) {
       const bytes = payload.subarray(v.keyEnd, v.end);
       value =
-        this.depth === 0 && mapHeader(bytes) !== null ? PackedDict.read(bytes, 1) : (unpackr.unpack(bytes) as TValue);
+        this.depth === 0 && mapHeader(bytes) !== null
+          ? PackedDict.read(bytes, 1)
+          : (msgpackCodec().unpackr.unpack(bytes) as TValue);
     }
     (this.spans ??= new Map()).set(key, v); // where it was read from, for storedEntry
     super.set(key, value);
@@ -449,7 +471,7 @@ export class MsgpackRecordWriter {
           this.copy(payload, from, to);
           from = to = 0;
           if (keySpan) this.copy(payload, keySpan.start, keySpan.keyEnd);
-          else this.put(packr.pack(packable(key)));
+          else this.put(msgpackCodec().packr.pack(packable(key)));
         }
         this.copy(payload, from, to);
         from = to = 0;
@@ -467,9 +489,9 @@ export class MsgpackRecordWriter {
       }
       this.copy(payload, from, to);
       from = to = 0;
-      this.put(packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
+      this.put(msgpackCodec().packr.pack(packable(key))); // copied at once: msgpackr reuses its buffer
       const value = dict.peek(key)!;
-      if (!this.byteList(value)) this.put(packr.pack(packable(value)));
+      if (!this.byteList(value)) this.put(msgpackCodec().packr.pack(packable(value)));
     }
     this.copy(payload, from, to);
   }
