@@ -151,7 +151,15 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
     readonly raw: RawFlow,
     readonly file: string,
     private readonly migrations: MigrationContext,
+    /** a record over the same bytes whose index and header this one shares (see readingCopy) */
+    like?: FlowRecord,
   ) {
+    if (like) {
+      this.index = like.index;
+      this.storedVersion = like.storedVersion;
+      this.type = like.type;
+      return;
+    }
     try {
       this.index = new DictIndex(raw.bytes);
       const head = peekFlowHeader(this.index);
@@ -165,6 +173,15 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
     } catch (e) {
       throw this.error(e);
     }
+  }
+
+  /**
+   * A second record over the same bytes, sharing this one's index, for reading only (a
+   * filter's test): what is read through it leaves this record untouched, so that a flow
+   * read at the target version is still written as the bytes it was read from.
+   */
+  readingCopy(): FlowRecord {
+    return new FlowRecord(this.raw, this.file, this.migrations, this);
   }
 
   /** True once anything was read or changed: then the flow is written from its state, not its bytes. */
@@ -271,7 +288,13 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
       return new FlowReadError(e.code, this.file, this.raw.offset, this.raw.index, e.message);
     // A well-formed tnetstring whose structure is not a flow's trips migrations up this way.
     if (e instanceof TypeError || e instanceof RangeError)
-      return new FlowReadError("E_FLOW_SCHEMA", this.file, this.raw.offset, this.raw.index, `not a valid flow: ${e.message}`);
+      return new FlowReadError(
+        "E_FLOW_SCHEMA",
+        this.file,
+        this.raw.offset,
+        this.raw.index,
+        `not a valid flow: ${e.message}`,
+      );
     return e instanceof Error ? e : new Error(String(e));
   }
 }

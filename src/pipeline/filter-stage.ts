@@ -1,6 +1,7 @@
 /** The filter as a stage: flows it does not match go no further, or pass by the later stages. */
 import type { Filter } from "../filter/index.js";
-import type { PassingFlow } from "./passing-flow.js";
+import { FlowRecord } from "../format/flow-record.js";
+import { PassingFlow } from "./passing-flow.js";
 import type { FlowStage, Verdict } from "./stage.js";
 
 const NONE: PassingFlow[] = [];
@@ -21,8 +22,10 @@ export class FilterStage implements FlowStage {
   process(flow: PassingFlow): Verdict {
     let matched: boolean;
     try {
-      // the matchers read only the parts they test: the rest stays unparsed and is written as read
-      matched = this.filter.match(flow.flow);
+      // The matchers read only the parts they test, and read them from a copy of an untouched
+      // native record: the record itself stays untouched, so a matching flow is written as
+      // the bytes it was read from rather than encoded again from what was read.
+      matched = this.filter.match(testedFlow(flow).flow);
     } catch (e) {
       throw flow.damage(e);
     }
@@ -34,4 +37,10 @@ export class FilterStage implements FlowStage {
   followers(): PassingFlow[] {
     return NONE;
   }
+}
+
+/** What the filter reads of `flow`: a reading copy of its record while nothing has read that record yet. */
+function testedFlow(flow: PassingFlow): PassingFlow {
+  const state = flow.state;
+  return state instanceof FlowRecord && state.isNative && !state.touched ? new PassingFlow(state.readingCopy()) : flow;
 }

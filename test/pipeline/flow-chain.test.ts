@@ -75,6 +75,19 @@ describe("FlowChain", () => {
     expect(filter.unmatched).toBe(15 - sink.flows.length);
   });
 
+  it("tests the filter on a copy: the records it matched stay untouched, to be written as the bytes they were read from", async () => {
+    const sink = new Collect("record");
+    await run(REAL, new FlowChain([new FilterStage(parseFilter("~c 404 & ~d ."))], [sink]));
+    expect(sink.flows.length, "flows with a 404 in the capture").toBeGreaterThan(0);
+    const before = rawFlows(readFileSync(REAL));
+    for (const f of sink.flows) {
+      const record = f.state as FlowRecord;
+      expect(record.touched, `flow #${record.raw.index} untouched by the filter`).toBe(false);
+      expect(record.raw.bytes.equals(before[record.raw.index]!), `flow #${record.raw.index} as read`).toBe(true);
+      expect((f.flow as HTTPFlow).response?.statusCode, `flow #${record.raw.index} read after the filter`).toBe(404);
+    }
+  });
+
   it("passes flows by the later stages when the filter keeps the unmatched: unchanged, in input order", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "reflow-chain-")), "kept.mitm");
     const writer = await FlowWriter.open(out);
