@@ -104,12 +104,18 @@ export class Pipeline implements ScriptHost {
 
   /** True when a built-in stage (not a script) has a hook for `event`. */
   stagesWant(event: ScriptEvent): boolean {
-    return this.scripts.slice(0, this.stageCount).some((s) => s.hooks[event] !== undefined);
+    return this.anyWants(0, this.stageCount, event);
   }
 
   /** True when a script (not a built-in stage) has a hook for `event`. */
   scriptsWant(event: ScriptEvent): boolean {
-    return this.scripts.slice(this.stageCount).some((s) => s.hooks[event] !== undefined);
+    return this.anyWants(this.stageCount, this.scripts.length, event);
+  }
+
+  /** True when one of scripts[first, end) has a hook for `event` (asked per request: no copies). */
+  private anyWants(first: number, end: number, event: ScriptEvent): boolean {
+    for (let i = first; i < end; i++) if (this.scripts[i]!.hooks[event] !== undefined) return true;
+    return false;
   }
 
   /** `fire` on the built-in stages only: server replay looks its answer up between them and the scripts. */
