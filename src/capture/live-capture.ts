@@ -94,6 +94,14 @@ export class LiveCapture implements ProxyHandler {
     await this.pipeline.fire(event, [flow, ...extra], flow);
   }
 
+  /** Fires a flow event on the built-in stages only, or on the scripts only (server replay answers between them). */
+  private async fireFlowPart(event: ScriptEvent, live: LiveFlow, part: "stages" | "scripts"): Promise<void> {
+    if (this.stopped) return;
+    if (part === "stages" ? !this.pipeline.stagesWant(event) : !this.pipeline.scriptsWant(event)) return;
+    const flow = this.flowOf(live);
+    await (part === "stages" ? this.pipeline.fireStages(event, [flow], flow) : this.pipeline.fireScripts(event, [flow], flow));
+  }
+
   private killed(live: LiveFlow): boolean {
     return live.flow !== null && this.pipeline.isKilled(live.flow);
   }
@@ -139,19 +147,30 @@ export class LiveCapture implements ProxyHandler {
   async request(ex: HttpExchange): Promise<RequestVerdict> {
     const live = this.newHttpFlow(ex);
     this.pipeline.stats.flowsRead++;
-    const answer = this.answers?.answer(live.dict.get("request") as TDict) ?? null;
+    // With an answer stage, the built-in stages (rewrite rules) see the request before it, as
+    // mitmproxy's map_remote and modify_headers come before server playback: the answer is
+    // looked up for the request as the rules left it. The scripts see it after the answer.
+    const stagesFirst = this.answers !== null && this.pipeline.stagesWant("request");
+    if (stagesFirst) {
+      await this.fireFlowPart("request", live, "stages");
+      if (this.killed(live)) return { kind: "kill" };
+    }
+    // a stage that answered the request itself (--map-local) leaves nothing to look up
+    const answeredByStage = live.dict.get("response") instanceof Map;
+    const answer = answeredByStage ? null : (this.answers?.answer(live.dict.get("request") as TDict) ?? null);
     if (answer?.kind === "kill") return { kind: "kill" };
     if (answer?.kind === "respond") {
       live.dict.set("response", answer.response);
       if (answer.replay) live.dict.set("is_replay", "response");
       if (answer.error !== null) live.dict.set("error", FlowError.stateOf({ msg: answer.error, timestamp: unixNow() }));
     }
-    if (!this.pipeline.wants("request")) {
+    if (!stagesFirst && !this.pipeline.wants("request")) {
       // nothing could have changed it
       if (answer?.kind === "respond") return this.answered(live, responseFromState(answer.response));
       return { kind: "forward", request: ex.request };
     }
-    await this.fireFlow("request", live);
+    if (stagesFirst) await this.fireFlowPart("request", live, "scripts");
+    else await this.fireFlow("request", live);
     if (this.killed(live)) return { kind: "kill" };
     const response = live.dict.get("response");
     if (response instanceof Map) return this.answered(live, null);

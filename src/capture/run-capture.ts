@@ -51,7 +51,7 @@ export interface CaptureSettings {
   status: (line: string) => void;
   /** where script logs and script errors go (stderr) */
   scriptOutput: (text: string) => void;
-  /** answers requests before the scripts (server replay); null: every request goes upstream */
+  /** answers requests after the built-in stages' request hooks, before the scripts (server replay); null: every request goes upstream */
   answers?: AnswerStage | null;
   /** connect to servers only for requests that go upstream (never to learn their ALPN) */
   offline?: boolean;

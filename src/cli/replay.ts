@@ -15,6 +15,7 @@ import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { info, scriptOutput, useColour, warn } from "./report.js";
+import { addRuleOptions, ruleStages } from "./rule-options.js";
 
 interface ReplayOptions {
   client?: boolean;
@@ -43,6 +44,9 @@ interface ReplayOptions {
   grace: number;
   verbose: number;
 }
+
+/** The rewrite-rule stages of a replay (parsed before anything is read or listened on). */
+type RuleStages = ReturnType<typeof ruleStages>;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -105,7 +109,7 @@ function summarize(replay: ServerReplay, strict: boolean): number {
   return failed ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
 }
 
-async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMode): Promise<number> {
+async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMode, stages: RuleStages): Promise<number> {
   const settings = replaySettings(opts);
   // The proxy, X.509 and replay code load only here (keeps other commands' start-up short).
   const { RecordedAnswers } = await import("../replay/recorded-answers.js");
@@ -123,6 +127,8 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
     outPath: opts.wfile ?? null,
     append: false,
     scripts: opts.script,
+    // before the answer is looked up, and on the answer served (live-capture.ts)
+    stages,
     confdir: confdirOf(opts.confdir),
     insecure: opts.sslInsecure === true,
     tcpHosts: null,
@@ -144,7 +150,7 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
   return Math.max(code, summarize(replay, opts.strict === true));
 }
 
-async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMode): Promise<number> {
+async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMode, stages: RuleStages): Promise<number> {
   const { runClientReplay } = await import("../replay/client-replay.js");
   const tally = await runClientReplay({
     inputs: files,
@@ -155,6 +161,7 @@ async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
     insecure: opts.sslInsecure === true,
     timeoutMs: opts.timeout * 1000,
     version: opts.flowVersion,
+    stages,
     log: (line) => info(line),
   });
   info(`client replay: ${tally.sent} sent, ${tally.failed} failed, ${tally.skipped} not replayable`);
@@ -162,7 +169,7 @@ async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
 }
 
 export function registerReplay(program: Command): void {
-  program
+  const cmd = program
     .command("replay")
     .summary("answer requests from a recording (server replay), or send its requests again (--client)")
     .description(
@@ -173,7 +180,10 @@ export function registerReplay(program: Command): void {
         "differs. Ctrl-C (or SIGTERM) stops it and prints a summary.\n\n" +
         "Client replay (--client): sends every recorded request again, to its recorded server, to a new base URL " +
         "(-m reverse:URL) or through a proxy (-m upstream:URL), and writes the flows with the new responses in " +
-        "recorded order, for `reflow diff old new --by request`.",
+        "recorded order, for `reflow diff old new --by request`.\n\n" +
+        "Rewrite rules (--modify-headers ... --redact): server replay runs them on each request before its answer " +
+        "is looked up (so they can make it match) and on the answer served; client replay on each request sent " +
+        "and response received.",
     )
     .argument("<file...>", "recordings (paths, quoted globs, - for stdin)")
     .option("--client", "client replay: send the recorded requests again")
@@ -201,7 +211,11 @@ export function registerReplay(program: Command): void {
     .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail))
     .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
     .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0)
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+  // server replay: on each request before its answer is looked up, and on the answer served;
+  // --client: on each request sent and each response received
+  const rules = addRuleOptions(cmd);
+  cmd
     .addHelpText(
       "after",
       `
@@ -213,15 +227,16 @@ Examples:
   reflow diff api.mitm new.mitm --by request --ignore-header date`,
     )
     .action(async (args: string[], opts: ReplayOptions) => {
+      const stages = ruleStages(rules(), false);
       const mode = await proxyModeOf(opts.mode);
       const files = await expandInputs(args);
-      if (opts.client) process.exitCode = await clientReplay(files, opts, mode);
+      if (opts.client) process.exitCode = await clientReplay(files, opts, mode, stages);
       else {
         // The served flows are written into OUT as they pass, while answers are read from the inputs.
         if (opts.wfile !== undefined && isOneOf(opts.wfile, files)) throw new UsageError(`-w ${opts.wfile} is also a recording being replayed`);
         if (mode.kind === "upstream" && opts.extra !== "forward")
           throw new UsageError("-m upstream:URL only matters with --extra forward (server replay never goes upstream otherwise)");
-        process.exitCode = await serverReplay(files, opts, mode);
+        process.exitCode = await serverReplay(files, opts, mode, stages);
       }
     });
 }

@@ -99,17 +99,44 @@ export class Pipeline implements ScriptHost {
    * (awaiting plain functions would cost a turn of the event loop per hook, per flow).
    */
   fire(event: ScriptEvent, args: unknown[], flow: Flow | null, onConcurrent?: () => void): Promise<void> | undefined {
-    return this.fireFrom(0, event, args, flow, onConcurrent);
+    return this.fireFrom(0, this.scripts.length, event, args, flow, onConcurrent);
+  }
+
+  /** True when a built-in stage (not a script) has a hook for `event`. */
+  stagesWant(event: ScriptEvent): boolean {
+    return this.anyWants(0, this.stageCount, event);
+  }
+
+  /** True when a script (not a built-in stage) has a hook for `event`. */
+  scriptsWant(event: ScriptEvent): boolean {
+    return this.anyWants(this.stageCount, this.scripts.length, event);
+  }
+
+  /** True when one of scripts[first, end) has a hook for `event` (asked per request: no copies). */
+  private anyWants(first: number, end: number, event: ScriptEvent): boolean {
+    for (let i = first; i < end; i++) if (this.scripts[i]!.hooks[event] !== undefined) return true;
+    return false;
+  }
+
+  /** `fire` on the built-in stages only: server replay looks its answer up between them and the scripts. */
+  fireStages(event: ScriptEvent, args: unknown[], flow: Flow | null): Promise<void> | undefined {
+    return this.fireFrom(0, this.stageCount, event, args, flow);
+  }
+
+  /** `fire` on the scripts only, after `fireStages`. */
+  fireScripts(event: ScriptEvent, args: unknown[], flow: Flow | null): Promise<void> | undefined {
+    return this.fireFrom(this.stageCount, this.scripts.length, event, args, flow);
   }
 
   private fireFrom(
     first: number,
+    end: number,
     event: ScriptEvent,
     args: unknown[],
     flow: Flow | null,
     onConcurrent?: () => void,
   ): Promise<void> | undefined {
-    for (let i = first; i < this.scripts.length; i++) {
+    for (let i = first; i < end; i++) {
       const script = this.scripts[i]!;
       const hook = script.hooks[event];
       if (!hook) continue;
@@ -124,10 +151,10 @@ export class Pipeline implements ScriptHost {
       }
       if (result instanceof Promise || (result && typeof (result as PromiseLike<unknown>).then === "function")) {
         return Promise.resolve(result).then(
-          () => this.fireFrom(i + 1, event, args, flow, onConcurrent),
+          () => this.fireFrom(i + 1, end, event, args, flow, onConcurrent),
           (e: unknown) => {
             this.reportScriptError(script, event, flow, e);
-            return this.fireFrom(i + 1, event, args, flow, onConcurrent);
+            return this.fireFrom(i + 1, end, event, args, flow, onConcurrent);
           },
         );
       }

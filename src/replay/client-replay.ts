@@ -12,10 +12,11 @@ import { MigrationContext, type WritableVersion } from "../format/migrations/ind
 import { RESPONSE, inKeyOrder } from "../format/migrations/key-orders.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
-import { FlowError, Request } from "../model/index.js";
+import { type Flow, FlowError, type HTTPFlow, Request, flowFromState } from "../model/index.js";
 import { hostport } from "../model/url.js";
 import { bytesOf, toFloatValue } from "../model/values.js";
 import { FlowWriter } from "../io/flow-writer.js";
+import type { StageHooks } from "../pipeline/pipeline.js";
 import { unixNow } from "../proxy/clock.js";
 import type { ServerConnectionInfo } from "../proxy/connection-info.js";
 import type { HeaderPair, HttpRequestData, HttpResponseData } from "../proxy/exchange.js";
@@ -39,6 +40,8 @@ export interface ClientReplaySettings {
   timeoutMs: number;
   /** format version to write; default: the first input flow's */
   version?: WritableVersion;
+  /** built-in stages (rewrite rules): on each request before it is sent, on each response when it is in */
+  stages?: readonly { name: string; hooks: StageHooks }[];
   /** where failure lines go */
   log: (line: string) => void;
 }
@@ -134,16 +137,49 @@ function sentTo(record: ReadRecord, address: [string, number], server: ServerCon
   conn.set("error", error);
 }
 
+/**
+ * Fires `event` of the built-in stages on the flow; one that throws is logged and the others
+ * still run. The flow is written as the stages leave it (the request as sent, the response
+ * as rewritten), as mitmproxy's client playback records what its request hook made of it.
+ */
+function fireStages(event: "request" | "responseheaders" | "response", flow: Flow, record: ReadRecord, s: ClientReplaySettings): void {
+  for (const stage of s.stages ?? []) {
+    try {
+      stage.hooks[event]?.(flow);
+    } catch (e) {
+      s.log(`${record.file}: flow #${record.raw.index}: ${stage.name}, ${event}: ${escapeControl(e instanceof Error ? e.message : String(e))}`);
+    }
+  }
+}
+
 /** Sends one flow's request again and puts the outcome into the flow. */
 async function replayOne(record: ReadRecord, sender: RequestSender, s: ClientReplaySettings, tally: ClientReplayTally): Promise<ReadRecord> {
   const top = record.promote();
-  const out = outgoing(record, s.target);
+  const flow = s.stages?.length ? (flowFromState(record) as HTTPFlow) : null;
+  if (flow) {
+    // the recorded response is not this replay's: the rules see the request alone
+    top.set("response", null);
+    top.set("error", null);
+    fireStages("request", flow, record, s);
+  }
   top.set("is_replay", "request");
+  if (flow?.response) {
+    // answered by a rule (--map-local): nothing is sent
+    fireStages("responseheaders", flow, record, s);
+    fireStages("response", flow, record, s);
+    tally.sent++;
+    return record;
+  }
+  const out = outgoing(record, s.target);
   try {
     const sent = await sender.send(out);
     top.set("response", responseState(sent.response));
     top.set("error", null);
     sentTo(record, [out.host, out.port], sent.server, null);
+    if (flow) {
+      fireStages("responseheaders", flow, record, s);
+      fireStages("response", flow, record, s);
+    }
     tally.sent++;
   } catch (e) {
     const failure = e instanceof ProxyFailure ? e : new ProxyFailure("E_UPSTREAM_PROTOCOL", (e as Error).message);

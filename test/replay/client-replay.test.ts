@@ -109,6 +109,21 @@ describe("reflow replay --client", () => {
     expect(doc.flows[0]!.changes.map((c) => `${c.field} ${c.path ?? ""}`.trim())).toEqual(["response.body $.version", "response.body $.items[2]"]);
   });
 
+  it("rewrite rules change each request sent and each response received, and the flows written", async () => {
+    const backendAgain = await relisten(originPort, backend(1));
+    const out = join(dir, "rewritten.mitm");
+    const rules = ["--modify-body", "/~q/hello/bye", "--modify-headers", "/~s/x-replayed/yes", "--redact", "$.url"];
+    const r = await reflowAsync(["replay", "--client", rec, "-w", out, ...rules]);
+    await backendAgain.close();
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const echo = (await httpFlows(out))[2]!;
+    expect(echo.request.text, "the request as sent").toBe("bye");
+    const answer = JSON.parse(echo.response!.text!);
+    expect(answer.body, "the server got the rewritten request").toBe("bye");
+    expect(answer.url, "--redact on the response received").toBe("REDACTED");
+    expect(echo.response!.headers.get("x-replayed"), "--modify-headers on the response received").toBe("yes");
+  });
+
   it("a backend that is gone gives error flows, in place", async () => {
     const out = join(dir, "gone.mitm");
     const r = await reflowAsync(["replay", "--client", rec, "-w", out]);

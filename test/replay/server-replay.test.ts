@@ -256,6 +256,45 @@ describe("reflow replay: reverse mode", () => {
   });
 });
 
+describe("reflow replay: rewrite rules", () => {
+  it("request rules run before the match: a rewritten request finds its recorded answer", async () => {
+    const target = ["-m", `reverse:http://127.0.0.1:${originPort}`];
+    const plain = await replay([reverseRec, ...target, "--use-headers", "x-tenant"]);
+    expect((await ask(plain.port, "/v2/api/items?page=1")).status, "/v2 without --map-remote").toBe(404);
+    expect((await ask(plain.port, "/tenant", { headers: { "x-tenant": "b" } })).status, "tenant b without --modify-headers").toBe(404);
+    await plain.stop();
+    const rules = ["--map-remote", "|/v2/|/", "--modify-headers", "|~q & ~u tenant|x-tenant|a"];
+    const r = await replay([reverseRec, ...target, "--use-headers", "x-tenant", ...rules]);
+    const items = await ask(r.port, "/v2/api/items?page=1");
+    expect(items.status, `/v2 with --map-remote: ${r.stderr()}`).toBe(200);
+    expect(JSON.parse(items.body.toString()).path).toBe("/api/items");
+    const tenant = await ask(r.port, "/tenant", { headers: { "x-tenant": "b" } });
+    expect(tenant.status, "tenant b with --modify-headers").toBe(200);
+    expect(JSON.parse(tenant.body.toString()).tenant).toBe("a");
+    await r.stop();
+    expect(r.stderr()).not.toContain("miss:");
+  });
+
+  it("response rules rewrite the answer served, and -w records it so", async () => {
+    const out = join(dir, "rewritten.mitm");
+    const rules = ["--modify-headers", "/~s/x-served-by/replay", "--redact", "$.query"];
+    const r = await replay([reverseRec, "-m", `reverse:http://127.0.0.1:${originPort}`, "-w", out, ...rules]);
+    const hit = await ask(r.port, "/api/items?page=1");
+    expect(hit.status).toBe(200);
+    expect(header(hit, "x-served-by"), "--modify-headers on the served answer").toBe("replay");
+    const body = JSON.parse(hit.body.toString());
+    expect([body.path, body.query], "--redact on the served body").toEqual(["/api/items", "REDACTED"]);
+    expect((await r.stop()).code).toBe(0);
+    const [flow] = await httpFlows(out);
+    expect([flow!.isReplay, flow!.response!.headers.get("x-served-by"), JSON.parse(flow!.response!.text!).query]).toEqual(["response", "replay", "REDACTED"]);
+  });
+
+  it("a malformed rule is a usage error (exit 2) before listening", () => {
+    const r = reflow(["replay", reverseRec, "-p", "0", "--modify-body", "/~q/(/x"]);
+    expect(r.status, r.stderr.toString()).toBe(2);
+  });
+});
+
 describe("reflow replay: forward mode", () => {
   it("answers plain HTTP and intercepted HTTPS from the recording, and never connects upstream", async () => {
     const counter = await connectionCounter();
