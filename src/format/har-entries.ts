@@ -7,11 +7,36 @@
  */
 import { FlowReadError } from "../errors.js";
 
-/** One entry of `log.entries`, parsed, with where it starts in the file and its number. */
-export interface HarEntry {
-  value: unknown;
-  offset: number;
-  index: number;
+/**
+ * One entry of `log.entries`, with where it starts in the file and its number. Its bytes may
+ * view a read chunk: read `value` before asking for the next batch.
+ */
+export class HarEntry {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly file: string,
+    readonly offset: number,
+    readonly index: number,
+  ) {}
+
+  /**
+   * The entry parsed, each time it is read: parsed one by one as flows are made (not a whole
+   * batch ahead), an entry's strings (its bodies) are gone before the young generation's next
+   * collection would move them to the old one, where they would wait for a full collection.
+   */
+  get value(): unknown {
+    try {
+      return this.bytes.length < LARGE_ENTRY ? JSON.parse(this.bytes.toString("utf8")) : parseLarge(this.bytes);
+    } catch (e) {
+      throw new FlowReadError(
+        "E_FLOW_CORRUPT",
+        this.file,
+        this.offset,
+        this.index,
+        `not a valid HAR file: entry #${this.index}: ${(e as Error).message}`,
+      );
+    }
+  }
 }
 
 const QUOTE = 0x22;
@@ -25,6 +50,58 @@ const COLON = 0x3a;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * V8's JSON.parse makes everything of a text this long (its pretenuring threshold) in the
+ * old generation, which only a full collection empties: a HAR of large bodies grew the heap
+ * to ~4x what is live between full collections. Such an entry is parsed without its long strings.
+ */
+const LARGE_ENTRY = 100 << 10;
+/** strings this long without escapes are decoded apart from JSON.parse */
+const LONG_STRING = 8 << 10;
+const CUT = "\0"; // a cut string's stand-in: NUL and its number (a HAR string with a NUL is never cut)
+
+/** A large entry parsed: its long plain strings cut out (decoded as what they are: UTF-8) and put back. */
+function parseLarge(bytes: Buffer): unknown {
+  if (bytes.includes("\\u0000")) return JSON.parse(bytes.toString("utf8"));
+  const pieces: string[] = [];
+  const cut: string[] = [];
+  let from = 0;
+  for (let i = 0; ; ) {
+    const q = bytes.indexOf(QUOTE, i);
+    if (q < 0) break;
+    let e = q + 1;
+    for (;;) {
+      e = bytes.indexOf(QUOTE, e);
+      if (e < 0) return JSON.parse(bytes.toString("utf8")); // unclosed: JSON.parse names the damage
+      let k = e - 1;
+      while (bytes[k] === BACKSLASH) k--;
+      if ((e - 1 - k) % 2 === 0) break; // not escaped
+      e++;
+    }
+    i = e + 1;
+    if (e - q - 1 < LONG_STRING) continue;
+    const bs = bytes.indexOf(BACKSLASH, q + 1);
+    if (bs >= 0 && bs < e) continue;
+    let after = e + 1;
+    while (after < bytes.length && isSpace(bytes[after]!)) after++;
+    if (bytes[after] === COLON) continue; // a key
+    pieces.push(bytes.toString("utf8", from, q + 1), `\\u0000${cut.length}`);
+    cut.push(bytes.toString("utf8", q + 1, e));
+    from = e;
+  }
+  if (!cut.length) return JSON.parse(bytes.toString("utf8"));
+  pieces.push(bytes.toString("utf8", from));
+  return putBack(JSON.parse(pieces.join("")), cut);
+}
+
+function putBack(value: unknown, cut: string[]): unknown {
+  if (typeof value === "string") return value.startsWith(CUT) ? cut[+value.slice(1)] : value;
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = putBack(value[i], cut);
+  else if (typeof value === "object" && value !== null)
+    for (const [k, v] of Object.entries(value)) (value as Record<string, unknown>)[k] = putBack(v, cut);
+  return value;
 }
 
 /** Splits HAR bytes into entries, in batches (those whole in each chunk read). */
@@ -50,15 +127,6 @@ export async function* harEntries(
 
   const fail = (at: number, detail: string): never => {
     throw new FlowReadError("E_FLOW_CORRUPT", file, at, index, `not a valid HAR file: ${detail}`);
-  };
-  const parseEntry = (text: string): HarEntry => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      fail(entryStart, `entry #${index}: ${(e as Error).message}`);
-    }
-    return { value, offset: entryStart, index: index++ };
   };
 
   for await (let chunk of chunks) {
@@ -142,12 +210,12 @@ export async function* harEntries(
               fail(base + i, `unexpected ${String.fromCharCode(c)}`);
             keys.pop();
             if (entryParts && kinds.length === 3) {
-              // an entry inside one chunk is decoded from it; one across chunks from its copied parts
-              const text = entryParts.length
-                ? Buffer.concat([...entryParts, chunk.subarray(copyFrom, i + 1)]).toString("utf8")
-                : chunk.toString("utf8", copyFrom, i + 1);
+              // an entry inside one chunk views it; one across chunks is its copied parts joined
+              const bytes = entryParts.length
+                ? Buffer.concat([...entryParts, chunk.subarray(copyFrom, i + 1)])
+                : chunk.subarray(copyFrom, i + 1);
               copyFrom = i + 1;
-              batch.push(parseEntry(text));
+              batch.push(new HarEntry(bytes, file, entryStart, index++));
               entryParts = null;
             }
             if (inEntries && kinds.length === 2) {
@@ -174,7 +242,7 @@ export async function* harEntries(
     else if (!inEntries) skeleton.push(Buffer.from(rest));
     base += n;
     if (batch.length) yield batch;
-    release?.(chunk); // nothing made from it views it
+    release?.(chunk); // the batch's flows are made: nothing made from it views it
   }
   if (first) return; // an empty input
   let doc: unknown;

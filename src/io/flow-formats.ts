@@ -134,6 +134,9 @@ async function* loadedBatches(
       if (flows.length) yield flows; // every flow before the damage
       throw e;
     }
+    // the parsed items (large body strings) go before the flows are written: alive across
+    // that write, the young generation's collections would move them to the old one
+    r.value.length = 0;
     yield flows;
   }
 }

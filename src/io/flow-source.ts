@@ -44,7 +44,7 @@ export async function* readFlowRecordBatches(
   const input = await openInput(path, recycler);
   tellPosition(input.name, 0, input.size);
   if (input.format !== "mitm") {
-    // HAR entries are parsed out of their chunks (nothing views them): those are read into again
+    // flows made from HAR entries own their bytes (an entry views its chunk only until then): chunks are read into again
     yield* readOtherFormat(input, recycler && ((chunk: Buffer) => recycler.give(chunk)));
     return;
   }
