@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `reflow` command: parses arguments and hands each subcommand to its module. */
 import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
 import { closedStdout, errorLine, reportFailure } from "./report.js";
@@ -87,8 +86,4 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 // A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
 process.stderr.on("error", () => {});
 
-// Streaming commands hold little (~15 MB) between full collections, but V8 lets the old
-// generation grow to ~4x that first, filled with what outlived two young collections: a 1 GB
-// HAR import peaked at ~180 MB RSS. Growing by half keeps it near 130 MB at the same CPU time.
-if (process.argv[2] === "convert" || process.argv[2] === "show") setFlagsFromString("--heap-growing-percent=50");
 process.exitCode = await main(process.argv);
