@@ -19,17 +19,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { fileURLToPath } from "node:url";
+import { cli, flag, opt, root } from "./harness.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const cli = join(root, "dist", "cli", "main.js");
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
 const DURATION = Number(opt("--duration", 10));
 /** Every proxy gets the same short wrk run first (JIT warm, first connections made), not measured. */
 const WARMUP = Number(opt("--warmup", 2));
@@ -37,7 +30,7 @@ const CONNECTIONS = Number(opt("--connections", 50));
 const JSON_OUT = opt("--json", null);
 /** The rows to run (default all): reverse, forward, tunnel, handshake, h2. */
 const ONLY = new Set(opt("--only", "reverse,forward,tunnel,handshake,h2").split(","));
-const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
+const WITH_MITMDUMP = !flag("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
 if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
   process.exit(2);

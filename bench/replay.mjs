@@ -13,17 +13,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { cli, flag, opt, root } from "./harness.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const cli = join(root, "dist", "cli", "main.js");
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
 const CORPUS = opt("--corpus", join(root, "bench", "out", "corpus.mitm"));
 const DURATION = Number(opt("--duration", 10));
 const WARMUP = Number(opt("--warmup", 2));
@@ -31,7 +24,7 @@ const CONNECTIONS = Number(opt("--connections", 50));
 /** how many distinct recorded requests wrk sends in turn */
 const REQUESTS = Number(opt("--requests", 2000));
 const JSON_OUT = opt("--json", null);
-const WITH_MITMDUMP = !args.includes("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
+const WITH_MITMDUMP = !flag("--no-mitmdump") && spawnSync("mitmdump", ["--version"]).status === 0;
 if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
   process.exit(2);
