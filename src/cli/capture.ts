@@ -86,6 +86,14 @@ export async function proxyModeOf(text: string): Promise<ProxyMode> {
   }
 }
 
+/** The options capture and replay take alike: upstream timeout, Ctrl-C grace, script log level. */
+export function addLiveOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
+    .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
+    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+}
+
 export function registerCapture(program: Command): void {
   const cmd = program
     .command("capture")
@@ -113,10 +121,8 @@ export function registerCapture(program: Command): void {
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").default(21).argParser(parseFlowVersion))
     .addOption(new Option("--detail <N>", "log detail: 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(1).argParser(parseDetail))
     .option("-q, --quiet", "no flow log")
-    .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
-    .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds))
-    .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+    .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds));
+  addLiveOptions(cmd);
   const rules = addRuleOptions(cmd);
   cmd
     .addHelpText(

@@ -11,7 +11,7 @@ import type { LogLevel } from "../pipeline/script.js";
 import type { ProxyMode } from "../proxy/proxy-mode.js";
 import type { ServerReplay } from "../replay/server-replay.js";
 import { EXTRA_CHOICES, type ServerReplaySettings, defaultReplaySettings, parseExtra } from "../replay/replay-settings.js";
-import { confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./capture.js";
+import { addLiveOptions, confdirOf, parseDetail, parsePort, parseSeconds, proxyModeOf } from "./capture.js";
 import { parseFlowVersion } from "./flow-version.js";
 import { expandInputs } from "./inputs.js";
 import { info, scriptOutput, useColour, warn } from "./report.js";
@@ -208,10 +208,8 @@ export function registerReplay(program: Command): void {
     .option("-k, --ssl-insecure", "don't verify server certificates (client replay, --extra forward)")
     .addOption(new Option("--concurrency <N>", "client replay: requests in flight at once (output keeps recorded order)").default(1).argParser(parseConcurrency))
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").argParser(parseFlowVersion))
-    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail))
-    .addOption(new Option("--timeout <SECONDS>", "upstream connect and inactivity timeout").default(60).argParser(parseSeconds))
-    .addOption(new Option("--grace <SECONDS>", "how long in-flight exchanges may finish after Ctrl-C").default(2).argParser(parseSeconds))
-    .option("-v, --verbose", "show script logs (-v info, -vv debug)", (_v: string, n: number) => n + 1, 0);
+    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail));
+  addLiveOptions(cmd);
   // server replay: on each request before its answer is looked up, and on the answer served;
   // --client: on each request sent and each response received
   const rules = addRuleOptions(cmd);
