@@ -12,6 +12,7 @@ import { FlowFileSink, refuseUnwritable } from "../pipeline/flow-file-sink.js";
 import { runSavedInputs } from "../pipeline/saved-flow-source.js";
 import { StrictStage } from "../pipeline/strict-stage.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
+import { slowHeapGrowthForHar } from "./har-heap.js";
 import { expandInputs } from "./inputs.js";
 import { Progress } from "./progress.js";
 import { errorLine, info, warn } from "./report.js";
@@ -82,6 +83,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   // a bad filter stops before the output is created
   const filter = opts.filter === undefined ? null : new FilterStage(parseFilter(opts.filter, { caseSensitive: opts.caseSensitive }));
   const paths = await expandInputs(args);
+  await slowHeapGrowthForHar(paths);
   const format = outputFormat(opts.output, opts.to ?? opts.format);
   // Saved flows → filter → the writer of the format. With no filter and mitm out, nothing reads
   // more than the record: no model object is made and an unchanged flow goes out as the bytes read.

@@ -5,7 +5,9 @@
  * document is kept (it is small) and parsed at the end, so a HAR broken anywhere is
  * reported, after every whole entry before the damage. No model here: see io/formats/.
  */
+import { isUtf8 } from "node:buffer";
 import { FlowReadError } from "../errors.js";
+import { LongJsonString, unescapeJsonString } from "./json-string-bytes.js";
 
 /**
  * One entry of `log.entries`, with where it starts in the file and its number. Its bytes may
@@ -17,16 +19,19 @@ export class HarEntry {
     private readonly file: string,
     readonly offset: number,
     readonly index: number,
+    /** its long string values, as [start, end) of their content (quotes excluded) and whether they hold escapes */
+    private readonly longStrings: readonly LongSpan[] = [],
   ) {}
 
   /**
    * The entry parsed, each time it is read: parsed one by one as flows are made (not a whole
-   * batch ahead), an entry's strings (its bodies) are gone before the young generation's next
-   * collection would move them to the old one, where they would wait for a full collection.
+   * batch ahead), an entry's strings are gone before the young generation's next collection
+   * would move them to the old one, where they would wait for a full collection. A long body
+   * (`response.content.text`, `request.postData.text`) is a LongJsonString.
    */
   get value(): unknown {
     try {
-      return this.bytes.length < LARGE_ENTRY ? JSON.parse(this.bytes.toString("utf8")) : parseLarge(this.bytes);
+      return this.longStrings.length ? parseCut(this.bytes, this.longStrings) : JSON.parse(this.bytes.toString("utf8"));
     } catch (e) {
       throw new FlowReadError(
         "E_FLOW_CORRUPT",
@@ -37,6 +42,13 @@ export class HarEntry {
       );
     }
   }
+}
+
+/** A long string value of an entry: where its content starts and ends in the entry, and whether it holds a backslash. */
+interface LongSpan {
+  start: number;
+  end: number;
+  escaped: boolean;
 }
 
 const QUOTE = 0x22;
@@ -53,54 +65,54 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * V8's JSON.parse makes everything of a text this long (its pretenuring threshold) in the
- * old generation, which only a full collection empties: a HAR of large bodies grew the heap
- * to ~4x what is live between full collections. Such an entry is parsed without its long strings.
+ * String values this long are cut out of an entry before JSON.parse and read from the bytes:
+ * a body as bytes (LongJsonString), anything else as a string. Shorter ones cost more to
+ * cut than to parse.
  */
-const LARGE_ENTRY = 100 << 10;
-/** strings this long without escapes are decoded apart from JSON.parse */
 const LONG_STRING = 8 << 10;
-const CUT = "\0"; // a cut string's stand-in: NUL and its number (a HAR string with a NUL is never cut)
+const CUT = "\0"; // a cut string's stand-in: NUL and its number (an entry with an escaped NUL is never cut)
 
-/** A large entry parsed: its long plain strings cut out (decoded as what they are: UTF-8) and put back. */
-function parseLarge(bytes: Buffer): unknown {
+/** An entry parsed with its long strings cut out, then put back: bodies as bytes, the rest as strings. */
+function parseCut(bytes: Buffer, spans: readonly LongSpan[]): unknown {
   if (bytes.includes("\\u0000")) return JSON.parse(bytes.toString("utf8"));
   const pieces: string[] = [];
-  const cut: string[] = [];
   let from = 0;
-  for (let i = 0; ; ) {
-    const q = bytes.indexOf(QUOTE, i);
-    if (q < 0) break;
-    let e = q + 1;
-    for (;;) {
-      e = bytes.indexOf(QUOTE, e);
-      if (e < 0) return JSON.parse(bytes.toString("utf8")); // unclosed: JSON.parse names the damage
-      let k = e - 1;
-      while (bytes[k] === BACKSLASH) k--;
-      if ((e - 1 - k) % 2 === 0) break; // not escaped
-      e++;
-    }
-    i = e + 1;
-    if (e - q - 1 < LONG_STRING) continue;
-    const bs = bytes.indexOf(BACKSLASH, q + 1);
-    if (bs >= 0 && bs < e) continue;
-    let after = e + 1;
-    while (after < bytes.length && isSpace(bytes[after]!)) after++;
-    if (bytes[after] === COLON) continue; // a key
-    pieces.push(bytes.toString("utf8", from, q + 1), `\\u0000${cut.length}`);
-    cut.push(bytes.toString("utf8", q + 1, e));
-    from = e;
+  for (let k = 0; k < spans.length; k++) {
+    pieces.push(bytes.toString("utf8", from, spans[k]!.start), `\\u0000${k}`);
+    from = spans[k]!.end;
   }
-  if (!cut.length) return JSON.parse(bytes.toString("utf8"));
   pieces.push(bytes.toString("utf8", from));
-  return putBack(JSON.parse(pieces.join("")), cut);
+  const entry = JSON.parse(pieces.join("")) as unknown;
+  const long = (k: number): LongJsonString | string => {
+    const { start, end, escaped } = spans[k]!;
+    const raw = bytes.subarray(start, end);
+    const utf8 = escaped ? unescapeJsonString(raw) : raw;
+    if (utf8 && isUtf8(utf8)) return new LongJsonString(utf8);
+    // a bad escape throws here, as damage; text that is not UTF-8 reads as JSON.parse reads it
+    return JSON.parse(`"${raw.toString("utf8")}"`) as string;
+  };
+  let left = spans.length;
+  const body = (parent: unknown, key: string): void => {
+    const v = (parent as Record<string, unknown> | null | undefined)?.[key];
+    if (typeof v === "string" && v.startsWith(CUT)) {
+      (parent as Record<string, unknown>)[key] = long(+v.slice(1));
+      left--;
+    }
+  };
+  if (typeof entry === "object" && entry !== null) {
+    const { request, response } = entry as Record<string, Record<string, unknown> | undefined>;
+    body(response?.content, "text");
+    body(request?.postData, "text");
+  }
+  return left ? putBack(entry, (k) => String(long(k))) : entry;
 }
 
-function putBack(value: unknown, cut: string[]): unknown {
-  if (typeof value === "string") return value.startsWith(CUT) ? cut[+value.slice(1)] : value;
-  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = putBack(value[i], cut);
-  else if (typeof value === "object" && value !== null)
-    for (const [k, v] of Object.entries(value)) (value as Record<string, unknown>)[k] = putBack(v, cut);
+/** `value` with every cut string left in it put back. */
+function putBack(value: unknown, long: (k: number) => string): unknown {
+  if (typeof value === "string") return value.startsWith(CUT) ? long(+value.slice(1)) : value;
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = putBack(value[i], long);
+  else if (typeof value === "object" && value !== null && !(value instanceof LongJsonString))
+    for (const [k, v] of Object.entries(value)) (value as Record<string, unknown>)[k] = putBack(v, long);
   return value;
 }
 
@@ -119,6 +131,9 @@ export async function* harEntries(
   let keyParts: Buffer[] | null = null; // the key string being read at depth 1 or 2
   let entryParts: Buffer[] | null = null; // the entry being read
   let entryStart = 0;
+  let longStrings: LongSpan[] = []; // the entry's long string values so far
+  let stringStart = -1; // file offset of the content of the string value being read in an entry (-1: a key, or outside)
+  let stringEscaped = false;
   let index = 0;
   let base = 0; // file offset of the chunk being scanned
   let first = true;
@@ -158,6 +173,7 @@ export async function* harEntries(
           if (b >= 0 && (q < 0 || b < q)) {
             i = b + 1;
             escaped = true;
+            stringEscaped = true;
             continue;
           }
           const end = q < 0 ? n : q;
@@ -165,6 +181,8 @@ export async function* harEntries(
           i = q < 0 ? n : q + 1;
           if (q < 0) continue;
           inString = false;
+          if (stringStart >= 0 && base + q - stringStart >= LONG_STRING)
+            longStrings.push({ start: stringStart - entryStart, end: base + q - entryStart, escaped: stringEscaped });
           if (keyParts) {
             keys[keys.length - 1] = Buffer.concat(keyParts).toString("utf8");
             keyParts = null;
@@ -178,6 +196,8 @@ export async function* harEntries(
         switch (c) {
           case QUOTE:
             inString = true;
+            stringStart = entryParts && !expectKey ? base + i + 1 : -1;
+            stringEscaped = false;
             if (expectKey && depth <= 2) keyParts = [];
             expectKey = false;
             break;
@@ -185,6 +205,7 @@ export async function* harEntries(
           case OPEN_ARRAY:
             if (inEntries && depth === 3) {
               entryParts = [];
+              longStrings = [];
               entryStart = base + i;
               copyFrom = i;
             }
@@ -215,7 +236,7 @@ export async function* harEntries(
                 ? Buffer.concat([...entryParts, chunk.subarray(copyFrom, i + 1)])
                 : chunk.subarray(copyFrom, i + 1);
               copyFrom = i + 1;
-              batch.push(new HarEntry(bytes, file, entryStart, index++));
+              batch.push(new HarEntry(bytes, file, entryStart, index++, longStrings));
               entryParts = null;
             }
             if (inEntries && kinds.length === 2) {

@@ -11,6 +11,7 @@ import { type FlowState, FlowRecord } from "../format/flow-record.js";
 import type { FlowFormat } from "../format/flow-formats.js";
 import { MSGPACK_MAGIC } from "../format/flow-formats.js";
 import { harEntries } from "../format/har-entries.js";
+import { escapeJsonString, escapedLengthAtMost } from "../format/json-string-bytes.js";
 import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
@@ -23,7 +24,7 @@ import {
 } from "../format/msgpack-codec.js";
 import { type Flow, flowFromState } from "../model/index.js";
 import { harEntryToFlowState } from "./formats/har-reader.js";
-import { HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
+import { BODY_PLACEHOLDER, HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
 import { jsonLines, jsonToFlowState } from "./formats/jsonl-reader.js";
 import { JsonLineEncoder } from "./formats/jsonl-writer.js";
 import type { FlowInput } from "./input.js";
@@ -110,6 +111,9 @@ async function* loaded(
   }
 }
 
+/** flows made from parsed items before they are handed on */
+const FLOWS_MADE_AT_ONCE = 16;
+
 async function* loadedBatches(
   it: AsyncIterator<{ value: unknown; offset: number; index: number }[]>,
   file: string,
@@ -123,21 +127,31 @@ async function* loadedBatches(
       throw e instanceof FlowReadError ? e : new FlowReadError("E_FLOW_CORRUPT", file, 0, 0, (e as Error).message);
     }
     if (r.done) return;
-    const flows: ReadFlow[] = [];
-    try {
-      for (const item of r.value) {
-        const flow = new LoadedFlow(() => make(item.value, item.index), file, { offset: item.offset, index: item.index });
-        flow.top(); // made now: damage shows here, in file order
-        flows.push(flow);
+    const items = r.value;
+    // A few flows at a time, made and written before the next are made: the fewer are alive
+    // at once, the fewer outlive two young-generation collections, which move them to the
+    // old generation (garbage there until a full collection; a 1 GB HAR import peaked ~20 MB higher).
+    for (let from = 0; from < items.length; from += FLOWS_MADE_AT_ONCE) {
+      const flows: ReadFlow[] = [];
+      try {
+        for (let i = from; i < Math.min(items.length, from + FLOWS_MADE_AT_ONCE); i++) {
+          const item = items[i]!;
+          items[i] = undefined!; // the parsed item goes once its flow is made
+          const flow = new LoadedFlow(() => make(item.value, item.index), file, {
+            offset: item.offset,
+            index: item.index,
+          });
+          flow.top(); // made now: damage shows here, in file order
+          flows.push(flow);
+        }
+      } catch (e) {
+        if (flows.length) yield flows; // every flow before the damage
+        throw e;
       }
-    } catch (e) {
-      if (flows.length) yield flows; // every flow before the damage
-      throw e;
+      yield flows;
+      // every generator between here and the consumer keeps its last batch until the next one
+      flows.length = 0;
     }
-    // the parsed items (large body strings) go before the flows are written: alive across
-    // that write, the young generation's collections would move them to the old one
-    r.value.length = 0;
-    yield flows;
   }
 }
 
@@ -234,10 +248,16 @@ class MsgpackFileEncoder implements FlowFileEncoder {
   }
 }
 
+/** the placeholder of a response text written from its bytes, as JSON.stringify writes it */
+const PLACEHOLDER_JSON = JSON.stringify(BODY_PLACEHOLDER);
+const QUOTE = 0x22;
+
 class HarFileEncoder implements FlowFileEncoder {
   readonly version = undefined;
   private readonly maker = new HarEntryMaker();
   private entries = 0;
+  /** an entry with its body written from bytes: a view into this is valid until the next entry */
+  private scratch = Buffer.allocUnsafe(1 << 20);
 
   constructor(
     readonly format: "har" | "zhar",
@@ -249,14 +269,38 @@ class HarFileEncoder implements FlowFileEncoder {
   }
 
   encode(flow: Flow | FlowState): Uint8Array | null {
-    let entry;
+    let made;
     try {
-      entry = this.maker.entry(modelOf(flow));
+      made = this.maker.entryWithBody(modelOf(flow));
     } catch (e) {
       throw named(stateOf(flow), e);
     }
-    if (entry === null) return null;
-    return Buffer.from(`${this.entries++ ? ",\n" : ""}${JSON.stringify(entry)}`);
+    if (made === null) return null;
+    const before = this.entries++ ? ",\n" : "";
+    const json = JSON.stringify(made.entry);
+    if (made.body) {
+      const at = json.indexOf(PLACEHOLDER_JSON);
+      if (at >= 0 && json.indexOf(PLACEHOLDER_JSON, at + 1) < 0)
+        return this.withBody(before + json, before.length + at, made.body);
+      // the placeholder's text is in the entry elsewhere too: the body as text after all
+      (made.entry.response as { content: { text: string } }).content.text = made.body.toString("utf8");
+      return Buffer.from(before + JSON.stringify(made.entry));
+    }
+    return Buffer.from(before + json);
+  }
+
+  /** `json` with the body's bytes written as a JSON string where its placeholder is, at `at`. */
+  private withBody(json: string, at: number, body: Buffer): Buffer {
+    const tail = json.slice(at + PLACEHOLDER_JSON.length);
+    const most = Buffer.byteLength(json) + escapedLengthAtMost(body.length) + 2;
+    if (this.scratch.length < most) this.scratch = Buffer.allocUnsafe(Math.max(most, 2 * this.scratch.length));
+    const out = this.scratch;
+    let o = out.write(json.slice(0, at), 0, "utf8");
+    out[o++] = QUOTE;
+    o = escapeJsonString(body, out, o);
+    out[o++] = QUOTE;
+    o += out.write(tail, o, "utf8");
+    return out.subarray(0, o);
   }
 
   closing(): Buffer {

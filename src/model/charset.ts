@@ -311,6 +311,26 @@ function singleByteTable(decoder: TextDecoder): Map<number, number> {
 }
 
 /**
+ * True when `encodeText(text, charset)` is the text's UTF-8 bytes for every text without
+ * escaped bytes, or with `ascii` for every ASCII text: then a body already in UTF-8 bytes
+ * needs no trip through a string. False for charsets it cannot tell (unknown ones).
+ */
+export function encodesAsUtf8(charset: string, ascii: boolean): boolean {
+  let how: Kind | TextDecoder;
+  try {
+    how = resolveCharset(charset);
+  } catch {
+    return false;
+  }
+  if (how === "utf-8" || (typeof how !== "string" && how.encoding === "utf-8")) return true;
+  if (!ascii) return false;
+  // WHATWG's single-byte encodings all keep ASCII as it is
+  return typeof how === "string"
+    ? how === "latin1" || how === "ascii" || how === "cp1252"
+    : SINGLE_BYTE.test(how.encoding);
+}
+
+/**
  * Encodes text with a charset named as Python names codecs; throws CharsetError when a
  * character does not fit, or for charsets Node cannot encode (multi-byte legacy ones such
  * as Shift_JIS or GB18030; mitmproxy then falls back to UTF-8, and so does Message.text).

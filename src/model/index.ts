@@ -2,7 +2,7 @@
  * The flow object model: the objects scripts and the pipeline read and change, each a live
  * view over a flow's state (spec §3 "Flow API").
  */
-export { CharsetError, decodeText, encodeText, inferCharset } from "./charset.js";
+export { CharsetError, decodeText, encodeText, encodesAsUtf8, inferCharset } from "./charset.js";
 export { Client, Connection, Server, type Address } from "./connection.js";
 export { type ContentType, formatContentType, parseContentType } from "./content-type.js";
 export {

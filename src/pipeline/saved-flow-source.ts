@@ -19,6 +19,9 @@ export async function* savedFlowBatches(
     const batch = new Array<PassingFlow>(records.length);
     for (let i = 0; i < records.length; i++) batch[i] = new PassingFlow(records[i]!);
     yield batch;
+    // written: the consumer's loop and the readers' generators keep these arrays until the next batch
+    batch.length = 0;
+    records.length = 0;
   }
 }
 

@@ -7,6 +7,7 @@
  * Where mitmproxy fails, reflow goes on: `postData` with `params` and no `text` becomes a
  * form body.
  */
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { FlowStateError } from "../../errors.js";
 import type { TDict } from "../../format/tnetstring.js";
@@ -16,10 +17,12 @@ import {
   Request,
   Response,
   encodeText,
+  encodesAsUtf8,
   encodeUtf8Escaped,
   inferCharset,
 } from "../../model/index.js";
 import { DetachedState } from "../../format/detached-state.js";
+import { LongJsonString } from "../../format/json-string-bytes.js";
 import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -95,10 +98,10 @@ function withoutCoding(fields: [Buffer, Buffer][]): [Buffer, Buffer][] {
 }
 
 /** The request body's text: `postData.text`, else its `params` as a form. */
-function postDataText(postData: unknown): string {
+function postDataText(postData: unknown): string | LongJsonString {
   if (typeof postData !== "object" || postData === null) return "";
   const { text, params } = postData as JsonObject;
-  if (typeof text === "string") return text;
+  if (typeof text === "string" || text instanceof LongJsonString) return text;
   if (Array.isArray(params))
     return new URLSearchParams(
       params.map((p: JsonObject): [string, string] => [String(p?.name ?? ""), String(p?.value ?? "")]),
@@ -106,11 +109,27 @@ function postDataText(postData: unknown): string {
   return "";
 }
 
+/**
+ * A long body's bytes when `charset` would encode its text as the UTF-8 bytes it has (a
+ * copy: they may view the read chunk), else null.
+ */
+function utf8Body(text: LongJsonString, charset: string): Buffer | null {
+  return encodesAsUtf8(charset, isAscii(text.utf8)) ? Buffer.from(text.utf8) : null;
+}
+
 /** The response body's bytes: base64 decoded, or text in the charset mitmproxy would pick. */
 function responseBody(content: JsonObject, contentType: string): Buffer {
-  const text = content.text ?? "";
-  if (typeof text !== "string") schema("response.content.text is not a string");
+  let text = content.text ?? "";
   const encoding = content.encoding;
+  if (text instanceof LongJsonString) {
+    // read from its bytes, never made a string when that gives the same bytes
+    if (encoding === "base64")
+      return Buffer.from(isAscii(text.utf8) ? text.utf8.toString("latin1") : text.toString(), "base64");
+    const body = utf8Body(text, typeof encoding === "string" && encoding ? encoding : inferCharset(contentType));
+    if (body) return body;
+    text = text.toString();
+  }
+  if (typeof text !== "string") schema("response.content.text is not a string");
   if (encoding === "base64") return Buffer.from(text, "base64");
   try {
     return encodeText(text, typeof encoding === "string" && encoding ? encoding : inferCharset(contentType));
@@ -177,12 +196,21 @@ export function harEntryToFlowState(entry: unknown, index = 0): TDict {
   // comes to the body itself, without the header and with Content-Length set. Done here
   // without the trip through the codec (zlib contexts cost memory on a large HAR).
   const requestHeaders = harHeaders(request.headers, "request.");
+  const requestFields = withoutCoding(requestHeaders);
+  const requestBody = postDataText(request.postData);
+  const long = requestBody instanceof LongJsonString;
   const req = Request.make(
     stringAt(request, "method", "request."),
     url,
-    postDataText(request.postData),
-    withoutCoding(requestHeaders),
+    long ? Buffer.alloc(0) : requestBody,
+    requestFields,
   );
+  if (long) {
+    // text is stored in the charset the Content-Type implies: the bytes, when they are that
+    const bytes = utf8Body(requestBody, inferCharset(req.headers.get("content-type") ?? ""));
+    if (bytes) req.content = bytes;
+    else req.text = requestBody.toString();
+  }
   const status = response.status;
   if (typeof status !== "number") schema("response.status is not a number");
   const responseHeaders = harHeaders(response.headers, "response.");

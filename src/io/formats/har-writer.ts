@@ -6,8 +6,15 @@
  * status 0 with `_error`, WebSocket messages as `_webSocketMessages`. Only HTTP flows have a
  * place in HAR: the others are left out and counted.
  */
-import { isUtf8 } from "node:buffer";
-import type { Flow, Headers, HTTPFlow, Response } from "../../model/index.js";
+import { isAscii, isUtf8 } from "node:buffer";
+import {
+  type Flow,
+  type Headers,
+  type HTTPFlow,
+  type Response,
+  encodesAsUtf8,
+  inferCharset,
+} from "../../model/index.js";
 
 /** A HAR JSON value. */
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -21,16 +28,43 @@ export function harOpening(creator: { name: string; version: string }): string {
 /** What closes a HAR file after its last entry. */
 export const HAR_CLOSING = "\n]}}\n";
 
+/**
+ * An entry whose response text is left to be written from its bytes: `entry` holds
+ * BODY_PLACEHOLDER in its place, `body` the text's UTF-8 bytes.
+ */
+export interface HarEntryWithBody {
+  entry: { [key: string]: Json };
+  body: Buffer | null;
+}
+
+/** What stands for a response text written apart (see HarEntryWithBody). */
+export const BODY_PLACEHOLDER = "\u0000reflow: the response body\u0000";
+
+/**
+ * Bodies this long are written from their bytes: made a string, then JSON, then bytes again,
+ * a 1 GB export's bodies left large strings that the young generation's collections moved
+ * to the old one, there until a full collection.
+ */
+const LONG_BODY = 8 << 10;
+
 /** Turns HTTP flows into HAR entries, remembering the server connections already timed. */
 export class HarEntryMaker {
   private readonly serversSeen = new Set<string>();
 
   /** The flow's entry, or null when it is not an HTTP flow (HAR has no place for it). */
   entry(flow: Flow): { [key: string]: Json } | null {
-    return flow.type === "http" ? this.httpEntry(flow as HTTPFlow) : null;
+    return flow.type === "http" ? this.httpEntry(flow as HTTPFlow, null) : null;
   }
 
-  private httpEntry(flow: HTTPFlow): { [key: string]: Json } {
+  /** The flow's entry with a long response text left to be written from its bytes, or null (as `entry`). */
+  entryWithBody(flow: Flow): HarEntryWithBody | null {
+    if (flow.type !== "http") return null;
+    const apart = { body: null as Buffer | null };
+    const entry = this.httpEntry(flow as HTTPFlow, apart);
+    return { entry, body: apart.body };
+  }
+
+  private httpEntry(flow: HTTPFlow, apart: { body: Buffer | null } | null): { [key: string]: Json } {
     const server = flow.readConnections().server;
     const request = flow.request;
     const response = flow.response;
@@ -72,7 +106,7 @@ export class HarEntryMaker {
       startedDateTime: isoTimestamp(request.timestampStart),
       time,
       request: requestJson,
-      response: response ? responseJson(response) : noResponseJson(flow.error?.msg ?? null),
+      response: response ? responseJson(response, apart) : noResponseJson(flow.error?.msg ?? null),
       cache: {},
       timings,
     };
@@ -92,7 +126,7 @@ export class HarEntryMaker {
   }
 }
 
-function responseJson(response: Response): { [key: string]: Json } {
+function responseJson(response: Response, apart: { body: Buffer | null } | null): { [key: string]: Json } {
   const raw = response.rawContent;
   const content = response.getContent(false); // an undecodable body as stored
   const size = raw?.length ?? 0;
@@ -105,6 +139,14 @@ function responseJson(response: Response): { [key: string]: Json } {
   if (content && content.length && isMostlyBinary(content)) {
     body.text = content.toString("base64");
     body.encoding = "base64";
+  } else if (
+    apart &&
+    content &&
+    content.length >= LONG_BODY &&
+    isUtf8Text(content, headers.get("content-type") ?? "")
+  ) {
+    body.text = BODY_PLACEHOLDER;
+    apart.body = content;
   } else body.text = response.getText(false) ?? "";
   return {
     status: response.statusCode,
@@ -128,6 +170,11 @@ function responseJson(response: Response): { [key: string]: Json } {
     headersSize: headersSize(headers),
     bodySize: size,
   };
+}
+
+/** True when the body's text (as `getText` reads it) is its bytes read as UTF-8. */
+function isUtf8Text(content: Buffer, contentType: string): boolean {
+  return isUtf8(content) && encodesAsUtf8(inferCharset(contentType, content), isAscii(content));
 }
 
 function noResponseJson(error: string | null): { [key: string]: Json } {
