@@ -4,7 +4,7 @@
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
 import { FlowStateError } from "../errors.js";
-import { RawElement, type TDict, type TValue, storedEntry, visitBytePairs } from "../format/tnetstring.js";
+import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry, visitBytePairs } from "../format/tnetstring.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -213,8 +213,16 @@ export class Headers implements Iterable<[string, string]> {
    * place), surplus fields are removed, surplus values appended (mitmproxy's `set_all`).
    */
   setAll(name: string | Uint8Array, values: Iterable<string | Uint8Array>): this {
-    const key = headerBytes(name, "name");
+    // fields still stored as bytes take the name as bytes, not as a Buffer of its own: the one made before will do
+    const stored = this.fieldList === undefined && typeof name === "string";
+    const key = stored ? lookupName(name) : headerBytes(name, "name");
     const vals = [...values].map((v) => headerBytes(v, "value"));
+    if (stored && this.setStored(key, vals, true)) return this;
+    return this.setInList(stored ? Buffer.from(key) : key, vals);
+  }
+
+  /** `setAll` on the decoded list; `key` is stored as it is. */
+  private setInList(key: Buffer, vals: Buffer[]): this {
     let w = 0;
     for (let r = 0; r < this.list.length; r++) {
       const f = asField(this.list[r]!);
@@ -230,8 +238,30 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Appends a field, keeping any existing ones of the same name. */
   add(name: string | Uint8Array, value: string | Uint8Array): this {
-    this.list.push([headerBytes(name, "name"), headerBytes(value, "value")]);
+    const field: HeaderField = [headerBytes(name, "name"), headerBytes(value, "value")];
+    if (!this.setStored(field[0], [field[1]], false)) this.list.push(field);
     return this;
+  }
+
+  /**
+   * `setAll` (or with `replace` false, appending `values` as fields named `key`) on fields
+   * still stored as bytes in a flow read from a file, without decoding them: the list is
+   * written anew as bytes (what the encoder would write for the decoded list so changed),
+   * so that a script that sets one header pays neither for decoding the others nor for
+   * encoding them again. False when the fields are not stored so: the caller edits the list.
+   */
+  private setStored(key: Buffer, values: Buffer[], replace: boolean): boolean {
+    if (this.fieldList) return false;
+    const { dict, key: entryKey } = this.entry!;
+    // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
+    if (!(dict instanceof IndexedDict)) return false;
+    const stored = storedEntry(dict, entryKey);
+    if (!(stored instanceof RawElement)) return false;
+    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) : () => false;
+    const edited = setBytePairs(stored, matches, key, values);
+    if (!edited) return false;
+    dict.set(entryKey, RawElement.of(edited));
+    return true;
   }
 
   /** Inserts a field at `index` among the fields. */

@@ -79,7 +79,22 @@ export class DictIndex {
           unique = !seen.has(key);
           seen.add(key);
         }
-      } else for (let i = 1; i < n && unique; i++) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+      } else {
+        // Keys told apart by a hash of their length and end bytes: only keys that share one
+        // (rare) are compared byte by byte with the keys before them.
+        const { at, buf } = this;
+        let seenLow = 0;
+        let seenHigh = 0;
+        for (let i = 0; i < n && unique; i++) {
+          const start = at[3 * i + 1]!;
+          const end = at[3 * i + 2]!; // one past the tag
+          const h = (end - start + buf[start]! * 3 + buf[end - 2]! * 5) & 63;
+          const bit = 1 << (h & 31);
+          if (h < 32 ? seenLow & bit : seenHigh & bit) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+          if (h < 32) seenLow |= bit;
+          else seenHigh |= bit;
+        }
+      }
       this.unique = unique;
     }
     return this.unique;
