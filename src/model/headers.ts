@@ -95,6 +95,9 @@ function asField(f: TValue): HeaderField {
   throw new FlowStateError("E_FLOW_SCHEMA", "malformed header field in the flow state (expected [bytes, bytes])");
 }
 
+/** What the constructor is given to make a view (a plain constructor call: cheaper than Object.create). */
+const VIEW = [] as HeadersInit;
+
 /**
  * Ordered, case-insensitive HTTP headers. Over a flow's state it is a live view: every edit
  * goes straight into the state's list of `[name, value]` pairs.
@@ -111,6 +114,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** New headers holding their own fields. */
   constructor(init?: HeadersInit) {
+    if (init === VIEW) return; // a view, filled in by `over` or `overEntry`
     const list: TValue[] = (this.fieldList = []);
     if (init === undefined) return;
     if (init instanceof Headers) {
@@ -126,7 +130,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** A live view over a flow state's list of `[name, value]` byte pairs. */
   static over(fields: TValue[]): Headers {
-    const h = Object.create(Headers.prototype) as Headers;
+    const h = new Headers(VIEW);
     h.fieldList = fields;
     return h;
   }
@@ -137,7 +141,7 @@ export class Headers implements Iterable<[string, string]> {
    * list into the dict first. `where` names the message in the error a non-list gets.
    */
   static overEntry(dict: TDict, key: string, where: string): Headers {
-    const h = Object.create(Headers.prototype) as Headers;
+    const h = new Headers(VIEW);
     h.entry = { dict, key, where };
     return h;
   }

@@ -80,7 +80,7 @@ export class DictIndex {
           seen.add(key);
         }
       } else {
-        // Keys told apart by a hash of their length and end bytes: only keys that share one
+        // Keys told apart by a hash of their length and three of their bytes: only keys that share one
         // (rare) are compared byte by byte with the keys before them.
         const { at, buf } = this;
         let seenLow = 0;
@@ -88,7 +88,8 @@ export class DictIndex {
         for (let i = 0; i < n && unique; i++) {
           const start = at[3 * i + 1]!;
           const end = at[3 * i + 2]!; // one past the tag
-          const h = (end - start + buf[start]! * 3 + buf[end - 2]! * 5) & 63;
+          const len = end - start;
+          const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[start + (len >> 1)]! << 16) ^ (buf[end - 2]! << 24), 0x9e3779b1) >>> 26;
           const bit = 1 << (h & 31);
           if (h < 32 ? seenLow & bit : seenHigh & bit) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
           if (h < 32) seenLow |= bit;
