@@ -24,11 +24,16 @@ const LF = 0x0a;
 /** Header text or bytes as the bytes to store; CR and LF are refused (they would split the header). */
 function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
   let b: Buffer;
-  if (typeof v === "string") b = encodeUtf8Escaped(v);
-  else if (v instanceof Uint8Array) b = asBuffer(v);
-  else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
-  if (b.includes(CR) || b.includes(LF))
-    throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);
+  let breaks: boolean;
+  if (typeof v === "string") {
+    // UTF-8 has CR and LF bytes only where the text has those characters (escaped bytes are 0x80 on)
+    breaks = v.includes("\r") || v.includes("\n");
+    b = encodeUtf8Escaped(v);
+  } else if (v instanceof Uint8Array) {
+    b = asBuffer(v);
+    breaks = b.includes(CR) || b.includes(LF);
+  } else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
+  if (breaks) throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);
   return b;
 }
 
@@ -109,8 +114,11 @@ const VIEW = [] as HeadersInit;
 export class Headers implements Iterable<[string, string]> {
   /** the fields, when this holds them or views an already decoded list */
   private fieldList: TValue[] | undefined;
-  /** the dict entry this views, when it may still be raw bytes (see `overEntry`) */
-  private entry: { dict: TDict; key: string; where: string } | undefined;
+  /** the dict whose entry `entryKey` this views, when it may still be raw bytes (see `overEntry`) */
+  private dict: TDict | undefined;
+  private entryKey = "";
+  /** the message it belongs to, for errors */
+  private where = "";
 
   /** New headers holding their own fields. */
   constructor(init?: HeadersInit) {
@@ -142,21 +150,22 @@ export class Headers implements Iterable<[string, string]> {
    */
   static overEntry(dict: TDict, key: string, where: string): Headers {
     const h = new Headers(VIEW);
-    h.entry = { dict, key, where };
+    h.dict = dict;
+    h.entryKey = key;
+    h.where = where;
     return h;
   }
 
   /** The field list, decoded (and put into the flow state) when it was still raw. */
   private get list(): TValue[] {
     if (this.fieldList) return this.fieldList;
-    const { dict, key, where } = this.entry!;
-    return (this.fieldList = listEntry(dict, key, where));
+    return (this.fieldList = listEntry(this.dict!, this.entryKey, this.where));
   }
 
   /** Every value of `key`, read from the stored bytes while nothing has decoded the list; else null. */
   private storedValues(key: Buffer): string[] | null {
     if (this.fieldList) return null;
-    const v = storedEntry(this.entry!.dict, this.entry!.key);
+    const v = storedEntry(this.dict!, this.entryKey);
     return v instanceof RawElement ? storedValues(v, key) : null;
   }
 
@@ -220,7 +229,8 @@ export class Headers implements Iterable<[string, string]> {
     // fields still stored as bytes take the name as bytes, not as a Buffer of its own: the one made before will do
     const stored = this.fieldList === undefined && typeof name === "string";
     const key = stored ? lookupName(name) : headerBytes(name, "name");
-    const vals = [...values].map((v) => headerBytes(v, "value"));
+    const vals: Buffer[] = [];
+    for (const v of values) vals.push(headerBytes(v, "value"));
     if (stored && this.setStored(key, vals, true)) return this;
     return this.setInList(stored ? Buffer.from(key) : key, vals);
   }
@@ -256,7 +266,7 @@ export class Headers implements Iterable<[string, string]> {
    */
   private setStored(key: Buffer, values: Buffer[], replace: boolean): boolean {
     if (this.fieldList) return false;
-    const { dict, key: entryKey } = this.entry!;
+    const { dict, entryKey } = this;
     // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
     if (!(dict instanceof IndexedDict)) return false;
     const stored = storedEntry(dict, entryKey);
