@@ -7,9 +7,10 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import {
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type Http2Session,
+  type ServerHttp2Stream,
+  constants as h2constants,
   createServer as createHttp2Server,
 } from "node:http2";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
@@ -22,6 +23,9 @@ import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./clie
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
 import { withoutUpgrade } from "./http/declined-upgrade.js";
 import { HttpRelay, type RelayContext } from "./http/http-relay.js";
+import { Http1ClientSide } from "./http/client-side.js";
+import { DeliveryBatch } from "./http/delivery-batch.js";
+import { H2ClientSide } from "./http2/h2-client-side.js";
 import { streamOver } from "./http2/stream-over.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
@@ -108,7 +112,7 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
 export class ProxyServer {
   private readonly listener: NetServer;
   private readonly http: ReturnType<typeof createHttpServer>;
-  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server through its compatibility API. */
+  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server, stream by stream (its core API). */
   private readonly h2 = createHttp2Server({ settings: { enablePush: false } });
   /** the client session of each HTTP/2 connection */
   private readonly h2Sessions = new WeakMap<Http2Session, ClientSession>();
@@ -116,6 +120,7 @@ export class ProxyServer {
   private h2Pending: ClientSession | null = null;
   private readonly sessions = new Set<ClientSession>();
   private readonly settings: UpstreamSettings;
+  private readonly deliveries: DeliveryBatch;
   private stopping = false;
 
   constructor(
@@ -127,6 +132,7 @@ export class ProxyServer {
       timeoutMs: opts.timeoutMs,
       upstreamProxy: opts.mode.kind === "upstream" ? opts.mode.proxy : null,
     };
+    this.deliveries = new DeliveryBatch(handler);
     const headTimeoutMs = opts.headTimeoutMs ?? 60_000;
     this.http = createHttpServer({
       // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
@@ -147,13 +153,11 @@ export class ProxyServer {
       if (this.h2Pending) this.h2Sessions.set(h2, this.h2Pending);
       h2.on("error", () => {});
     });
-    this.h2.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      const session = this.h2Sessions.get(req.stream.session!);
-      if (!session) return void req.stream.close();
-      // The compatibility objects stand in for HTTP/1's (HttpRelay tells them apart by the version).
-      HttpRelay.handle(this.context(session), req as unknown as IncomingMessage, res as unknown as ServerResponse).catch((e: unknown) =>
-        this.internalError(e, req.stream),
-      );
+    this.h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      const session = stream.session ? this.h2Sessions.get(stream.session) : undefined;
+      if (!session) return void stream.close();
+      const client = new H2ClientSide(stream, headers, rawHeaders, (flags & h2constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+      HttpRelay.handle(this.context(session), client).catch((e: unknown) => this.internalError(e, stream));
     });
     this.http.on("clientError", (_e: Error, socket: Duplex) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
@@ -212,7 +216,7 @@ export class ProxyServer {
   }
 
   private context(session: ClientSession): RelayContext {
-    return { session, mode: this.opts.mode, handler: this.handler, timeoutMs: this.opts.timeoutMs };
+    return { session, mode: this.opts.mode, handler: this.handler, timeoutMs: this.opts.timeoutMs, deliveries: this.deliveries };
   }
 
   private accept(socket: Socket): void {
@@ -286,7 +290,7 @@ export class ProxyServer {
     const session = sessionOf(req.socket);
     if (!session) return void req.socket.destroy();
     if (!this.authorized(session, req, req.socket)) return;
-    HttpRelay.handle(this.context(session), req, res).catch((e: unknown) => this.internalError(e, req.socket));
+    HttpRelay.handle(this.context(session), new Http1ClientSide(req, res)).catch((e: unknown) => this.internalError(e, req.socket));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
