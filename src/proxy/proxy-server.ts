@@ -23,6 +23,7 @@ import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./clie
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
 import { withoutUpgrade } from "./http/declined-upgrade.js";
 import { HttpRelay, type RelayContext } from "./http/http-relay.js";
+import { basicCredentialsMatch, credentialsHeader, credentialsRequired } from "./http/basic-auth.js";
 import { Http1ClientSide } from "./http/client-side.js";
 import { DeliveryBatch } from "./http/delivery-batch.js";
 import { H2ClientSide } from "./http2/h2-client-side.js";
@@ -157,6 +158,11 @@ export class ProxyServer {
       const session = stream.session ? this.h2Sessions.get(stream.session) : undefined;
       if (!session) return void stream.close();
       const client = new H2ClientSide(stream, headers, rawHeaders, (flags & h2constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+      if (!this.authorized(session, headers)) {
+        const { status, reason, challenge, page } = credentialsRequired(this.opts.mode.kind === "reverse");
+        client.discardBody();
+        return client.answer(status, reason, page, false, challenge);
+      }
       HttpRelay.handle(this.context(session), client).catch((e: unknown) => this.internalError(e, stream));
     });
     this.http.on("clientError", (_e: Error, socket: Duplex) => {
@@ -268,35 +274,40 @@ export class ProxyServer {
   }
 
   /**
-   * --proxyauth in the HTTP proxy modes: a client connection is let through once a request
-   * on it carried the credentials (as mitmproxy remembers them per connection); else 407.
+   * --proxyauth: in the HTTP proxy modes a client connection is let through once a request
+   * on it carried the credentials (as mitmproxy remembers them per connection); in reverse
+   * mode every request must carry them in `Authorization` (as mitmproxy asks there).
+   * `session.authenticated` tells the relay to drop the header checked.
    */
-  private authorized(session: ClientSession, req: IncomingMessage, socket: Duplex): boolean {
+  private authorized(session: ClientSession, headers: IncomingHttpHeaders): boolean {
     const auth = this.opts.proxyAuth;
-    if (!auth || session.authenticated || this.opts.mode.kind === "reverse") return true;
-    const m = /^\s*basic\s+(\S+)/i.exec(req.headers["proxy-authorization"] ?? "");
-    if (m && Buffer.from(m[1]!, "base64").toString("utf8") === `${auth.user}:${auth.pass}`) {
-      session.authenticated = true;
-      return true;
-    }
+    const reverse = this.opts.mode.kind === "reverse";
+    if (!auth || (session.authenticated && !reverse)) return true;
+    if (!basicCredentialsMatch(headers[credentialsHeader(reverse)], auth)) return false;
+    session.authenticated = true;
+    return true;
+  }
+
+  /** An HTTP/1 request without valid credentials: 407 (401 in reverse mode), and the connection closed. */
+  private askCredentials(req: IncomingMessage, socket: Duplex): void {
+    const { status, reason, challenge, page } = credentialsRequired(this.opts.mode.kind === "reverse");
     req.resume();
     socket.end(
-      'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="mitmproxy"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+      `HTTP/1.1 ${status} ${reason}\r\n${challenge[0]}: ${challenge[1]}\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n${page}`,
     );
-    return false;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const session = sessionOf(req.socket);
     if (!session) return void req.socket.destroy();
-    if (!this.authorized(session, req, req.socket)) return;
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, req.socket);
     HttpRelay.handle(this.context(session), new Http1ClientSide(req, res)).catch((e: unknown) => this.internalError(e, req.socket));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
-    if (!this.authorized(session, req, socket)) return;
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, socket);
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       // h2c and other upgrades: declined as mitmdump does, the request parsed again without them.
       socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
@@ -324,7 +335,7 @@ export class ProxyServer {
   private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
-    if (!this.authorized(session, req, socket)) return;
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, socket);
     const target = parseAuthority(req.url ?? "", 0);
     if (!target || target.port === 0) {
       socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");

@@ -36,6 +36,16 @@ export function writeThrough(sink: Writable, part: Buffer): Promise<boolean> {
   });
 }
 
+/** The headers of an answer from the proxy itself. */
+export function answerHeaders(text: string, challenge?: [string, string]): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    "content-type": challenge ? "text/html" : "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  };
+  if (challenge) headers[challenge[0]] = challenge[1];
+  return headers;
+}
+
 /** A request's head as the client sent it (an HTTP/1 IncomingMessage is one). */
 export interface RequestHead {
   method?: string;
@@ -83,8 +93,8 @@ export interface ClientSide {
   end(last: Buffer | null): void;
   /** resolves true once the ended response was delivered, false when the client went before */
   delivered(): Promise<boolean>;
-  /** a whole answer from the proxy itself (refusals, 502) */
-  answer(status: number, reason: string, text: string, close: boolean): void;
+  /** a whole answer from the proxy itself (refusals, 502): plain text, or HTML when a challenge header goes with it */
+  answer(status: number, reason: string, text: string, close: boolean, challenge?: [string, string]): void;
   /** breaks the client's side off: its stream (HTTP/2) or its connection */
   breakOff(): void;
 }
@@ -163,8 +173,8 @@ export class Http1ClientSide implements ClientSide {
     return res.writableFinished && !this.req.socket.errored;
   }
 
-  answer(status: number, reason: string, text: string, close: boolean): void {
-    const headers: Record<string, string | number> = { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) };
+  answer(status: number, reason: string, text: string, close: boolean, challenge?: [string, string]): void {
+    const headers = answerHeaders(text, challenge);
     if (close) headers.connection = "close";
     this.res.writeHead(status, reason, headers);
     this.res.end(text);

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { unixNow } from "../clock.js";
 import type { ClientSession } from "../client-session.js";
+import { credentialsHeader } from "./basic-auth.js";
 import type { ClientSide, RequestHead } from "./client-side.js";
 import type { DeliveryBatch } from "./delivery-batch.js";
 import { HttpExchange, type HttpRequestData, type HttpResponseData } from "../exchange.js";
@@ -51,8 +52,9 @@ export function recordRequest(req: RequestHead, ctx: RelayContext, timestampStar
     wire = fields;
     authority = pseudo.get(":authority") ?? "";
   }
-  // The credentials for the proxy are not the server's (mitmproxy drops them too).
-  if (ctx.session.authenticated && rawHeaderValue(wire, "proxy-authorization") !== null) wire = withoutRawHeader(wire, "proxy-authorization");
+  // The credentials for the proxy are not the server's (mitmproxy drops them too); in reverse mode, those checked in Authorization.
+  const checked = credentialsHeader(ctx.mode.kind === "reverse");
+  if (ctx.session.authenticated && rawHeaderValue(wire, checked) !== null) wire = withoutRawHeader(wire, checked);
   // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
   if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
   if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {

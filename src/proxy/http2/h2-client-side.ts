@@ -7,7 +7,7 @@
  */
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream, constants } from "node:http2";
 import { Writable } from "node:stream";
-import { type ClientSide, type RequestBody, type RequestHead, readAll, writeThrough } from "../http/client-side.js";
+import { type ClientSide, type RequestBody, type RequestHead, answerHeaders, readAll, writeThrough } from "../http/client-side.js";
 import { h2HeaderObject } from "./h2-headers.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -129,12 +129,11 @@ export class H2ClientSide implements ClientSide {
     return stream.writableFinished && stream.rstCode === constants.NGHTTP2_NO_ERROR;
   }
 
-  answer(status: number, _reason: string, text: string): void {
+  answer(status: number, _reason: string, text: string, _close: boolean, challenge?: [string, string]): void {
     if (this.destroyed || this.stream.headersSent) return;
-    const body = Buffer.from(text);
     const head = this.head.method === "HEAD";
-    this.stream.respond({ ":status": status, "content-type": "text/plain; charset=utf-8", "content-length": body.length }, head ? RESPOND_ENDED : RESPOND);
-    if (!head) this.stream.end(body);
+    this.stream.respond({ ":status": status, ...answerHeaders(text, challenge) }, head ? RESPOND_ENDED : RESPOND);
+    if (!head) this.stream.end(text);
   }
 
   breakOff(): void {
