@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Listening,
+  captureDirs,
   curl,
   httpFlows,
   httpOrigin,
@@ -13,12 +14,9 @@ import {
   killStrayCaptures,
   originCa,
   startCapture,
-  tempDir,
 } from "./capture-harness.js";
 
-const dir = tempDir("reflow-socks-");
-const confdir = join(dir, "conf");
-const proxyCa = (): string => join(confdir, "reflow-ca-cert.pem");
+const { dir, confdir, proxyCa } = captureDirs("reflow-socks-");
 let tls: Awaited<ReturnType<typeof originCa>>;
 let secure: Listening<import("node:http").Server>;
 let plain: Listening<import("node:http").Server>;
@@ -44,7 +42,7 @@ describe("reflow capture -m socks5", () => {
     const file = join(dir, "socks.mitm");
     const cap = await startCapture(["-m", "socks5", "-w", file, "--confdir", confdir, "-q"], { NODE_EXTRA_CA_CERTS: tls.certFile });
     try {
-      const byName = await curl(["--socks5-hostname", `127.0.0.1:${cap.port}`, "--cacert", proxyCa(), `https://localhost:${secure.port}/by-name`]);
+      const byName = await curl(["--socks5-hostname", `127.0.0.1:${cap.port}`, "--cacert", proxyCa, `https://localhost:${secure.port}/by-name`]);
       expect(byName.stderr).toBe("");
       expect(byName.stdout.toString()).toBe("/by-name auth=none");
       const byIp = await curl(["--socks5", `127.0.0.1:${cap.port}`, `http://127.0.0.1:${plain.port}/by-ip`]);
@@ -87,9 +85,9 @@ describe("reflow capture --proxyauth (HTTP proxy)", () => {
       expect(denied.stdout.toString()).toMatch(/proxy-authenticate: Basic realm="mitmproxy"/i);
       const ok = await curl(["-x", `http://127.0.0.1:${cap.port}`, "-U", "alice:s3cret", `http://127.0.0.1:${plain.port}/allowed`]);
       expect(ok.stdout.toString()).toBe("/allowed auth=none");
-      const tunnel = await curl(["-x", `http://127.0.0.1:${cap.port}`, "-U", "alice:s3cret", "--cacert", proxyCa(), `https://localhost:${secure.port}/tunnel`]);
+      const tunnel = await curl(["-x", `http://127.0.0.1:${cap.port}`, "-U", "alice:s3cret", "--cacert", proxyCa, `https://localhost:${secure.port}/tunnel`]);
       expect(tunnel.stdout.toString()).toBe("/tunnel auth=none");
-      const deniedTunnel = await curl(["-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), `https://localhost:${secure.port}/x`]);
+      const deniedTunnel = await curl(["-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, `https://localhost:${secure.port}/x`]);
       expect(deniedTunnel.code).not.toBe(0);
     } finally {
       await cap.stop();
