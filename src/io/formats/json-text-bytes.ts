@@ -24,6 +24,25 @@ SHORT_ESCAPE[0x09] = 0x74;
 
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
 
+/** Byte `c` of UTF-8 text into `buf` at `at`, escaped if JSON needs it; returns where it ended. */
+function escapeByte(buf: Buffer, c: number, at: number): number {
+  if (NEEDS_ESCAPE[c] === 0) {
+    buf[at] = c;
+    return at + 1;
+  }
+  buf[at++] = 0x5c;
+  const letter = SHORT_ESCAPE[c]!;
+  if (letter !== 0) buf[at++] = letter;
+  else {
+    buf[at++] = 0x75; // u00XX
+    buf[at++] = 0x30;
+    buf[at++] = 0x30;
+    buf[at++] = HEX_DIGITS[c >> 4]!;
+    buf[at++] = HEX_DIGITS[c & 15]!;
+  }
+  return at;
+}
+
 /** A growing buffer of JSON text, reused from line to line. */
 export class JsonTextBytes {
   private buf = Buffer.allocUnsafe(1 << 20);
@@ -108,18 +127,16 @@ export class JsonTextBytes {
     let at = this.at;
     buf[at++] = 0x22;
     let i = start;
-    for (; i + 4 <= end; ) {
-      const x = from.getUint32(i, true) | 0;
+    for (; i + 4 <= end; i += 4) {
+      let x = from.getUint32(i, true) | 0;
       const quote = x ^ 0x22222222;
       const backslash = x ^ 0x5c5c5c5c;
       // a byte of x that is 0 after the xor, or below 0x20 (the classic "has zero/less byte" tests)
       if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080) {
-        at = this.escapeRun(src, i, i + 4, at);
-        i += 4;
+        for (let k = 0; k < 4; k++, x >>>= 8) at = escapeByte(buf, x & 0xff, at); // first byte lowest
       } else {
         out.setUint32(at, x, true);
         at += 4;
-        i += 4;
       }
     }
     at = this.escapeRun(src, i, end, at);
@@ -130,23 +147,7 @@ export class JsonTextBytes {
   /** `src[start..end)` escaped byte by byte into the buffer at `at`; returns where it ended. */
   private escapeRun(src: Uint8Array, start: number, end: number, at: number): number {
     const buf = this.buf;
-    for (let i = start; i < end; i++) {
-      const c = src[i]!;
-      if (NEEDS_ESCAPE[c] === 0) {
-        buf[at++] = c;
-        continue;
-      }
-      buf[at++] = 0x5c;
-      const letter = SHORT_ESCAPE[c]!;
-      if (letter !== 0) buf[at++] = letter;
-      else {
-        buf[at++] = 0x75; // u00XX
-        buf[at++] = 0x30;
-        buf[at++] = 0x30;
-        buf[at++] = HEX_DIGITS[c >> 4]!;
-        buf[at++] = HEX_DIGITS[c & 15]!;
-      }
-    }
+    for (let i = start; i < end; i++) at = escapeByte(buf, src[i]!, at);
     return at;
   }
 
@@ -164,11 +165,7 @@ export class JsonTextBytes {
     for (let i = start; i < end; i++) {
       const c = src[i]!;
       high |= c;
-      if (NEEDS_ESCAPE[c] === 0) {
-        buf[at++] = c;
-        continue;
-      }
-      at = this.escapeRun(src, i, i + 1, at);
+      at = escapeByte(buf, c, at);
     }
     buf[at++] = 0x22;
     if (high & 0x80 && !isUtf8(src.subarray(start, end))) return false;
