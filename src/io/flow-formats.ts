@@ -26,7 +26,7 @@ import { type Flow, flowFromState } from "../model/index.js";
 import { harEntryToFlowState } from "./formats/har-reader.js";
 import { BODY_PLACEHOLDER, HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
 import { jsonLines, jsonToFlowState } from "./formats/jsonl-reader.js";
-import { JsonLineEncoder } from "./formats/jsonl-writer.js";
+import { JsonLineEncoder } from "./formats/jsonl-line-encoder.js";
 import type { FlowInput } from "./input.js";
 
 /** The flows of an opened input of any format but mitm, in batches. */

@@ -7,6 +7,9 @@ import { TAG_BYTES, TAG_DICT, TAG_FLOAT, TAG_LIST, TAG_STR, payloadEnd, payloadS
 import { TnetstringError } from "./tnetstring-error.js";
 import type { TKey, TValue } from "./values.js";
 
+/** Where DictIndex gathers the positions of the dict it is indexing (one dict at a time). */
+const scratch: number[] = [];
+
 /**
  * The entries of a dict, located once: where each key and value lies, nothing decoded. Any
  * entry can then be read without parsing the others: a filter or a listing reads a few
@@ -15,7 +18,7 @@ import type { TKey, TValue } from "./values.js";
  */
 export class DictIndex {
   /** per entry: where it starts (its key's length prefix), where its key's payload starts, where its value starts */
-  private readonly at: number[] = [];
+  private readonly at: number[];
   /** where the payload starts and ends (the position of the closing tag, where the last entry ends) */
   readonly start: number;
   readonly end: number;
@@ -31,16 +34,22 @@ export class DictIndex {
     const end = (this.end = payloadEnd(buf, pos, limit));
     if (buf[end] !== TAG_DICT || end + 1 !== limit) throw new TnetstringError("not a tnetstring dict", end);
     this.start = payloadStart;
-    const at = this.at;
+    // gathered in one shared list and copied out at its size: a list grown entry by entry
+    // was most of what indexing a flow allocated
+    const at = scratch;
+    let n = 0;
     for (let p = payloadStart; p < end;) {
       const keyEnd = payloadEnd(buf, p, end);
       const keyTag = buf[keyEnd];
       if (keyTag === TAG_LIST || keyTag === TAG_DICT || keyTag === TAG_FLOAT)
         throw new TnetstringError("not a tnetstring: unhashable dict key", p);
-      at.push(p, payloadStart, keyEnd + 1);
+      at[n++] = p;
+      at[n++] = payloadStart;
+      at[n++] = keyEnd + 1;
       if (keyEnd + 1 >= end) throw new TnetstringError("not a tnetstring: dict key without a value", p);
       p = payloadEnd(buf, keyEnd + 1, end) + 1;
     }
+    this.at = at.slice(0, n);
   }
 
   /** How many entries are written (a repeated key counts each time). */
@@ -79,7 +88,23 @@ export class DictIndex {
           unique = !seen.has(key);
           seen.add(key);
         }
-      } else for (let i = 1; i < n && unique; i++) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+      } else {
+        // Keys told apart by a hash of their length and three of their bytes: only keys that share one
+        // (rare) are compared byte by byte with the keys before them.
+        const { at, buf } = this;
+        let seenLow = 0;
+        let seenHigh = 0;
+        for (let i = 0; i < n && unique; i++) {
+          const start = at[3 * i + 1]!;
+          const end = at[3 * i + 2]!; // one past the tag
+          const len = end - start;
+          const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[start + (len >> 1)]! << 16) ^ (buf[end - 2]! << 24), 0x9e3779b1) >>> 26;
+          const bit = 1 << (h & 31);
+          if (h < 32 ? seenLow & bit : seenHigh & bit) for (let j = 0; j < i && unique; j++) unique = !this.sameKey(i, j);
+          if (h < 32) seenLow |= bit;
+          else seenHigh |= bit;
+        }
+      }
       this.unique = unique;
     }
     return this.unique;

@@ -41,6 +41,8 @@ export class IndexedDict extends Map<TKey, TValue> {
   private index: DictIndex | null;
   /** until filled: the entries read or set so far */
   private readonly early = new Map<string, TValue>();
+  /** what `unfilled` hands out */
+  private unfilledView: { index: DictIndex; read: ReadonlyMap<string, TValue> } | undefined;
 
   constructor(
     index: DictIndex,
@@ -77,7 +79,9 @@ export class IndexedDict extends Map<TKey, TValue> {
 
   /** While unfilled: the index and the entries read or set, for the encoder to write from. */
   get unfilled(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
-    return this.index && { index: this.index, read: this.early };
+    if (this.index === null) return null;
+    // asked of every flow written (and by `touched`): made once
+    return (this.unfilledView ??= { index: this.index, read: this.early });
   }
 
   override get(key: TKey): TValue | undefined {
