@@ -2,8 +2,8 @@
  * JSON string values as bytes, never JS strings: a 1 GB HAR's bodies are ~1 GB of text,
  * and made into strings (some past V8's large-object size, which the young generation's
  * next collection moves straight to the old one) they grew the heap far past what is live.
- * The HAR reader makes a body from a string's bytes, the HAR writer writes a body's bytes
- * as a string.
+ * The HAR reader makes a body from a string's bytes (the writer's way back is
+ * io/formats/json-text-bytes.ts).
  */
 
 const BACKSLASH = 0x5c;
@@ -97,55 +97,4 @@ export class LongJsonString {
   toString(): string {
     return this.utf8.toString("utf8");
   }
-}
-
-/** for each byte: 1 when JSON.stringify escapes it (`"`, `\\`, control characters) */
-const NEEDS_ESCAPE = new Uint8Array(256);
-for (let c = 0; c < 0x20; c++) NEEDS_ESCAPE[c] = 1;
-NEEDS_ESCAPE[0x22] = NEEDS_ESCAPE[BACKSLASH] = 1;
-
-/** the letter of a short escape (`\n`), or 0 for `\u00XX` */
-const SHORT_ESCAPE = new Uint8Array(256);
-SHORT_ESCAPE[0x22] = 0x22;
-SHORT_ESCAPE[BACKSLASH] = BACKSLASH;
-SHORT_ESCAPE[0x08] = 0x62;
-SHORT_ESCAPE[0x0c] = 0x66;
-SHORT_ESCAPE[0x0a] = 0x6e;
-SHORT_ESCAPE[0x0d] = 0x72;
-SHORT_ESCAPE[0x09] = 0x74;
-
-const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
-
-/** The most bytes escapeJsonString writes for `n` bytes (`\u00XX` for each). */
-export function escapedLengthAtMost(n: number): number {
-  return 6 * n;
-}
-
-/**
- * Writes valid UTF-8 `text` into `out` at `at` as JSON.stringify writes that text between
- * its quotes; returns where it ended. `out` must have escapedLengthAtMost(text.length) bytes
- * free there.
- */
-export function escapeJsonString(text: Uint8Array, out: Uint8Array, at: number): number {
-  let o = at;
-  // byte by byte: faster than a native copy per stretch between escapes, and than making
-  // the text a string, JSON.stringify and bytes again
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (NEEDS_ESCAPE[c] === 0) {
-      out[o++] = c;
-      continue;
-    }
-    out[o++] = BACKSLASH;
-    const letter = SHORT_ESCAPE[c]!;
-    if (letter) out[o++] = letter;
-    else {
-      out[o++] = 0x75; // u00XX
-      out[o++] = 0x30;
-      out[o++] = 0x30;
-      out[o++] = HEX_DIGITS[c >> 4]!;
-      out[o++] = HEX_DIGITS[c & 15]!;
-    }
-  }
-  return o;
 }

@@ -11,7 +11,6 @@ import { type FlowState, FlowRecord } from "../format/flow-record.js";
 import type { FlowFormat } from "../format/flow-formats.js";
 import { MSGPACK_MAGIC } from "../format/flow-formats.js";
 import { harEntries } from "../format/har-entries.js";
-import { escapeJsonString, escapedLengthAtMost } from "../format/json-string-bytes.js";
 import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
@@ -27,6 +26,7 @@ import { harEntryToFlowState } from "./formats/har-reader.js";
 import { BODY_PLACEHOLDER, HAR_CLOSING, HarEntryMaker, harOpening } from "./formats/har-writer.js";
 import { jsonLines, jsonToFlowState } from "./formats/jsonl-reader.js";
 import { JsonLineEncoder } from "./formats/jsonl-line-encoder.js";
+import { JsonTextBytes } from "./formats/json-text-bytes.js";
 import type { FlowInput } from "./input.js";
 
 /** The flows of an opened input of any format but mitm, in batches. */
@@ -250,14 +250,13 @@ class MsgpackFileEncoder implements FlowFileEncoder {
 
 /** the placeholder of a response text written from its bytes, as JSON.stringify writes it */
 const PLACEHOLDER_JSON = JSON.stringify(BODY_PLACEHOLDER);
-const QUOTE = 0x22;
 
 class HarFileEncoder implements FlowFileEncoder {
   readonly version = undefined;
   private readonly maker = new HarEntryMaker();
   private entries = 0;
   /** an entry with its body written from bytes: a view into this is valid until the next entry */
-  private scratch = Buffer.allocUnsafe(1 << 20);
+  private readonly text = new JsonTextBytes();
 
   constructor(
     readonly format: "har" | "zhar",
@@ -291,16 +290,12 @@ class HarFileEncoder implements FlowFileEncoder {
 
   /** `json` with the body's bytes written as a JSON string where its placeholder is, at `at`. */
   private withBody(json: string, at: number, body: Buffer): Buffer {
-    const tail = json.slice(at + PLACEHOLDER_JSON.length);
-    const most = Buffer.byteLength(json) + escapedLengthAtMost(body.length) + 2;
-    if (this.scratch.length < most) this.scratch = Buffer.allocUnsafe(Math.max(most, 2 * this.scratch.length));
-    const out = this.scratch;
-    let o = out.write(json.slice(0, at), 0, "utf8");
-    out[o++] = QUOTE;
-    o = escapeJsonString(body, out, o);
-    out[o++] = QUOTE;
-    o += out.write(tail, o, "utf8");
-    return out.subarray(0, o);
+    const out = this.text;
+    out.reset();
+    out.json(json.slice(0, at));
+    out.utf8String(body);
+    out.json(json.slice(at + PLACEHOLDER_JSON.length));
+    return out.bytes();
   }
 
   closing(): Buffer {

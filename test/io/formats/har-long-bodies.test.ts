@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FlowReadError } from "../../../src/errors.js";
-import { escapeJsonString, escapedLengthAtMost, unescapeJsonString } from "../../../src/format/json-string-bytes.js";
+import { unescapeJsonString } from "../../../src/format/json-string-bytes.js";
 import { encode } from "../../../src/format/tnetstring.js";
 import { readFlows } from "../../../src/io/flow-source.js";
 import { FlowWriter } from "../../../src/io/flow-writer.js";
@@ -52,15 +52,6 @@ describe("JSON strings as bytes", () => {
       if (parsed === null || /[\ud800-\udfff]/.test(parsed.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")))
         expect(bytes, raw).toBeNull();
       else expect(bytes?.equals(Buffer.from(parsed, "utf8")), raw).toBe(true);
-    }
-  });
-
-  it("escapes as JSON.stringify does", () => {
-    const every = Buffer.from(Array.from({ length: 0x80 }, (_, i) => String.fromCharCode(i)).join("") + "é€😀", "utf8");
-    for (const text of [...jsonStrings.map((s) => Buffer.from(s, "utf8")), every]) {
-      const out = Buffer.alloc(escapedLengthAtMost(text.length));
-      const end = escapeJsonString(text, out, 0);
-      expect(out.subarray(0, end).toString("utf8")).toBe(JSON.stringify(text.toString("utf8")).slice(1, -1));
     }
   });
 });
