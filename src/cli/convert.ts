@@ -83,8 +83,8 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   // a bad filter stops before the output is created
   const filter = opts.filter === undefined ? null : new FilterStage(parseFilter(opts.filter, { caseSensitive: opts.caseSensitive }));
   const paths = await expandInputs(args);
-  await slowHeapGrowthForHar(paths);
   const format = outputFormat(opts.output, opts.to ?? opts.format);
+  await slowHeapGrowthForHar(paths, format);
   // Saved flows → filter → the writer of the format. With no filter and mitm out, nothing reads
   // more than the record: no model object is made and an unchanged flow goes out as the bytes read.
   let skipped = 0;
