@@ -68,7 +68,8 @@ function gunzipFirstMember(data: Buffer): Buffer {
     pos += 2;
   }
   if (pos >= data.length) return EMPTY;
-  const { buffer, engine } = zlib.inflateRawSync(data.subarray(pos), { ...SYNC, info: true }) as unknown as {
+  const options = { ...SYNC, info: true, chunkSize: outputChunkSize(data) };
+  const { buffer, engine } = zlib.inflateRawSync(data.subarray(pos), options) as unknown as {
     buffer: Buffer;
     engine: { bytesWritten: number };
   };
@@ -78,6 +79,23 @@ function gunzipFirstMember(data: Buffer): Buffer {
     if (data.readUInt32LE(trailer + 4) !== buffer.length % 2 ** 32) throw new Error("incorrect length check");
   }
   return buffer;
+}
+
+/** Largest output chunk sized from a gzip trailer: the size there comes from the file, so it is only a hint. */
+const MAX_HINTED_CHUNK = 1 << 20;
+/** Deflate's greatest expansion (RFC 1951 blocks): a trailer claiming more is not believed. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * The output chunk for inflating a gzip member: the decoded size its trailer states, plus one
+ * byte (so that a member that holds what it says fills one chunk: no second chunk and no
+ * concatenation), instead of zlib's 16 KiB whatever the size. The bytes produced are the
+ * same for any chunk size; a wrong or missing trailer only costs more chunks.
+ */
+function outputChunkSize(data: Buffer): number {
+  const stated = data.readUInt32LE(data.length - 4);
+  const possible = Math.min(data.length * MAX_DEFLATE_RATIO, MAX_HINTED_CHUNK);
+  return Math.max(zlib.constants.Z_MIN_CHUNK, Math.min(stated + 1, possible));
 }
 
 function encodeGzip(data: Buffer): Buffer {
