@@ -33,6 +33,7 @@ export class LoadedFlow implements ReadFlow {
    * @param make builds the state (on first use)
    * @param type the flow type, when known without making the state
    * @param packed the msgpack record (length prefix included) the state is made from, so an untouched flow is written as it was read
+   * @param packedVersion the reflow msgpack version of `packed`
    */
   constructor(
     private make: (() => TDict) | undefined,
@@ -40,6 +41,7 @@ export class LoadedFlow implements ReadFlow {
     readonly raw: { readonly offset: number; readonly index: number },
     readonly type: string | null = null,
     readonly packed?: Buffer,
+    readonly packedVersion?: number,
   ) {}
 
   get touched(): boolean {

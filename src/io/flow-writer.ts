@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { OutputError, WriteUnsupportedError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
-import { type FlowFormat, MSGPACK_MAGIC, outputFormat } from "../format/flow-formats.js";
+import { type FlowFormat, MSGPACK_MAGIC, type MsgpackVersion, msgpackVersionOf, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
@@ -70,18 +70,23 @@ export class FlowWriter {
     const format = outputFormat(path, opts.format);
     if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
     const har = format === "har" || format === "zhar";
-    const encoder = flowFileEncoder(format, { version: opts.version, creator: har ? creator() : { name: "reflow", version: "" } });
-    let opening = encoder.opening();
+    let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
     if (opts.append && path !== "-") {
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && har)
         throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
       if (head.length && format === "msgpack") {
-        if (!head.equals(MSGPACK_MAGIC))
-          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file");
-        opening = null; // one header per file
+        appendTo = msgpackVersionOf(head) ?? undefined;
+        if (appendTo === undefined)
+          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file this reflow writes");
       }
     }
+    const encoder = flowFileEncoder(format, {
+      version: opts.version,
+      creator: har ? creator() : { name: "reflow", version: "" },
+      msgpackVersion: appendTo,
+    });
+    const opening = appendTo === undefined ? encoder.opening() : null; // one header per file
     const file = await OutputFile.open(path, { append: opts.append, like: opts.like });
     const out = format === "zhar" ? new DeflatedOutput(file) : file;
     if (opening) await out.write(opening);
@@ -115,7 +120,14 @@ export class FlowWriter {
 
   /** A flow in a format other than mitm: encoded (copied) at once, or counted as left out. */
   private writeOther(flow: Flow | FlowState, state: FlowState): Promise<void> | void {
-    const bytes = this.other!.encoder.encode(flow);
+    const { encoder, out } = this.other!;
+    if (encoder.writeTo && out instanceof OutputFile) {
+      // unchanged parts go out from their read buffers, as unchanged mitm flows do
+      const pending = encoder.writeTo(flow, out);
+      this.count++;
+      return pending;
+    }
+    const bytes = encoder.encode(flow);
     if (bytes === null) {
       const peeked = flow instanceof Flow ? flow.type : (state as { type?: unknown }).type;
       const type = typeof peeked === "string" ? peeked : String(state.top().get("type"));
