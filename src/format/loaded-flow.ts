@@ -6,6 +6,7 @@
 import { FlowReadError, FlowStateError } from "../errors.js";
 import { type FlowState, resolveEntry } from "./flow-record.js";
 import { NEWEST_VERSION } from "./migrations/index.js";
+import { PackedDict } from "./packed-dict.js";
 import { type TDict, type TValue, TnetstringError } from "./tnetstring.js";
 
 /** What every reader hands out per flow: a FlowRecord (mitm) or a LoadedFlow (the others). */
@@ -45,7 +46,8 @@ export class LoadedFlow implements ReadFlow {
   ) {}
 
   get touched(): boolean {
-    return this.dict !== undefined;
+    // a dict read from a msgpack record knows whether anything in it can have changed
+    return this.dict !== undefined && !(this.dict instanceof PackedDict && this.dict.untouched());
   }
 
   get version(): number {

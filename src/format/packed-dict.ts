@@ -46,20 +46,27 @@ export class PackedDict extends FilledOnDemand {
   version: MsgpackVersion = 1;
 
   /**
-   * Locates the entries of a msgpack map (a record's payload, or a dict within it): a value
-   * is decoded when first read (bytes as views into the payload).
+   * Locates the entries of the msgpack map at `payload[start, end)` (a record's payload, or a
+   * dict within it): a value is decoded when first read (bytes as views into the payload).
    */
-  static read(payload: Buffer, version: MsgpackVersion, depth = 0, places = TOP_PLACES): PackedDict {
+  static read(
+    payload: Buffer,
+    version: MsgpackVersion,
+    start = 0,
+    end = payload.length,
+    depth = 0,
+    places = TOP_PLACES,
+  ): PackedDict {
     const dict = new PackedDict();
     dict.depth = depth;
     dict.places = places;
     dict.version = version;
     let pos: number;
     let count: number;
-    const c = payload[0];
-    if (c !== undefined && (c & 0xf0) === 0x80) ((pos = 1), (count = c & 0x0f));
-    else if (c === 0xde && payload.length >= 3) ((pos = 3), (count = payload.readUInt16BE(1)));
-    else if (c === 0xdf && payload.length >= 5) ((pos = 5), (count = payload.readUInt32BE(1)));
+    const c = start < end ? payload[start]! : -1;
+    if ((c & 0xf0) === 0x80) ((pos = start + 1), (count = c & 0x0f));
+    else if (c === 0xde && end - start >= 3) ((pos = start + 3), (count = payload.readUInt16BE(start + 1)));
+    else if (c === 0xdf && end - start >= 5) ((pos = start + 5), (count = payload.readUInt32BE(start + 1)));
     else throw new TypeError("a msgpack record that is not a map");
     const at: number[] = [];
     for (let i = 0; i < count; i++) {
@@ -68,7 +75,7 @@ export class PackedDict extends FilledOnDemand {
       at.push(pos, keyEnd);
       pos = skipValue(payload, keyEnd);
     }
-    if (pos !== payload.length) throw new TypeError("a msgpack record with bytes after its map");
+    if (pos !== end) throw new TypeError("a msgpack map whose entries do not fill it");
     at.push(pos);
     dict.at = at;
     dict.payload = payload;
@@ -115,7 +122,7 @@ export class PackedDict extends FilledOnDemand {
           places = new Map();
           if (typeof key === "string") NESTED_PLACES.set(key, places);
         }
-        return PackedDict.read(payload.subarray(inner, end), this.version, 1, places);
+        return PackedDict.read(payload, this.version, inner, end, 1, places);
       }
     }
     return decodeValue(payload, from, end);

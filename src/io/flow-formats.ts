@@ -42,7 +42,7 @@ export async function* readOtherFormat(
         yield records.map(
           (r) =>
             new LoadedFlow(
-              () => PackedDict.read(r.bytes.subarray(MSGPACK_LENGTH_BYTES), version),
+              () => PackedDict.read(r.bytes, version, MSGPACK_LENGTH_BYTES),
               name,
               { offset: r.offset, index: r.index },
               null,
