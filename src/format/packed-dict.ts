@@ -6,7 +6,7 @@
  */
 import { type MsgpackVersion } from "./flow-formats.js";
 import { FRAME_HEADER, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
-import { PyFloat, type TKey, type TValue } from "./tnetstring.js";
+import { type BytePairVisitor, PyFloat, type TKey, type TValue } from "./tnetstring.js";
 import { FilledOnDemand } from "./tnetstring/filled-on-demand.js";
 
 const NO_BYTES = Buffer.alloc(0);
@@ -205,6 +205,36 @@ export class PackedDict extends FilledOnDemand {
     this.changedBits = 0;
   }
 
+  /**
+   * Visits the `[name, value]` byte pairs of the list under `key` as stored (a header
+   * lookup), making no element and counting as no read. False, having visited some pairs or
+   * none, when the entry was read or set already, or holds anything but pairs of bytes: the
+   * caller then reads it the usual way.
+   */
+  visitStoredPairs(key: string, visit: BytePairVisitor): boolean {
+    if (this.at === null) return false;
+    const i = this.find(key);
+    if (i < 0 || this.early?.[i] !== undefined) return false;
+    const b = this.payload;
+    let pos = this.at[2 * i + 1]!;
+    const end = this.at[2 * i + 2]!;
+    if (this.version >= 2 && isFrame(b, pos)) pos += FRAME_HEADER;
+    const c = b[pos]!;
+    let count: number;
+    if ((c & 0xf0) === 0x90) ((count = c & 0x0f), (pos += 1));
+    else if (c === 0xdc && pos + 3 <= end) ((count = b.readUInt16BE(pos + 1)), (pos += 3));
+    else return false;
+    for (let n = 0; n < count; n++) {
+      if (b[pos] !== 0x92 || !binAt(b, pos + 1, end)) return false;
+      const nameStart = binStart;
+      const nameEnd = binEnd;
+      if (!binAt(b, nameEnd, end)) return false;
+      visit(b, nameStart, nameEnd, binStart, binEnd);
+      pos = binEnd;
+    }
+    return pos === end;
+  }
+
   /** True when nothing in this dict (nor in the dicts it holds) can have changed since it was read. */
   untouched(): boolean {
     if (this.at === null || this.changedBits !== 0 || this.changedMore?.size || this.added?.size) return false;
@@ -249,4 +279,18 @@ export interface StoredEntries {
   state(i: number): typeof KEPT | PackedDict | { value: TValue };
   /** entries under new keys, after the others */
   added: ReadonlyMap<string, TValue>;
+}
+
+let binStart = 0;
+let binEnd = 0;
+
+/** Reads the bin at `pos`: its bytes' start and end into binStart and binEnd; false when it is none or overruns `limit`. */
+function binAt(b: Buffer, pos: number, limit: number): boolean {
+  const c = b[pos];
+  if (c === 0xc4 && pos + 2 <= limit) ((binEnd = b[pos + 1]!), (binStart = pos + 2));
+  else if (c === 0xc5 && pos + 3 <= limit) ((binEnd = b.readUInt16BE(pos + 1)), (binStart = pos + 3));
+  else if (c === 0xc6 && pos + 5 <= limit) ((binEnd = b.readUInt32BE(pos + 1)), (binStart = pos + 5));
+  else return false;
+  binEnd += binStart; // binEnd held the length
+  return binEnd <= limit;
 }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FlowReadError } from "../../src/errors.js";
 import { MSGPACK_MAGIC, detectFormat, msgpackMagic } from "../../src/format/flow-formats.js";
 import { FlowRecord } from "../../src/format/flow-record.js";
+import { LoadedFlow } from "../../src/format/loaded-flow.js";
 import { PyFloat, type TDict } from "../../src/format/tnetstring.js";
 import { PackedDict, decodeMsgpackState, encodeMsgpackRecord } from "../../src/format/msgpack-codec.js";
 import { EXT_CONTAINER, FRAME_HEADER, skipValue } from "../../src/format/msgpack-values.js";
@@ -272,6 +273,24 @@ describe("msgpack version 2", () => {
     expect(error).toBeInstanceOf(FlowReadError);
     expect((error as FlowReadError).flowIndex).toBe(2);
     expect(ids.length, "the flows before the damage").toBe(2);
+  });
+
+  it("looks headers up in the stored bytes: same values as over mitm, and the flow stays untouched", async () => {
+    const packed = join(dir, "lookup.msgpack");
+    expect(await copy(sample, packed)).toBe(true);
+    const names = ["host", "content-type", "set-cookie", "HOST", "x-absent"];
+    const seen = async (file: string) => {
+      const out: unknown[] = [];
+      for await (const f of readFlows(file)) {
+        if (!(f instanceof HTTPFlow)) continue;
+        for (const n of names) out.push(f.request.headers.getAll(n), f.response?.headers.has(n));
+        if (file === packed) expect((f.state as LoadedFlow).touched, "a flow only looked up").toBe(false);
+      }
+      return out;
+    };
+    const fromMitm = await seen(sample);
+    expect(fromMitm.some((v) => Array.isArray(v) && v.length > 0)).toBe(true);
+    expect(await seen(packed)).toEqual(fromMitm);
   });
 
   it("decodes a version-1 and a version-2 record of a flow to the same state", async () => {
