@@ -54,6 +54,13 @@ export class FlowWriter {
   private encoder: MitmEncoder | undefined;
   /** flows written so far */
   count = 0;
+  /**
+   * Unchanged flows go out from their read buffers, never copied (the default). A caller
+   * whose reader does not recycle its buffers (flows kept by scripts) turns it off: a read
+   * buffer kept until its batch is written outlives young-generation collections, and
+   * reclaiming it then costs full ones, more than copying the flow.
+   */
+  fromReadBuffers = true;
   /** flows the format has no place for (HAR takes only HTTP flows), by type */
   readonly leftOut = new Map<string, number>();
 
@@ -114,14 +121,17 @@ export class FlowWriter {
     if (this.other) return this.writeOther(flow, state);
     const encoder = (this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version)));
     this.count++;
-    if (encoder.isVerbatim(state)) return this.out.writeKept((state as FlowRecord).raw.bytes);
+    if (encoder.isVerbatim(state)) {
+      const bytes = (state as FlowRecord).raw.bytes;
+      return this.fromReadBuffers ? this.out.writeKept(bytes) : this.out.write(bytes);
+    }
     return this.out.write(encoder.encode(state));
   }
 
   /** A flow in a format other than mitm: encoded (copied) at once, or counted as left out. */
   private writeOther(flow: Flow | FlowState, state: FlowState): Promise<void> | void {
     const { encoder, out } = this.other!;
-    if (encoder.writeTo && out instanceof OutputFile) {
+    if (encoder.writeTo && out instanceof OutputFile && this.fromReadBuffers) {
       // unchanged parts go out from their read buffers, as unchanged mitm flows do
       const pending = encoder.writeTo(flow, out);
       this.count++;
