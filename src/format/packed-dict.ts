@@ -73,7 +73,7 @@ export class PackedDict extends FilledOnDemand {
       const k = payload[pos];
       const keyEnd = k !== undefined && (k & 0xe0) === 0xa0 ? pos + 1 + (k & 0x1f) : skipValue(payload, pos);
       at.push(pos, keyEnd);
-      pos = skipValue(payload, keyEnd);
+      pos = valueEnd(payload, keyEnd, end);
     }
     if (pos !== end) throw new TypeError("a msgpack map whose entries do not fill it");
     at.push(pos);
@@ -293,4 +293,16 @@ function binAt(b: Buffer, pos: number, limit: number): boolean {
   else return false;
   binEnd += binStart; // binEnd held the length
   return binEnd <= limit;
+}
+
+/** Where the value at `at` ends: the kinds a flow dict holds most passed at once, the others by skipValue. */
+function valueEnd(b: Buffer, at: number, end: number): number {
+  if (at >= end) throw new RangeError("a msgpack value cut short");
+  const c = b[at]!;
+  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) return at + 1;
+  if ((c & 0xe0) === 0xa0) return at + 1 + (c & 0x1f);
+  if (c === 0xc9 && at + 5 <= end) return at + 6 + b.readUInt32BE(at + 1); // a frame (or any ext 32)
+  if (c === 0xc4 && at + 2 <= end) return at + 2 + b[at + 1]!;
+  if (c === 0xcb) return at + 9;
+  return skipValue(b, at);
 }
