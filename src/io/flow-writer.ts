@@ -132,7 +132,7 @@ export class FlowWriter {
   private writeOther(flow: Flow | FlowState, state: FlowState): Promise<void> | void {
     const { encoder, out } = this.other!;
     if (encoder.writeTo && out instanceof OutputFile && this.fromReadBuffers) {
-      // unchanged parts go out from their read buffers, as unchanged mitm flows do
+      // an untouched record goes out from its read buffer, as an unchanged mitm flow does
       const pending = encoder.writeTo(flow, out);
       this.count++;
       return pending;
