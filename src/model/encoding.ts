@@ -172,13 +172,17 @@ export function isKnownContentEncoding(encoding: string): boolean {
  */
 let lastPair: { encoding: string; encoded: Buffer; decoded: Buffer } | undefined;
 
-function remember(encoding: string, encoded: Buffer, decoded: Buffer): void {
+function rememberPair(encoding: string, encoded: Buffer, decoded: Buffer): void {
   if (encoding === "identity" || encoding === "none") return;
   lastPair = { encoding, encoded: Buffer.from(encoded), decoded: Buffer.from(decoded) };
 }
 
-/** Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an unknown coding. */
-export function decodeContent(data: Uint8Array, encoding: string): Buffer {
+/**
+ * Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an
+ * unknown coding. `remember` false is for a read that only shows the body (an export): the
+ * pair is then not copied for a later re-encoding that will not come.
+ */
+export function decodeContent(data: Uint8Array, encoding: string, remember = true): Buffer {
   const enc = encoding.toLowerCase();
   const buf = asBuffer(data);
   const codec = DECODERS[enc];
@@ -187,7 +191,7 @@ export function decodeContent(data: Uint8Array, encoding: string): Buffer {
   if (lastPair && lastPair.encoding === enc && lastPair.encoded.equals(buf)) return Buffer.from(lastPair.decoded);
   try {
     const decoded = codec(buf);
-    remember(enc, buf, decoded);
+    if (remember) rememberPair(enc, buf, decoded);
     return decoded;
   } catch (e) {
     throw new ContentEncodingError(encoding, `cannot decode ${enc} content: ${(e as Error).message}`);
@@ -204,7 +208,7 @@ export function encodeContent(data: Uint8Array, encoding: string): Buffer {
   if (lastPair && lastPair.encoding === enc && lastPair.decoded.equals(buf)) return Buffer.from(lastPair.encoded);
   try {
     const encoded = codec(buf);
-    remember(enc, encoded, buf);
+    rememberPair(enc, encoded, buf);
     return encoded;
   } catch (e) {
     throw new ContentEncodingError(encoding, `cannot encode ${enc} content: ${(e as Error).message}`);

@@ -123,6 +123,16 @@ describe("content codecs", () => {
     expect(changed).not.toEqual(original);
     expect(decodeContent(changed, "gzip")[0]).toBe(0x58);
   });
+
+  it("a decode that only shows the body (remember false) leaves the codec cache as it was", () => {
+    const original = zlib.gzipSync(body, { level: 9 });
+    const decoded = decodeContent(original, "gzip");
+    const other = zlib.gzipSync(Buffer.from("another body"), { level: 9 });
+    const shown = decodeContent(other, "gzip", false);
+    expect(shown.toString()).toBe("another body");
+    expect(encodeContent(decoded, "gzip"), "the pair remembered before").toEqual(original);
+    expect(encodeContent(shown, "gzip"), "the shown pair was not remembered").not.toEqual(other);
+  });
 });
 
 describe("bodies of real-v17.mitm (captured from mitmdump 8.1.1)", () => {
