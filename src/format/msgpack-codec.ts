@@ -580,9 +580,9 @@ function isByteList(list: TValue[], depth = 0): boolean {
 export const MSGPACK_RECORDS: RecordShape = {
   prefixNeed: LENGTH_BYTES,
   suffix: 0,
-  prefix(buf, _first, fail) {
-    if (buf.length < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
-    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(0) };
+  prefix(buf, at, _first, fail) {
+    if (buf.length - at < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
+    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(at) };
   },
   damage: () => null,
 };

@@ -7,6 +7,9 @@ import { TAG_BYTES, TAG_DICT, TAG_FLOAT, TAG_LIST, TAG_STR, payloadEnd, payloadS
 import { TnetstringError } from "./tnetstring-error.js";
 import type { TKey, TValue } from "./values.js";
 
+/** Where DictIndex gathers an index's positions before copying them out (it only grows). */
+const scratch: number[] = [];
+
 /**
  * The entries of a dict, located once: where each key and value lies, nothing decoded. Any
  * entry can then be read without parsing the others: a filter or a listing reads a few
@@ -15,7 +18,7 @@ import type { TKey, TValue } from "./values.js";
  */
 export class DictIndex {
   /** per entry: where it starts (its key's length prefix), where its key's payload starts, where its value starts */
-  private readonly at: number[] = [];
+  private readonly at: number[];
   /** where the payload starts and ends (the position of the closing tag, where the last entry ends) */
   readonly start: number;
   readonly end: number;
@@ -31,16 +34,24 @@ export class DictIndex {
     const end = (this.end = payloadEnd(buf, pos, limit));
     if (buf[end] !== TAG_DICT || end + 1 !== limit) throw new TnetstringError("not a tnetstring dict", end);
     this.start = payloadStart;
-    const at = this.at;
+    // Positions gather in one scratch array and are copied out at their final size: growing
+    // a fresh array entry by entry reallocated it two or three times per dict.
+    const at = scratch;
+    let n = 0;
     for (let p = payloadStart; p < end;) {
       const keyEnd = payloadEnd(buf, p, end);
       const keyTag = buf[keyEnd];
       if (keyTag === TAG_LIST || keyTag === TAG_DICT || keyTag === TAG_FLOAT)
         throw new TnetstringError("not a tnetstring: unhashable dict key", p);
-      at.push(p, payloadStart, keyEnd + 1);
+      at[n] = p;
+      at[n + 1] = payloadStart;
+      at[n + 2] = keyEnd + 1;
+      n += 3;
       if (keyEnd + 1 >= end) throw new TnetstringError("not a tnetstring: dict key without a value", p);
       p = payloadEnd(buf, keyEnd + 1, end) + 1;
     }
+    this.at = at.slice(0, n);
+    if (n > 3 << 10) scratch.length = 0; // a dict of thousands of entries: not kept for the next
   }
 
   /** How many entries are written (a repeated key counts each time). */

@@ -6,6 +6,9 @@ import type { DictIndex } from "./dict-index.js";
 import { type OriginDict, ORIGIN } from "./dict-origin.js";
 import { RawElement, type TDict, type TKey, type TValue } from "./values.js";
 
+/** What an unfilled dict has read when it has read nothing. */
+const NONE_READ: ReadonlyMap<string, TValue> = new Map();
+
 /**
  * A dict entry as stored: for an IndexedDict, a list or dict never read is still its
  * RawElement (see IndexedDict.peek); any other dict's entries are what they hold.
@@ -39,8 +42,8 @@ export interface IndexedDictOptions {
 export class IndexedDict extends Map<TKey, TValue> {
   /** until filled: where the entries are */
   private index: DictIndex | null;
-  /** until filled: the entries read or set so far */
-  private readonly early = new Map<string, TValue>();
+  /** until filled: the entries read or set so far (made at the first; most dicts read one or two) */
+  private early: Map<string, TValue> | null = null;
 
   constructor(
     index: DictIndex,
@@ -77,7 +80,7 @@ export class IndexedDict extends Map<TKey, TValue> {
 
   /** While unfilled: the index and the entries read or set, for the encoder to write from. */
   get unfilled(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
-    return this.index && { index: this.index, read: this.early };
+    return this.index && { index: this.index, read: this.early ?? NONE_READ };
   }
 
   override get(key: TKey): TValue | undefined {
@@ -89,12 +92,12 @@ export class IndexedDict extends Map<TKey, TValue> {
       super.set(key, parsed);
       return parsed;
     }
-    const known = this.early.get(key);
+    const known = this.early?.get(key);
     if (known !== undefined && !(known instanceof RawElement)) return known;
     const stored = known ?? this.fromIndex(this.index, key);
     if (stored === undefined) return undefined;
     const v = this.parsed(key, stored);
-    this.early.set(key, v); // the same object next time, and written back from here
+    (this.early ??= new Map()).set(key, v); // the same object next time, and written back from here
     return v;
   }
 
@@ -104,7 +107,7 @@ export class IndexedDict extends Map<TKey, TValue> {
       this.fill();
       return super.get(key);
     }
-    return this.early.get(key) ?? this.fromIndex(this.index, key);
+    return this.early?.get(key) ?? this.fromIndex(this.index, key);
   }
 
   /** Text key `key`'s value as stored in the bytes, or undefined when there is none. */
@@ -114,13 +117,13 @@ export class IndexedDict extends Map<TKey, TValue> {
   }
 
   override has(key: TKey): boolean {
-    if (this.index !== null && typeof key === "string") return this.early.has(key) || this.index.find(key) >= 0;
+    if (this.index !== null && typeof key === "string") return this.early?.has(key) || this.index.find(key) >= 0;
     this.fill();
     return super.has(key);
   }
 
   override set(key: TKey, value: TValue): this {
-    if (this.index !== null && typeof key === "string") this.early.set(key, value);
+    if (this.index !== null && typeof key === "string") (this.early ??= new Map()).set(key, value);
     else {
       this.fill();
       super.set(key, value);
@@ -191,8 +194,8 @@ export class IndexedDict extends Map<TKey, TValue> {
     this.index = null;
     starts.push(index.end);
     for (let i = keys.length - 1; i >= 0; i--) if (!super.has(keys[i]!)) super.set(keys[i]!, values[i]!);
-    for (const [k, v] of this.early) super.set(k, v);
-    this.early.clear();
+    if (this.early) for (const [k, v] of this.early) super.set(k, v);
+    this.early = null;
     (this as OriginDict)[ORIGIN] = { buf: index.buf, keys, values, starts };
   }
 }
