@@ -80,7 +80,16 @@ export class FlowChain {
   private pushFrom(batch: readonly PassingFlow[], from: number): Promise<void> | void {
     for (let i = from; i < batch.length; i++) {
       const pending = this.push(batch[i]!);
-      if (pending) return pending.then(() => this.pushFrom(batch, i + 1));
+      if (pending) return this.pushAfter(pending, batch, i + 1);
+    }
+  }
+
+  /** The rest of a batch once a push had to wait (a script's stage: from then on, flow by flow). */
+  private async pushAfter(pending: Promise<void>, batch: readonly PassingFlow[], from: number): Promise<void> {
+    await pending;
+    for (let i = from; i < batch.length; i++) {
+      const next = this.push(batch[i]!);
+      if (next) await next;
     }
   }
 
