@@ -99,7 +99,9 @@ export class FlowChain {
     if (!this.overlaps) {
       // One flow at a time (the caller awaits a push that waits): one list serves them all.
       const out = this.passed;
-      out.length = 0;
+      // emptied by pop() in the usual cases (none or one passed): setting length calls the runtime
+      if (out.length === 1) out.pop();
+      else if (out.length !== 0) out.length = 0;
       const pending = this.through(flow, 0, out, noRelease);
       if (pending) return pending.then(() => this.deliver(out));
       return this.deliver(out);
