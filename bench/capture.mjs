@@ -15,13 +15,13 @@
  *   node bench/capture.mjs [--duration S] [--warmup S] [--connections N] [--no-mitmdump] [--json FILE]
  *                          [--only reverse,forward,tunnel,handshake,h2]
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect as netConnect, createServer as createNetServer } from "node:net";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { cli, flag, opt, root } from "./harness.mjs";
+import { cli, flag, opt } from "./harness.mjs";
+import { freePort, sleep, start, waitForPort, workDir } from "./live-load.mjs";
 
 const DURATION = Number(opt("--duration", 10));
 /** Every proxy gets the same short wrk run first (JIT warm, first connections made), not measured. */
@@ -35,55 +35,7 @@ if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
   process.exit(2);
 }
-const work = mkdtempSync(join(tmpdir(), "reflow-bench-capture-"));
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-  rmSync(work, { recursive: true, force: true });
-});
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, ms = 20000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((r) => {
-      const s = netConnect(port, "127.0.0.1", () => (s.destroy(), r(true)));
-      s.on("error", () => r(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-function start(cmd, argv, env = {}) {
-  const p = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
-  let err = "";
-  p.stderr.on("data", (d) => (err += d));
-  children.add(p);
-  const exited = new Promise((r) => p.once("exit", (code, signal) => (children.delete(p), r({ code, signal }))));
-  return {
-    proc: p,
-    stderr: () => err,
-    async stop() {
-      p.kill("SIGINT");
-      const t = setTimeout(() => p.kill("SIGKILL"), 15000);
-      const r = await exited;
-      clearTimeout(t);
-      return r;
-    },
-  };
-}
+const work = workDir("reflow-bench-capture-");
 
 /** The origins: plain HTTP and HTTPS, 1 KB responses, in a process of their own. */
 async function startOrigins() {

@@ -10,12 +10,11 @@
  *                         [--requests N] [--no-mitmdump] [--json FILE]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect, createServer as createNetServer } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { cli, flag, opt, root } from "./harness.mjs";
+import { freePort, start, waitForPort, workDir } from "./live-load.mjs";
 
 const CORPUS = opt("--corpus", join(root, "bench", "out", "corpus.mitm"));
 const DURATION = Number(opt("--duration", 10));
@@ -29,55 +28,7 @@ if (spawnSync("wrk", ["--version"]).error) {
   console.error("wrk is needed (Debian: apt-get install wrk)");
   process.exit(2);
 }
-const work = mkdtempSync(join(tmpdir(), "reflow-bench-replay-"));
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-  rmSync(work, { recursive: true, force: true });
-});
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until `port` accepts connections; resolves with the seconds it took. */
-async function waitForPort(port, started, ms = 300_000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((r) => {
-      const s = netConnect(port, "127.0.0.1", () => (s.destroy(), r(true)));
-      s.on("error", () => r(false));
-    });
-    if (ok) return (performance.now() - started) / 1000;
-    await sleep(20);
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-function start(cmd, argv) {
-  const p = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  p.stderr.on("data", (d) => (err += d));
-  children.add(p);
-  const exited = new Promise((r) => p.once("exit", (code, signal) => (children.delete(p), r({ code, signal }))));
-  return {
-    stderr: () => err,
-    async stop() {
-      p.kill("SIGINT");
-      const t = setTimeout(() => p.kill("SIGKILL"), 15000);
-      const r = await exited;
-      clearTimeout(t);
-      return r;
-    },
-  };
-}
+const work = workDir("reflow-bench-replay-");
 
 /** The first REQUESTS distinct plain-HTTP GET requests of the recording that have an answer wrk can read. */
 async function recordedRequests() {
@@ -123,7 +74,7 @@ function wrk(port, script, seconds) {
 async function measure(name, cmd, argv, port, script) {
   const started = performance.now();
   const p = start(cmd, argv);
-  const startup = await waitForPort(port, started);
+  const startup = await waitForPort(port, { started, ms: 300_000, every: 20 });
   if (WARMUP > 0) wrk(port, script, WARMUP);
   const r = wrk(port, script, DURATION);
   await p.stop();

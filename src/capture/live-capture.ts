@@ -235,7 +235,10 @@ export class LiveCapture implements ProxyHandler {
     const live = this.http.get(ex);
     if (!live || live.written || this.stopped) return;
     this.finish(live);
-    this.output.writeQueuedNow(); // before the client has the whole response
+  }
+
+  deliveriesDue(): void {
+    this.output.writeQueuedNow(); // before the clients have their whole responses
   }
 
   async exchangeDone(ex: HttpExchange): Promise<void> {

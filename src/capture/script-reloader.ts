@@ -72,7 +72,7 @@ export class ScriptReloader {
           continue;
         }
         await callHook(old, "done", this.report);
-        scripts[i] = fresh;
+        this.pipeline.replaceScript(i, fresh);
         await callHook(fresh, "start", this.report);
         this.onReload(fresh);
       }

@@ -20,7 +20,7 @@ export { TnetstringError } from "./tnetstring/tnetstring-error.js";
 export { type ElementSpan, spanAt } from "./tnetstring/element.js";
 export { internedAscii } from "./tnetstring/interned-ascii.js";
 export { decode, decodeRaw, decodeShallowDict, resolve, resolveDeep } from "./tnetstring/decoder.js";
-export { type BytePairVisitor, visitBytePairs } from "./tnetstring/byte-pairs.js";
+export { type BytePairVisitor, setBytePairs, visitBytePairs } from "./tnetstring/byte-pairs.js";
 export { DictIndex } from "./tnetstring/dict-index.js";
 export { IndexedDict, type IndexedDictOptions, storedEntry } from "./tnetstring/indexed-dict.js";
 export { pythonFloatRepr } from "./tnetstring/python-float.js";

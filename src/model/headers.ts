@@ -4,7 +4,8 @@
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
 import { FlowStateError } from "../errors.js";
-import { RawElement, type TDict, type TValue, storedEntry, visitBytePairs } from "../format/tnetstring.js";
+import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry } from "../format/tnetstring.js";
+import { visitStoredPairs } from "../format/stored-pairs.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -24,11 +25,16 @@ const LF = 0x0a;
 /** Header text or bytes as the bytes to store; CR and LF are refused (they would split the header). */
 function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
   let b: Buffer;
-  if (typeof v === "string") b = encodeUtf8Escaped(v);
-  else if (v instanceof Uint8Array) b = asBuffer(v);
-  else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
-  if (b.includes(CR) || b.includes(LF))
-    throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);
+  let breaks: boolean;
+  if (typeof v === "string") {
+    // UTF-8 has CR and LF bytes only where the text has those characters (escaped bytes are 0x80 on)
+    breaks = v.includes("\r") || v.includes("\n");
+    b = encodeUtf8Escaped(v);
+  } else if (v instanceof Uint8Array) {
+    b = asBuffer(v);
+    breaks = b.includes(CR) || b.includes(LF);
+  } else throw new TypeError(`header ${what} must be a string or bytes, not ${typeof v}`);
+  if (breaks) throw new TypeError(`header ${what} must not contain CR or LF: ${JSON.stringify(String(v))}`);
   return b;
 }
 
@@ -70,9 +76,9 @@ function sameNameAt(buf: Buffer, start: number, end: number, b: Buffer): boolean
  * decoding the list (a filter or a listing asks every flow for Host or Content-Type, and
  * decoding every field was most of their cost). Null when the list is not plain pairs of bytes.
  */
-function storedValues(raw: RawElement, key: Buffer): string[] | null {
+function storedValues(dict: TDict, listKey: string, key: Buffer): string[] | null {
   const out: string[] = [];
-  const found = visitBytePairs(raw, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
+  const found = visitStoredPairs(dict, listKey, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
     if (sameNameAt(buf, nameStart, nameEnd, key)) out.push(decodeUtf8Escaped(buf.subarray(valueStart, valueEnd)));
   });
   return found ? out : null;
@@ -95,6 +101,9 @@ function asField(f: TValue): HeaderField {
   throw new FlowStateError("E_FLOW_SCHEMA", "malformed header field in the flow state (expected [bytes, bytes])");
 }
 
+/** What the constructor is given to make a view (a plain constructor call: cheaper than Object.create). */
+const VIEW = [] as HeadersInit;
+
 /**
  * Ordered, case-insensitive HTTP headers. Over a flow's state it is a live view: every edit
  * goes straight into the state's list of `[name, value]` pairs.
@@ -106,11 +115,15 @@ function asField(f: TValue): HeaderField {
 export class Headers implements Iterable<[string, string]> {
   /** the fields, when this holds them or views an already decoded list */
   private fieldList: TValue[] | undefined;
-  /** the dict entry this views, when it may still be raw bytes (see `overEntry`) */
-  private entry: { dict: TDict; key: string; where: string } | undefined;
+  /** the dict whose entry `entryKey` this views, when it may still be raw bytes (see `overEntry`) */
+  private dict: TDict | undefined;
+  private entryKey = "";
+  /** the message it belongs to, for errors */
+  private where = "";
 
   /** New headers holding their own fields. */
   constructor(init?: HeadersInit) {
+    if (init === VIEW) return; // a view, filled in by `over` or `overEntry`
     const list: TValue[] = (this.fieldList = []);
     if (init === undefined) return;
     if (init instanceof Headers) {
@@ -126,7 +139,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /** A live view over a flow state's list of `[name, value]` byte pairs. */
   static over(fields: TValue[]): Headers {
-    const h = Object.create(Headers.prototype) as Headers;
+    const h = new Headers(VIEW);
     h.fieldList = fields;
     return h;
   }
@@ -137,23 +150,23 @@ export class Headers implements Iterable<[string, string]> {
    * list into the dict first. `where` names the message in the error a non-list gets.
    */
   static overEntry(dict: TDict, key: string, where: string): Headers {
-    const h = Object.create(Headers.prototype) as Headers;
-    h.entry = { dict, key, where };
+    const h = new Headers(VIEW);
+    h.dict = dict;
+    h.entryKey = key;
+    h.where = where;
     return h;
   }
 
   /** The field list, decoded (and put into the flow state) when it was still raw. */
   private get list(): TValue[] {
     if (this.fieldList) return this.fieldList;
-    const { dict, key, where } = this.entry!;
-    return (this.fieldList = listEntry(dict, key, where));
+    return (this.fieldList = listEntry(this.dict!, this.entryKey, this.where));
   }
 
   /** Every value of `key`, read from the stored bytes while nothing has decoded the list; else null. */
   private storedValues(key: Buffer): string[] | null {
     if (this.fieldList) return null;
-    const v = storedEntry(this.entry!.dict, this.entry!.key);
-    return v instanceof RawElement ? storedValues(v, key) : null;
+    return storedValues(this.dict!, this.entryKey, key);
   }
 
   /** The raw fields, `[name, value]` byte pairs, live (the state's own list when this is a view). */
@@ -213,8 +226,17 @@ export class Headers implements Iterable<[string, string]> {
    * place), surplus fields are removed, surplus values appended (mitmproxy's `set_all`).
    */
   setAll(name: string | Uint8Array, values: Iterable<string | Uint8Array>): this {
-    const key = headerBytes(name, "name");
-    const vals = [...values].map((v) => headerBytes(v, "value"));
+    // fields still stored as bytes take the name as bytes, not as a Buffer of its own: the one made before will do
+    const stored = this.fieldList === undefined && typeof name === "string";
+    const key = stored ? lookupName(name) : headerBytes(name, "name");
+    const vals: Buffer[] = [];
+    for (const v of values) vals.push(headerBytes(v, "value"));
+    if (stored && this.setStored(key, vals, true)) return this;
+    return this.setInList(stored ? Buffer.from(key) : key, vals);
+  }
+
+  /** `setAll` on the decoded list; `key` is stored as it is. */
+  private setInList(key: Buffer, vals: Buffer[]): this {
     let w = 0;
     for (let r = 0; r < this.list.length; r++) {
       const f = asField(this.list[r]!);
@@ -230,8 +252,30 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Appends a field, keeping any existing ones of the same name. */
   add(name: string | Uint8Array, value: string | Uint8Array): this {
-    this.list.push([headerBytes(name, "name"), headerBytes(value, "value")]);
+    const field: HeaderField = [headerBytes(name, "name"), headerBytes(value, "value")];
+    if (!this.setStored(field[0], [field[1]], false)) this.list.push(field);
     return this;
+  }
+
+  /**
+   * `setAll` (or with `replace` false, appending `values` as fields named `key`) on fields
+   * still stored as bytes in a flow read from a file, without decoding them: the list is
+   * written anew as bytes (what the encoder would write for the decoded list so changed),
+   * so that a script that sets one header pays neither for decoding the others nor for
+   * encoding them again. False when the fields are not stored so: the caller edits the list.
+   */
+  private setStored(key: Buffer, values: Buffer[], replace: boolean): boolean {
+    if (this.fieldList) return false;
+    const { dict, entryKey } = this;
+    // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
+    if (!(dict instanceof IndexedDict)) return false;
+    const stored = storedEntry(dict, entryKey);
+    if (!(stored instanceof RawElement)) return false;
+    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) : () => false;
+    const edited = setBytePairs(stored, matches, key, values);
+    if (!edited) return false;
+    dict.set(entryKey, RawElement.of(edited));
+    return true;
   }
 
   /** Inserts a field at `index` among the fields. */

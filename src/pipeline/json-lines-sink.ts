@@ -1,5 +1,5 @@
 /** JSON Lines as a sink: one object per flow (docs/jsonl.md). */
-import { JsonLineEncoder } from "../io/formats/jsonl-writer.js";
+import { JsonLineEncoder } from "../io/formats/jsonl-line-encoder.js";
 import type { TextOutput } from "../io/text-output.js";
 import type { PassingFlow } from "./passing-flow.js";
 import type { FlowSink } from "./stage.js";

@@ -54,6 +54,8 @@ export class Pipeline implements ScriptHost {
   /** told of every script error, as well as the printed report (`run --junit`) */
   onScriptError?: (flow: Flow | null, script: string, event: string, stack: string) => void;
   private stageCount = 0;
+  /** the events some script or stage has a hook for (made by `wants`, dropped when one is added) */
+  private wanted: Set<ScriptEvent> | undefined;
   private readonly killedFlows = new WeakSet<Flow>();
   private readonly copies = new WeakMap<Flow, Flow[]>();
   private readonly logLevel: number;
@@ -69,6 +71,7 @@ export class Pipeline implements ScriptHost {
   /** Loads scripts in order; any failure stops here, before a flow is read. */
   async loadScripts(specs: string[]): Promise<void> {
     for (const spec of specs) this.scripts.push(await loadScript(spec, this));
+    this.wanted = undefined;
   }
 
   /**
@@ -80,11 +83,20 @@ export class Pipeline implements ScriptHost {
     stage.ctx = new ScriptContext(this, stage);
     for (const [event, fn] of Object.entries(hooks)) if (fn) stage.hooks[event as ScriptEvent] = (_ctx, ...args: unknown[]) => fn(...args);
     this.scripts.splice(this.stageCount++, 0, stage);
+    this.wanted = undefined;
+  }
+
+  /** Puts `script` in the place of the script at `index` (a live reload). */
+  replaceScript(index: number, script: LoadedScript): void {
+    this.scripts[index] = script;
+    this.wanted = undefined;
   }
 
   /** True when some script has a hook for `event`: events nobody listens to are not prepared. */
   wants(event: ScriptEvent): boolean {
-    return this.scripts.some((s) => s.hooks[event] !== undefined);
+    // asked several times per flow: worked out once for the scripts loaded
+    const wanted = (this.wanted ??= new Set(this.scripts.flatMap((s) => Object.keys(s.hooks) as ScriptEvent[])));
+    return wanted.has(event);
   }
 
   /** True when any script hook is wrapped in `concurrent()`: only then may flows overlap. */

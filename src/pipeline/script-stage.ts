@@ -61,6 +61,7 @@ export class ScriptStage implements FlowStage {
 
   process(passing: PassingFlow, release: () => void): boolean | Promise<boolean> {
     const flow = passing.flow;
+    if (flow.type === "http" && !this.pipeline.wants("websocket_message")) return this.processHttp(flow as HTTPFlow, release);
     const events = savedFlowEvents(flow, this.pipeline);
     // Plain hooks run without a promise per flow; the first one that returns a promise
     // makes the rest of this flow's events wait for it.
@@ -72,6 +73,38 @@ export class ScriptStage implements FlowStage {
       const pending = this.pipeline.fire(event, args, flow, release);
       if (pending) return pending.then(() => this.finishAsync(flow, events, release));
     }
+  }
+
+  /**
+   * An HTTP flow's events as savedFlowEvents gives them, from `step` on, fired without a
+   * generator (the common case, once per flow): request (step 0), responseheaders (1),
+   * response (2), error (3). A hook that returns a promise makes the rest wait for it.
+   */
+  private processHttp(flow: HTTPFlow, release: () => void, args: unknown[] = [flow], step = 0): boolean | Promise<boolean> {
+    const p = this.pipeline;
+    for (; step < 4; step++) {
+      if (p.isKilled(flow)) return false;
+      let event: ScriptEvent;
+      if (step === 0) {
+        if (!p.wants("request")) continue;
+        event = "request";
+      } else if (step === 1) {
+        // a request hook may have answered: its response gets the response events
+        if (!((p.wants("responseheaders") || p.wants("response")) && flow.response)) {
+          step = 2; // neither response event
+          continue;
+        }
+        event = "responseheaders";
+      } else if (step === 2) event = "response";
+      else {
+        if (!(p.wants("error") && flow.error)) continue;
+        event = "error";
+      }
+      const pending = p.fire(event, args, flow, release);
+      const next = step + 1;
+      if (pending) return pending.then(() => this.processHttp(flow, release, args, next));
+    }
+    return !p.isKilled(flow);
   }
 
   private async finishAsync(flow: Flow, events: Generator<EventCall, void, void>, release: () => void): Promise<boolean> {

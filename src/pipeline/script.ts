@@ -4,6 +4,7 @@
  * whole life, as mitmproxy 0.14's inline scripts did.
  */
 import { existsSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptLoadError } from "../errors.js";
@@ -105,7 +106,9 @@ const reflowEntry = fileURLToPath(new URL("../index.js", import.meta.url));
 
 let jitiInstance: Promise<{ import(id: string): Promise<unknown> }> | undefined;
 function loader(): Promise<{ import(id: string): Promise<unknown> }> {
-  jitiInstance ??= import("jiti").then(({ createJiti }) => {
+  // required, not imported: importing jiti's CommonJS entry from ESM makes Node scan its
+  // source for exports first, a good part of the start-up of a run with a script
+  jitiInstance ??= Promise.resolve(createRequire(import.meta.url)("jiti") as typeof import("jiti")).then(({ createJiti }) => {
     // Stacks of script errors then point into the .ts source, not the transpiled code.
     process.setSourceMapsEnabled(true);
     return createJiti(import.meta.url, {

@@ -54,11 +54,14 @@ export interface ProxyHandler {
   /** The response was read whole (content null when streamed; then only "kill" is heeded). */
   response(exchange: HttpExchange): Promise<ResponseVerdict>;
   /**
-   * The whole response but its last byte has gone out to the client: a recorder writes the
-   * flow now, synchronously, so that no client ever has a whole response whose flow a hard
-   * kill could still lose. `exchangeDone` follows as always.
+   * The whole response but its last byte has gone out to the client: a recorder finishes the
+   * flow now, and writes it (synchronously) at the latest in the `deliveriesDue` that follows
+   * before the client gets that byte, so that no client ever has a whole response whose flow
+   * a hard kill could still lose. `exchangeDone` follows as always.
    */
   responseDelivering?(exchange: HttpExchange): void;
+  /** The responses announced by `responseDelivering` since the last call are about to be ended: write their flows now. */
+  deliveriesDue?(): void;
   /** The exchange failed (`exchange.failure`). */
   error(exchange: HttpExchange): Promise<void>;
   /** The exchange is over (after its WebSocket closed, if it upgraded). */

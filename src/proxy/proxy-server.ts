@@ -7,9 +7,10 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import {
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type Http2Session,
+  type ServerHttp2Stream,
+  constants as h2constants,
   createServer as createHttp2Server,
 } from "node:http2";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
@@ -22,6 +23,10 @@ import { ClientSession, type TunnelTarget, bindSession, sessionOf } from "./clie
 import { newClientInfo, tlsInfoOf } from "./connection-info.js";
 import { withoutUpgrade } from "./http/declined-upgrade.js";
 import { HttpRelay, type RelayContext } from "./http/http-relay.js";
+import { basicCredentialsMatch, credentialsHeader, credentialsRequired } from "./http/basic-auth.js";
+import { Http1ClientSide } from "./http/client-side.js";
+import { DeliveryBatch } from "./http/delivery-batch.js";
+import { H2ClientSide } from "./http2/h2-client-side.js";
 import { streamOver } from "./http2/stream-over.js";
 import type { ProxyHandler } from "./proxy-handler.js";
 import { type Endpoint, type ProxyMode, hostPort } from "./proxy-mode.js";
@@ -108,7 +113,7 @@ async function wholeClientHello(socket: Duplex, first: Buffer): Promise<Buffer> 
 export class ProxyServer {
   private readonly listener: NetServer;
   private readonly http: ReturnType<typeof createHttpServer>;
-  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server through its compatibility API. */
+  /** HTTP/2 clients (after ALPN h2) are served by Node's HTTP/2 server, stream by stream (its core API). */
   private readonly h2 = createHttp2Server({ settings: { enablePush: false } });
   /** the client session of each HTTP/2 connection */
   private readonly h2Sessions = new WeakMap<Http2Session, ClientSession>();
@@ -116,6 +121,7 @@ export class ProxyServer {
   private h2Pending: ClientSession | null = null;
   private readonly sessions = new Set<ClientSession>();
   private readonly settings: UpstreamSettings;
+  private readonly deliveries: DeliveryBatch;
   private stopping = false;
 
   constructor(
@@ -127,6 +133,7 @@ export class ProxyServer {
       timeoutMs: opts.timeoutMs,
       upstreamProxy: opts.mode.kind === "upstream" ? opts.mode.proxy : null,
     };
+    this.deliveries = new DeliveryBatch(handler);
     const headTimeoutMs = opts.headTimeoutMs ?? 60_000;
     this.http = createHttpServer({
       // Headers as sent: no folding of repeated names (the raw list is what is recorded anyway).
@@ -147,13 +154,16 @@ export class ProxyServer {
       if (this.h2Pending) this.h2Sessions.set(h2, this.h2Pending);
       h2.on("error", () => {});
     });
-    this.h2.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      const session = this.h2Sessions.get(req.stream.session!);
-      if (!session) return void req.stream.close();
-      // The compatibility objects stand in for HTTP/1's (HttpRelay tells them apart by the version).
-      HttpRelay.handle(this.context(session), req as unknown as IncomingMessage, res as unknown as ServerResponse).catch((e: unknown) =>
-        this.internalError(e, req.stream),
-      );
+    this.h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      const session = stream.session ? this.h2Sessions.get(stream.session) : undefined;
+      if (!session) return void stream.close();
+      const client = new H2ClientSide(stream, headers, rawHeaders, (flags & h2constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+      if (!this.authorized(session, headers)) {
+        const { status, reason, challenge, page } = credentialsRequired(this.opts.mode.kind === "reverse");
+        client.discardBody();
+        return client.answer(status, reason, page, false, challenge);
+      }
+      HttpRelay.handle(this.context(session), client).catch((e: unknown) => this.internalError(e, stream));
     });
     this.http.on("clientError", (_e: Error, socket: Duplex) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
@@ -212,7 +222,7 @@ export class ProxyServer {
   }
 
   private context(session: ClientSession): RelayContext {
-    return { session, mode: this.opts.mode, handler: this.handler, timeoutMs: this.opts.timeoutMs };
+    return { session, mode: this.opts.mode, handler: this.handler, timeoutMs: this.opts.timeoutMs, deliveries: this.deliveries };
   }
 
   private accept(socket: Socket): void {
@@ -264,35 +274,40 @@ export class ProxyServer {
   }
 
   /**
-   * --proxyauth in the HTTP proxy modes: a client connection is let through once a request
-   * on it carried the credentials (as mitmproxy remembers them per connection); else 407.
+   * --proxyauth: in the HTTP proxy modes a client connection is let through once a request
+   * on it carried the credentials (as mitmproxy remembers them per connection); in reverse
+   * mode every request must carry them in `Authorization` (as mitmproxy asks there).
+   * `session.authenticated` tells the relay to drop the header checked.
    */
-  private authorized(session: ClientSession, req: IncomingMessage, socket: Duplex): boolean {
+  private authorized(session: ClientSession, headers: IncomingHttpHeaders): boolean {
     const auth = this.opts.proxyAuth;
-    if (!auth || session.authenticated || this.opts.mode.kind === "reverse") return true;
-    const m = /^\s*basic\s+(\S+)/i.exec(req.headers["proxy-authorization"] ?? "");
-    if (m && Buffer.from(m[1]!, "base64").toString("utf8") === `${auth.user}:${auth.pass}`) {
-      session.authenticated = true;
-      return true;
-    }
+    const reverse = this.opts.mode.kind === "reverse";
+    if (!auth || (session.authenticated && !reverse)) return true;
+    if (!basicCredentialsMatch(headers[credentialsHeader(reverse)], auth)) return false;
+    session.authenticated = true;
+    return true;
+  }
+
+  /** An HTTP/1 request without valid credentials: 407 (401 in reverse mode), and the connection closed. */
+  private askCredentials(req: IncomingMessage, socket: Duplex): void {
+    const { status, reason, challenge, page } = credentialsRequired(this.opts.mode.kind === "reverse");
     req.resume();
     socket.end(
-      'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="mitmproxy"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+      `HTTP/1.1 ${status} ${reason}\r\n${challenge[0]}: ${challenge[1]}\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n${page}`,
     );
-    return false;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const session = sessionOf(req.socket);
     if (!session) return void req.socket.destroy();
-    if (!this.authorized(session, req, req.socket)) return;
-    HttpRelay.handle(this.context(session), req, res).catch((e: unknown) => this.internalError(e, req.socket));
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, req.socket);
+    HttpRelay.handle(this.context(session), new Http1ClientSide(req, res)).catch((e: unknown) => this.internalError(e, req.socket));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
-    if (!this.authorized(session, req, socket)) return;
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, socket);
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       // h2c and other upgrades: declined as mitmdump does, the request parsed again without them.
       socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
@@ -320,7 +335,7 @@ export class ProxyServer {
   private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const session = sessionOf(socket);
     if (!session) return void socket.destroy();
-    if (!this.authorized(session, req, socket)) return;
+    if (!this.authorized(session, req.headers)) return this.askCredentials(req, socket);
     const target = parseAuthority(req.url ?? "", 0);
     if (!target || target.port === 0) {
       socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");

@@ -12,7 +12,7 @@ import { frameFlows } from "../../src/format/mitm-stream.js";
 import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
-import { flowToJsonLine } from "../../src/io/formats/jsonl-writer.js";
+import { JsonLineEncoder } from "../../src/io/formats/jsonl-line-encoder.js";
 import { flowOf, flowReadError, readFlows } from "../../src/io/flow-source.js";
 import { FlowStateError, ReflowError } from "../../src/errors.js";
 import { ContentEncodingError } from "../../src/model/index.js";
@@ -108,6 +108,8 @@ const filters = ["~d example & ~m POST", "~h content-type", "~b x", "~src 127 | 
   parseFilter(f),
 );
 
+const jsonLines = new JsonLineEncoder();
+
 /** Reads every flow the way `show` does (filters, listings, JSON), with its damage named as show names it. */
 async function show(bytes: Buffer): Promise<unknown> {
   const migrations = new MigrationContext();
@@ -117,7 +119,7 @@ async function show(bytes: Buffer): Promise<unknown> {
       try {
         for (const f of filters) f.match(flow);
         for (const l of listings) l.render(flow);
-        flowToJsonLine(flow);
+        jsonLines.encode(flow);
       } catch (e) {
         throw flowReadError(flow, e);
       }

@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import { FlowRecord } from "../../src/format/flow-record.js";
 import { MigrationContext } from "../../src/format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../../src/format/mitm-writer.js";
-import { DictIndex, IndexedDict, TnetEncoder, TnetstringError, decode, encode } from "../../src/format/tnetstring.js";
+import { DictIndex, IndexedDict, RawElement, TnetEncoder, TnetstringError, decode, encode } from "../../src/format/tnetstring.js";
 import { HTTPFlow, flowFromState } from "../../src/model/index.js";
 import { readRecords } from "../model/flow-files.js";
+import { relative } from "node:path";
+import { allMitmFiles, testdata } from "../helpers.js";
 
 const FILES = ["captures/real-v17.mitm", "captures/tflow-v21.mitm", "captures/real-v17-chunked.mitm"];
 
@@ -43,6 +45,51 @@ describe("writing a flow of which only some entries were read", () => {
     }
   });
 
+  it("header edits made on the stored bytes write what the same edits on the decoded list write, in every test file", async () => {
+    /** What a script may do to headers: set (a new name, an existing one in other case), add, setAll, remove. */
+    const edits: ((flow: HTTPFlow, first: string) => void)[] = [
+      (flow) => flow.response!.headers.set("newheader", "foo"),
+      (flow, first) => flow.response!.headers.set(first.toUpperCase(), "x"),
+      (flow) => flow.response!.headers.add("X-Added", "1"),
+      (flow, first) => flow.response!.headers.setAll(first, ["a=1", "b=2"]),
+      (flow, first) => flow.response!.headers.setAll(first, []),
+    ];
+    let stored = 0;
+    for (const path of allMitmFiles()) {
+      let records: FlowRecord[];
+      try {
+        records = await readRecords(relative(testdata, path));
+      } catch {
+        continue; // damaged on purpose: not about writing
+      }
+      for (const record of records) {
+        if (!record.isNative || record.type !== "http") continue; // others hold their headers decoded
+        const version = writableFor(record.storedVersion);
+        for (const edit of edits) {
+          const onBytes = fresh(record);
+          const onList = fresh(record);
+          let first: string;
+          try {
+            const flow = flowFromState(onList) as HTTPFlow;
+            if (!flow.response) break;
+            first = flow.response.headers.fields[0]?.[0].toString("latin1") ?? "none"; // decodes the list
+          } catch {
+            break; // damaged on purpose: not about writing
+          }
+          edit(flowFromState(onList) as HTTPFlow, first);
+          edit(flowFromState(onBytes) as HTTPFlow, first);
+          const response = onBytes.top().get("response") as IndexedDict;
+          if (response.peek("headers") instanceof RawElement) stored++;
+          const where = `${path}: flow ${record.raw.index}, ${edit.toString()}`;
+          expect(Buffer.from(new MitmEncoder(version).encode(onBytes)).toString("latin1"), where).toBe(
+            Buffer.from(new MitmEncoder(version).encode(onList)).toString("latin1"),
+          );
+        }
+      }
+    }
+    expect(stored).toBeGreaterThan(100); // the edits on the stored bytes were taken, not the decoding path
+  });
+
   it("an unfilled IndexedDict is written with what was set encoded and the rest copied", () => {
     const bytes = Buffer.from("24:1:a;1:1#1:b;1:2#1:c;1:3#}", "latin1");
     const index = new DictIndex(bytes);
@@ -60,6 +107,10 @@ describe("writing a flow of which only some entries were read", () => {
         .join("");
       return Buffer.from(`${payload.length}:${payload}}`, "latin1");
     };
+    // keys of the same length and end bytes are told apart by the bytes between
+    expect(new DictIndex(Buffer.from("30:3:abc;1:1#3:axc;1:2#3:abc,1:3#}", "latin1")).keysUnique).toBe(true);
+    expect(new DictIndex(Buffer.from("30:3:abc;1:1#3:axc;1:2#3:axc;1:3#}", "latin1")).keysUnique).toBe(false);
+    expect(new DictIndex(Buffer.from("14:0:;1:1#0:;1:2#}", "latin1")).keysUnique).toBe(false);
     expect(new DictIndex(many("k39")).keysUnique).toBe(true); // more than 32 keys: checked another way
     expect(new DictIndex(many("k0")).keysUnique).toBe(false);
     expect(() => new DictIndex(Buffer.from("3:1:a}", "latin1"))).toThrow(TnetstringError);

@@ -157,12 +157,41 @@ describe("Headers", () => {
       expect((state as IndexedDict).peek("headers")).toBeInstanceOf(RawElement);
     });
 
+    it("sets and adds fields in the bytes, leaving the list undecoded", () => {
+      const state = stored(fields);
+      const h = Headers.overEntry(state, "headers", "request");
+      h.set("HOST", "b");
+      h.add("X-New", "1");
+      h.setAll("accept", ["p", "q", "r"]);
+      expect((state as IndexedDict).peek("headers")).toBeInstanceOf(RawElement);
+      expect(h.get("host")).toBe("b");
+      expect([...Headers.overEntry(state, "headers", "request")]).toEqual([
+        ["Host", "b"],
+        ["Accept", "p"],
+        ["accept", "q"],
+        ["X-Café", "été"],
+        ["X-New", "1"],
+        ["accept", "r"],
+      ]);
+    });
+
     it("decodes the list into the state for anything else, and edits it there", () => {
       const state = stored(fields);
       const h = Headers.overEntry(state, "headers", "request");
-      h.set("Host", "b");
+      h.delete("Host");
       expect(Array.isArray(state.get("headers"))).toBe(true);
+      expect(Headers.overEntry(state, "headers", "request").get("host")).toBeUndefined();
+      h.set("Host", "b"); // on the decoded list now
       expect(Headers.overEntry(state, "headers", "request").get("host")).toBe("b");
+      expect(h.length).toBe(4);
+    });
+
+    it("refuses CR and LF before touching the stored bytes", () => {
+      const state = stored(fields);
+      const h = Headers.overEntry(state, "headers", "request");
+      expect(() => h.set("Host", "a\r\nX: y")).toThrow(TypeError);
+      expect(() => h.add("X\n", "y")).toThrow(TypeError);
+      expect(h.getAll("host")).toEqual(["a"]);
       expect(h.length).toBe(4);
     });
 

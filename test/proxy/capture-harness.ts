@@ -28,6 +28,21 @@ export function tempDir(prefix = "reflow-capture-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A test file's folders: its temporary folder, and the confdir its captures share. */
+export interface CaptureDirs {
+  dir: string;
+  confdir: string;
+  /** the proxy's CA certificate (PEM) in `confdir`, there once a capture has made the CA */
+  proxyCa: string;
+}
+
+/** A fresh temporary folder (named after `prefix`) with a confdir for the captures of one test file. */
+export function captureDirs(prefix: string): CaptureDirs {
+  const dir = tempDir(prefix);
+  const confdir = join(dir, "conf");
+  return { dir, confdir, proxyCa: join(confdir, CA_CERT_FILE) };
+}
+
 /** A running `reflow capture`. */
 export interface RunningCapture {
   port: number;
@@ -89,6 +104,30 @@ export function startProxyCommand(command: string, args: string[], env: NodeJS.P
       reject(new Error(`${command} exited before listening:\n${err}`));
     });
   });
+}
+
+/** Two captures in a chain, each writing its file in `dirs.dir`: `up` in upstream mode through `peer`, which trusts `originCaFile`. */
+export async function startUpstreamChain(
+  dirs: CaptureDirs,
+  originCaFile: string,
+  name: string,
+): Promise<{ peer: RunningCapture; up: RunningCapture; peerFile: string; file: string; stop(): Promise<void> }> {
+  const peerFile = join(dirs.dir, `${name}-peer.mitm`);
+  const file = join(dirs.dir, `${name}.mitm`);
+  const peer = await startCapture(["-w", peerFile, "--confdir", dirs.confdir, "-q"], { NODE_EXTRA_CA_CERTS: originCaFile });
+  const up = await startCapture(["-m", `upstream:http://127.0.0.1:${peer.port}`, "-w", file, "--confdir", dirs.confdir, "-q"], {
+    NODE_EXTRA_CA_CERTS: dirs.proxyCa,
+  });
+  return {
+    peer,
+    up,
+    peerFile,
+    file,
+    async stop() {
+      await up.stop();
+      await peer.stop();
+    },
+  };
 }
 
 /** Kills captures a failed test left behind (by their PIDs). */

@@ -16,6 +16,7 @@ import type { HTTPFlow } from "../../src/model/index.js";
 import {
   type Listening,
   type RunningCapture,
+  captureDirs,
   connectTunnel,
   curl,
   httpFlows,
@@ -24,13 +25,12 @@ import {
   killStrayCaptures,
   originCa,
   startCapture,
-  tempDir,
+  startUpstreamChain,
 } from "./capture-harness.js";
 
-const dir = tempDir("reflow-h2-");
-const confdir = join(dir, "conf");
+const dirs = captureDirs("reflow-h2-");
+const { dir, confdir, proxyCa } = dirs;
 const out = join(dir, "h2.mitm");
-const proxyCa = (): string => join(confdir, "reflow-ca-cert.pem");
 
 let tls: Awaited<ReturnType<typeof originCa>>;
 let h2: Http2SecureServer;
@@ -106,7 +106,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
 
 describe("reflow capture: HTTP/2", () => {
   it("curl --http2 to an h2 origin: h2 on both sides, recorded as HTTP/2.0 with authority and trailers", async () => {
-    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), "-d", "abc", "-w", "\n%{http_version}", `https://localhost:${h2Port}/curl-h2`]);
+    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, "-d", "abc", "-w", "\n%{http_version}", `https://localhost:${h2Port}/curl-h2`]);
     expect(r.stderr).toBe("");
     expect(r.stdout.toString()).toBe("POST /curl-h2 2.0 3\n2");
     const f = await flowFor("/curl-h2");
@@ -123,7 +123,7 @@ describe("reflow capture: HTTP/2", () => {
   });
 
   it("curl --http1.1 to the same origin stays HTTP/1.1 on both sides", async () => {
-    const r = await curl(["--http1.1", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), `https://localhost:${h2Port}/curl-h1`]);
+    const r = await curl(["--http1.1", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, `https://localhost:${h2Port}/curl-h1`]);
     expect(r.stdout.toString()).toBe("GET /curl-h1 1.1 0");
     const f = await flowFor("/curl-h1");
     expect(f.request.httpVersion).toBe("HTTP/1.1");
@@ -131,7 +131,7 @@ describe("reflow capture: HTTP/2", () => {
   });
 
   it("curl --http2 to an HTTP/1.1-only origin: the client is answered with http/1.1, as the server chose", async () => {
-    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), "-w", "\n%{http_version}", `https://localhost:${h1.port}/curl-fallback`]);
+    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, "-w", "\n%{http_version}", `https://localhost:${h1.port}/curl-fallback`]);
     expect(r.stdout.toString()).toBe("GET /curl-fallback 1.1 h1-only\n1.1");
     const f = await flowFor("/curl-fallback");
     expect(f.clientConn.alpn?.toString()).toBe("http/1.1");
@@ -141,7 +141,7 @@ describe("reflow capture: HTTP/2", () => {
   it("an h2-only client (ALPN h2 alone) to an HTTP/1.1-only origin is translated, not dropped", async () => {
     const tunnel = await connectTunnel(cap.port, "localhost", h1.port);
     const session = http2Connect(`https://localhost:${h1.port}`, {
-      createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa()), ALPNProtocols: ["h2"] }),
+      createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa), ALPNProtocols: ["h2"] }),
     });
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = session.request({ ":path": "/grpc-like", ":method": "POST", "content-type": "application/grpc", te: "trailers" });
@@ -166,7 +166,7 @@ describe("reflow capture: HTTP/2", () => {
   it("openssl s_client -alpn h2 is answered h2", async () => {
     const r = await run("sh", [
       "-c",
-      `echo | openssl s_client -alpn h2 -proxy 127.0.0.1:${cap.port} -connect localhost:${h2Port} -servername localhost -CAfile ${proxyCa()}`,
+      `echo | openssl s_client -alpn h2 -proxy 127.0.0.1:${cap.port} -connect localhost:${h2Port} -servername localhost -CAfile ${proxyCa}`,
     ]);
     expect(r.stdout).toMatch(/ALPN protocol: h2/);
     expect(r.stdout).toMatch(/Verify return code: 0 \(ok\)/);
@@ -179,7 +179,7 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
     r = c.post(sys.argv[3], content=b"from httpx")
     print(r.http_version, r.status_code, r.text)
 `;
-    const r = await run("/usr/bin/python3", ["-c", script, `http://127.0.0.1:${cap.port}`, proxyCa(), `https://localhost:${h2Port}/httpx`]);
+    const r = await run("/usr/bin/python3", ["-c", script, `http://127.0.0.1:${cap.port}`, proxyCa, `https://localhost:${h2Port}/httpx`]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("HTTP/2 200 POST /httpx 2.0 10");
     const f = await flowFor("/httpx");
@@ -188,14 +188,14 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
   });
 
   it("a stream the origin resets is an error flow; the client's connection goes on", async () => {
-    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), `https://localhost:${h2Port}/reset`, `https://localhost:${h2Port}/after-reset`]);
+    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, `https://localhost:${h2Port}/reset`, `https://localhost:${h2Port}/after-reset`]);
     expect(r.stdout.toString()).toMatch(/GET \/after-reset 2\.0 0$/);
     const f = await flowFor("/reset");
     expect(f.error?.msg).toMatch(/E_UPSTREAM_RESET/);
   });
 
   it("flow.response.stream works over HTTP/2", async () => {
-    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa(), `https://localhost:${h2Port}/stream`]);
+    const r = await curl(["--http2", "-x", `http://127.0.0.1:${cap.port}`, "--cacert", proxyCa, `https://localhost:${h2Port}/stream`]);
     expect(r.stdout.toString()).toBe("GET /stream 2.0 0");
     const f = await flowFor("/stream");
     expect(f.response!.statusCode).toBe(200);
@@ -216,7 +216,7 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
   });
 
   it("Node fetch through undici's ProxyAgent (CONNECT, then HTTP/1.1 inside)", async () => {
-    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${cap.port}`, requestTls: { ca: readFileSync(proxyCa()), servername: "localhost" } });
+    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${cap.port}`, requestTls: { ca: readFileSync(proxyCa), servername: "localhost" } });
     try {
       const r = await undiciFetch(`https://localhost:${h2Port}/node-fetch`, { method: "POST", body: "from fetch", dispatcher: agent });
       expect(r.status).toBe(200);
@@ -248,7 +248,7 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
   it("h2 both ways with a Node client: trailers reach the client; a stream the client resets is an error flow", async () => {
     const tunnel = await connectTunnel(cap.port, "localhost", h2Port);
     const session = http2Connect(`https://localhost:${h2Port}`, {
-      createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa()), ALPNProtocols: ["h2", "http/1.1"] }),
+      createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa), ALPNProtocols: ["h2", "http/1.1"] }),
     });
     try {
       const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -273,18 +273,12 @@ with httpx.Client(http2=True, proxies=sys.argv[1], verify=sys.argv[2]) as c:
   });
 
   it("upstream mode: h2 through the upstream proxy's CONNECT, both proxies recording HTTP/2.0", async () => {
-    const peerFile = join(dir, "h2-peer.mitm");
-    const file = join(dir, "h2-upstream.mitm");
-    const peer = await startCapture(["-w", peerFile, "--confdir", confdir, "-q"], { NODE_EXTRA_CA_CERTS: tls.certFile });
-    const up = await startCapture(["-m", `upstream:http://127.0.0.1:${peer.port}`, "-w", file, "--confdir", confdir, "-q"], {
-      NODE_EXTRA_CA_CERTS: proxyCa(),
-    });
+    const { peer, up, peerFile, file, stop } = await startUpstreamChain(dirs, tls.certFile, "h2-upstream");
     try {
-      const r = await curl(["--http2", "-x", `http://127.0.0.1:${up.port}`, "--cacert", proxyCa(), "-w", "\n%{http_version}", `https://localhost:${h2Port}/up-h2`]);
+      const r = await curl(["--http2", "-x", `http://127.0.0.1:${up.port}`, "--cacert", proxyCa, "-w", "\n%{http_version}", `https://localhost:${h2Port}/up-h2`]);
       expect(r.stdout.toString()).toBe("GET /up-h2 2.0 0\n2");
     } finally {
-      await up.stop();
-      await peer.stop();
+      await stop();
     }
     const [f] = await httpFlows(file);
     expect(f!.request.httpVersion).toBe("HTTP/2.0");

@@ -4,6 +4,7 @@
  * large ones before their last byte).
  */
 import { readFileSync } from "node:fs";
+import { connect as http2Connect } from "node:http2";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,10 @@ import type { TDict } from "../../src/format/tnetstring.js";
 
 let origin: Listening<Server>;
 let cap: RunningCapture;
+/** the same over HTTP/2: reverse mode, the client speaking h2 with prior knowledge */
+let h2cap: RunningCapture;
 const out = join(tempDir(), "kill-safe.mitm");
+const h2out = join(tempDir(), "kill-safe-h2.mitm");
 
 beforeAll(async () => {
   origin = await httpOrigin((req, res) => {
@@ -22,13 +26,39 @@ beforeAll(async () => {
     res.end(Buffer.alloc(size, "r"));
   });
   cap = await startCapture(["-w", out, "-q"]);
+  h2cap = await startCapture(["-m", `reverse:http://127.0.0.1:${origin.port}`, "-w", h2out, "-q"]);
 });
 
 afterAll(async () => {
   await cap?.stop();
+  await h2cap?.stop();
   await origin?.close();
   killStrayCaptures();
 });
+
+/** The request paths a capture file holds. */
+const pathsIn = (file: string): string[] => flowDicts(readFileSync(file)).map((d) => (d.get("request") as TDict).get("path")!.toString());
+
+/** Fetches each of `paths` over one HTTP/2 connection, all at once; for each, the moment its response is whole, whether the file holds its flow. */
+async function fetchH2ThenReadFile(paths: string[]): Promise<string[]> {
+  const session = http2Connect(`http://127.0.0.1:${h2cap.port}`);
+  try {
+    return await Promise.all(
+      paths.map(
+        (path) =>
+          new Promise<string>((resolve, reject) => {
+            const req = session.request({ ":path": path });
+            req.on("error", reject);
+            req.resume();
+            req.on("end", () => resolve(pathsIn(h2out).includes(path) ? "on disk" : `${path} not on disk yet`));
+            req.end();
+          }),
+      ),
+    );
+  } finally {
+    session.close();
+  }
+}
 
 /** Fetches `path` through the proxy and, the moment the whole response is in, the paths the file holds. */
 function fetchThenReadFile(path: string): Promise<string[]> {
@@ -40,7 +70,7 @@ function fetchThenReadFile(path: string): Promise<string[]> {
     s.once("error", reject);
     // the response ends with the connection: read the file before anything else happens
     s.once("end", () => {
-      const paths = flowDicts(readFileSync(out)).map((d) => (d.get("request") as TDict).get("path")!.toString());
+      const paths = pathsIn(out);
       s.destroy();
       resolve(paths);
     });
@@ -54,6 +84,15 @@ describe("a capture's file, the moment a client has a whole response", () => {
         const path = `/r/${size}/${i}?size=${size}`;
         expect(await fetchThenReadFile(path), path).toContain(path);
       }
+    });
+  }
+});
+
+describe("a capture's file, the moment an HTTP/2 client has a whole response", () => {
+  for (const size of [0, 10, 1024, 5 << 20]) {
+    it(`already holds its flow (${size} bytes, 5 streams at once)`, async () => {
+      const paths = Array.from({ length: 5 }, (_, i) => `/h2/${size}/${i}?size=${size}`);
+      expect(await fetchH2ThenReadFile(paths)).toEqual(paths.map(() => "on disk"));
     });
   }
 });

@@ -14,18 +14,18 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { HTTPFlow } from "../../src/model/index.js";
 import {
   type Listening,
+  captureDirs,
   connectTunnel,
   httpFlows,
   httpsOrigin,
   killStrayCaptures,
   originCa,
   startCapture,
-  tempDir,
+  startUpstreamChain,
 } from "./capture-harness.js";
 
-const dir = tempDir("reflow-ws-");
-const confdir = join(dir, "conf");
-const proxyCa = (): string => join(confdir, "reflow-ca-cert.pem");
+const dirs = captureDirs("reflow-ws-");
+const { dir, confdir, proxyCa } = dirs;
 
 let tls: Awaited<ReturnType<typeof originCa>>;
 let secure: Listening<HttpServer>;
@@ -81,7 +81,7 @@ function chat(ws: WebSocket): Promise<{ got: string[]; code: number }> {
 async function wssThroughProxy(proxyPort: number, path: string): Promise<{ got: string[]; code: number }> {
   const tunnel = await connectTunnel(proxyPort, "localhost", frontPort);
   const ws = new WebSocket(`wss://localhost:${frontPort}${path}`, {
-    createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa()), ALPNProtocols: ["http/1.1"] }),
+    createConnection: () => tlsConnect({ socket: tunnel, servername: "localhost", ca: readFileSync(proxyCa), ALPNProtocols: ["http/1.1"] }),
   } as WebSocket.ClientOptions);
   return chat(ws);
 }
@@ -149,7 +149,7 @@ asyncio.run(main())
     let out: { code: number; stdout: string; stderr: string };
     try {
       out = await new Promise((resolve) =>
-        execFile("/usr/bin/python3", ["-c", script, proxyCa()], (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+        execFile("/usr/bin/python3", ["-c", script, proxyCa], (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
       );
     } finally {
       await cap.stop();
@@ -176,18 +176,12 @@ asyncio.run(main())
   });
 
   it("upstream mode: the WebSocket goes through the upstream proxy", async () => {
-    const peerFile = join(dir, "peer.mitm");
-    const file = join(dir, "upstream.mitm");
-    const peer = await startCapture(["-w", peerFile, "--confdir", confdir, "-q"], { NODE_EXTRA_CA_CERTS: tls.certFile });
-    const up = await startCapture(["-m", `upstream:http://127.0.0.1:${peer.port}`, "-w", file, "--confdir", confdir, "-q"], {
-      NODE_EXTRA_CA_CERTS: proxyCa(),
-    });
+    const { peer, up, peerFile, file, stop } = await startUpstreamChain(dirs, tls.certFile, "upstream");
     try {
       const r = await wssThroughProxy(up.port, "/upstream");
       expect(r.got).toEqual(["hello /upstream", "ping"]);
     } finally {
-      await up.stop();
-      await peer.stop();
+      await stop();
     }
     const [f] = (await httpFlows(file)).filter((x) => x.request.path === "/upstream");
     expect(f!.serverConn.via).toEqual(["http", ["127.0.0.1", peer.port]]);

@@ -10,6 +10,7 @@ import type { HTTPFlow } from "../../src/model/index.js";
 import {
   type ClientResponse,
   type RunningCapture,
+  captureDirs,
   curl,
   httpFlows,
   httpOrigin,
@@ -19,14 +20,11 @@ import {
   readCapture,
   startCapture,
   startProxyCommand,
-  tempDir,
   viaProxy,
 } from "../proxy/capture-harness.js";
 import { reflow, testdata } from "../helpers.js";
 
-const dir = tempDir("reflow-replay-");
-const confdir = join(dir, "conf");
-const caCert = (): string => join(confdir, "reflow-ca-cert.pem");
+const { dir, confdir, proxyCa: caCert } = captureDirs("reflow-replay-");
 /** recorded in reverse mode */
 const reverseRec = join(dir, "reverse.mitm");
 /** recorded in forward mode, HTTP and HTTPS */
@@ -107,7 +105,7 @@ beforeAll(async () => {
   // ...and through forward mode, plain and intercepted HTTPS.
   const fwd = await startCapture(["-w", forwardRec, "-q", "-k", "--confdir", confdir]);
   await viaProxy(fwd.port, `http://127.0.0.1:${originPort}/api/items?page=1`);
-  const got = await curl(["-x", `http://127.0.0.1:${fwd.port}`, "--cacert", caCert(), `https://localhost:${securePort}/secure`]);
+  const got = await curl(["-x", `http://127.0.0.1:${fwd.port}`, "--cacert", caCert, `https://localhost:${securePort}/secure`]);
   expect(got.stdout.toString(), got.stderr).toBe("secret over TLS");
   expect((await fwd.stop()).code, "forward capture").toBe(0);
 
@@ -301,10 +299,10 @@ describe("reflow replay: forward mode", () => {
     const r = await replay([forwardRec]);
     const plain = await viaProxy(r.port, `http://127.0.0.1:${originPort}/api/items?page=1`);
     expect(JSON.parse(plain.body.toString()).query).toBe("?page=1");
-    const secure = await curl(["-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert(), `https://localhost:${securePort}/secure`]);
+    const secure = await curl(["-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert, `https://localhost:${securePort}/secure`]);
     expect(secure.stdout.toString(), secure.stderr).toBe("secret over TLS");
     expect((await viaProxy(r.port, `http://127.0.0.1:${counter.port}/nothing`)).status).toBe(404);
-    const tunnelled = await curl(["-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert(), "-o", "/dev/null", "-w", "%{http_code}", `https://localhost:${counter.port}/x`]);
+    const tunnelled = await curl(["-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert, "-o", "/dev/null", "-w", "%{http_code}", `https://localhost:${counter.port}/x`]);
     expect(tunnelled.stdout.toString(), tunnelled.stderr).toBe("404");
     await r.stop();
     counter.close();
@@ -322,7 +320,7 @@ describe("reflow replay: forward mode", () => {
 
   it("answers HTTP/2 clients inside the intercepted tunnel, without asking the (gone) server its ALPN", async () => {
     const r = await replay([forwardRec]);
-    const got = await curl(["--http2", "-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert(), "-w", " %{http_version}", `https://localhost:${securePort}/secure`]);
+    const got = await curl(["--http2", "-x", `http://127.0.0.1:${r.port}`, "--cacert", caCert, "-w", " %{http_version}", `https://localhost:${securePort}/secure`]);
     await r.stop();
     expect(got.stdout.toString(), got.stderr).toBe("secret over TLS 2");
   });

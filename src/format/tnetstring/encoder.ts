@@ -32,6 +32,21 @@ export class TnetEncoder {
   private putReplacing(index: DictIndex, replaced: ReadonlyMap<string, TValue>): void {
     this.putByte(TAG_DICT);
     const mark = this.written;
+    if (replaced.size === 1) {
+      // the usual case (a script changed the response): no list of what is replaced
+      const [key, value] = replaced.entries().next().value as [string, TValue];
+      const i = index.find(key);
+      if (i >= 0) {
+        this.putRange(index.buf, index.entryStart(i + 1), index.end);
+        this.put(value);
+        this.putRange(index.buf, index.start, index.valueStart(i));
+      } else {
+        this.putRange(index.buf, index.start, index.end);
+        this.put(value);
+        this.put(key);
+      }
+      return this.putLength(mark);
+    }
     // Which entries are replaced, found by their keys' bytes: no key is decoded.
     const replacing: (TValue | undefined)[] = [];
     const added: [string, TValue][] = [];
@@ -40,15 +55,17 @@ export class TnetEncoder {
       if (i >= 0) replacing[i] = value;
       else added.push([key, value]);
     }
-    // back to front, as put() writes a dict: the last entry in the file first
+    // back to front, as put() writes a dict: the last entry in the file first; the entries
+    // kept and the keys of those replaced are copied as one range between replaced values
+    let copyEnd = index.end;
     for (let i = index.length - 1; i >= 0; i--) {
       const value = replacing[i];
-      if (value === undefined) this.putRange(index.buf, index.entryStart(i), index.entryStart(i + 1));
-      else {
-        this.put(value);
-        this.putRange(index.buf, index.entryStart(i), index.valueStart(i)); // the key as written
-      }
+      if (value === undefined) continue;
+      this.putRange(index.buf, index.entryStart(i + 1), copyEnd);
+      this.put(value);
+      copyEnd = index.valueStart(i); // the key as written goes with the range before it
     }
+    this.putRange(index.buf, index.start, copyEnd);
     // Keys the dict did not have were inserted last, so they go first in the file, the newest first.
     for (const [key, value] of added) {
       this.put(value);
@@ -107,9 +124,18 @@ export class TnetEncoder {
 
   /** Prefixes the payload written since `mark` with its length and ':'. */
   private putLength(mark: number): void {
-    const len = this.written - mark;
-    this.putByte(COLON);
-    this.putAscii(String(len));
+    let len = this.written - mark;
+    this.ensure(17); // the colon and the digits of any length a buffer can have
+    const b = this.buf;
+    let p = this.pos;
+    b[--p] = COLON;
+    // back to front: the last digit first, no string made
+    do {
+      const digit = len % 10;
+      b[--p] = 0x30 + digit;
+      len = (len - digit) / 10;
+    } while (len > 0);
+    this.pos = p;
   }
 
   private putScalar(tag: number, payload: string): void {

@@ -2,12 +2,10 @@
  * A flow's top-level dict read lazily, entry by entry, through a DictIndex.
  */
 import { decodeRaw } from "./decoder.js";
+import { FilledOnDemand } from "./filled-on-demand.js";
 import type { DictIndex } from "./dict-index.js";
 import { type OriginDict, ORIGIN } from "./dict-origin.js";
 import { RawElement, type TDict, type TKey, type TValue } from "./values.js";
-
-/** What an unfilled dict has read when it has read nothing. */
-const NONE_READ: ReadonlyMap<string, TValue> = new Map();
 
 /**
  * A dict entry as stored: for an IndexedDict, a list or dict never read is still its
@@ -39,11 +37,13 @@ export interface IndexedDictOptions {
  * the encoder copies as they stand. Damage found while reading an entry goes through
  * `options.failure`, which names the file, the offset and the flow.
  */
-export class IndexedDict extends Map<TKey, TValue> {
+export class IndexedDict extends FilledOnDemand {
   /** until filled: where the entries are */
   private index: DictIndex | null;
-  /** until filled: the entries read or set so far (made at the first; most dicts read one or two) */
-  private early: Map<string, TValue> | null = null;
+  /** until filled: the entries read or set so far */
+  private readonly early = new Map<string, TValue>();
+  /** what `unfilled` hands out */
+  private unfilledView: { index: DictIndex; read: ReadonlyMap<string, TValue> } | undefined;
 
   constructor(
     index: DictIndex,
@@ -80,7 +80,9 @@ export class IndexedDict extends Map<TKey, TValue> {
 
   /** While unfilled: the index and the entries read or set, for the encoder to write from. */
   get unfilled(): { index: DictIndex; read: ReadonlyMap<string, TValue> } | null {
-    return this.index && { index: this.index, read: this.early ?? NONE_READ };
+    if (this.index === null) return null;
+    // asked of every flow written (and by `touched`): made once
+    return (this.unfilledView ??= { index: this.index, read: this.early });
   }
 
   override get(key: TKey): TValue | undefined {
@@ -92,12 +94,12 @@ export class IndexedDict extends Map<TKey, TValue> {
       super.set(key, parsed);
       return parsed;
     }
-    const known = this.early?.get(key);
+    const known = this.early.get(key);
     if (known !== undefined && !(known instanceof RawElement)) return known;
     const stored = known ?? this.fromIndex(this.index, key);
     if (stored === undefined) return undefined;
     const v = this.parsed(key, stored);
-    (this.early ??= new Map()).set(key, v); // the same object next time, and written back from here
+    this.early.set(key, v); // the same object next time, and written back from here
     return v;
   }
 
@@ -107,7 +109,7 @@ export class IndexedDict extends Map<TKey, TValue> {
       this.fill();
       return super.get(key);
     }
-    return this.early?.get(key) ?? this.fromIndex(this.index, key);
+    return this.early.get(key) ?? this.fromIndex(this.index, key);
   }
 
   /** Text key `key`'s value as stored in the bytes, or undefined when there is none. */
@@ -117,13 +119,13 @@ export class IndexedDict extends Map<TKey, TValue> {
   }
 
   override has(key: TKey): boolean {
-    if (this.index !== null && typeof key === "string") return this.early?.has(key) || this.index.find(key) >= 0;
+    if (this.index !== null && typeof key === "string") return this.early.has(key) || this.index.find(key) >= 0;
     this.fill();
     return super.has(key);
   }
 
   override set(key: TKey, value: TValue): this {
-    if (this.index !== null && typeof key === "string") (this.early ??= new Map()).set(key, value);
+    if (this.index !== null && typeof key === "string") this.early.set(key, value);
     else {
       this.fill();
       super.set(key, value);
@@ -131,52 +133,11 @@ export class IndexedDict extends Map<TKey, TValue> {
     return this;
   }
 
-  // Everything else needs the whole dict: fill it, then do what a Map does.
-  override delete(key: TKey): boolean {
-    this.fill();
-    return super.delete(key);
-  }
-
-  override clear(): void {
-    this.fill();
-    super.clear();
-  }
-
-  override get size(): number {
-    this.fill();
-    return super.size;
-  }
-
-  override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
-    this.fill();
-    super.forEach(fn, thisArg);
-  }
-
-  override entries(): MapIterator<[TKey, TValue]> {
-    this.fill();
-    return super.entries();
-  }
-
-  override keys(): MapIterator<TKey> {
-    this.fill();
-    return super.keys();
-  }
-
-  override values(): MapIterator<TValue> {
-    this.fill();
-    return super.values();
-  }
-
-  override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
-    this.fill();
-    return super.entries();
-  }
-
   /**
    * Fills the Map from the index, as decodeDict would have made it, with the entries read or
    * set since in place of their originals (new keys last, in the order they were set).
    */
-  private fill(): void {
+  protected fill(): void {
     const index = this.index;
     if (index === null) return;
     let keys: TKey[];
@@ -194,8 +155,8 @@ export class IndexedDict extends Map<TKey, TValue> {
     this.index = null;
     starts.push(index.end);
     for (let i = keys.length - 1; i >= 0; i--) if (!super.has(keys[i]!)) super.set(keys[i]!, values[i]!);
-    if (this.early) for (const [k, v] of this.early) super.set(k, v);
-    this.early = null;
+    for (const [k, v] of this.early) super.set(k, v);
+    this.early.clear();
     (this as OriginDict)[ORIGIN] = { buf: index.buf, keys, values, starts };
   }
 }

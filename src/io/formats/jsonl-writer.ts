@@ -183,16 +183,6 @@ export function bytesToJson(bytes: Uint8Array): { content: string; encoding: Con
     : { content: buf.toString("base64"), encoding: "base64" };
 }
 
-/**
- * Where bodies go when a line is written as bytes (JsonLineEncoder): each body is replaced
- * by a marker, and its bytes are escaped straight into the line, not turned into a string,
- * stringified and encoded again.
- */
-type BodySlots = { bytes: Buffer; utf8: boolean }[];
-const BODY_MARKER = `\u0000reflow-body-${Math.random().toString(36).slice(2)}-`;
-
-let slots: BodySlots | undefined;
-
 /** One flow as its JSON object: the common fields, the fields of its type, then the user's annotations. */
 export function flowToJson(flow: Flow): FlowJson {
   const error = flow.error;
@@ -220,33 +210,12 @@ function typeFields(flow: Flow): Partial<FlowJson> {
       return {
         request: requestJson(f),
         response: f.response ? responseJson(f.response) : null,
-        ...(ws && {
-          websocket: {
-            messages: ws.messages.map((m) => ({
-              from_client: m.fromClient,
-              type: m.isText ? ("text" as const) : ("binary" as const),
-              ...messageContent(m.content),
-              timestamp: m.timestamp,
-              dropped: m.dropped,
-              injected: m.injected,
-            })),
-            close_code: ws.closeCode,
-            close_reason: ws.closeReason,
-            closed_by_client: ws.closedByClient,
-            timestamp_end: ws.timestampEnd,
-          },
-        }),
+        ...(ws && { websocket: websocketJson(ws) }),
       };
     }
     case "tcp":
     case "udp":
-      return {
-        messages: (flow as TCPFlow | UDPFlow).messages.map((m) => ({
-          from_client: m.fromClient,
-          ...messageContent(m.content),
-          timestamp: m.timestamp,
-        })),
-      };
+      return { messages: streamMessagesJson(flow as TCPFlow | UDPFlow) };
     case "dns": {
       const f = flow as DNSFlow;
       return { dns_request: dnsJson(f.request), dns_response: f.response ? dnsJson(f.response) : null };
@@ -254,99 +223,45 @@ function typeFields(flow: Flow): Partial<FlowJson> {
   }
 }
 
+/** The WebSocket of an HTTP flow. */
+export function websocketJson(ws: NonNullable<HTTPFlow["websocket"]>): WebSocketJson {
+  return {
+    messages: ws.messages.map((m) => ({
+      from_client: m.fromClient,
+      type: m.isText ? ("text" as const) : ("binary" as const),
+      ...messageContent(m.content),
+      timestamp: m.timestamp,
+      dropped: m.dropped,
+      injected: m.injected,
+    })),
+    close_code: ws.closeCode,
+    close_reason: ws.closeReason,
+    closed_by_client: ws.closedByClient,
+    timestamp_end: ws.timestampEnd,
+  };
+}
+
+/** The messages of a TCP or UDP flow. */
+export function streamMessagesJson(flow: TCPFlow | UDPFlow): MessageJson[] {
+  return flow.messages.map((m) => ({
+    from_client: m.fromClient,
+    ...messageContent(m.content),
+    timestamp: m.timestamp,
+  }));
+}
+
 /** One flow as a JSON Lines line (with its newline). */
 export function flowToJsonLine(flow: Flow): string {
   return `${JSON.stringify(flowToJson(flow))}\n`;
 }
-
-/**
- * Writes JSON Lines as bytes, into a buffer of its own reused from line to line: the same
- * text as flowToJsonLine, with bodies (most of the bytes) escaped from their bytes directly.
- */
-export class JsonLineEncoder {
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private at = 0;
-
-  /** The line of `flow`, newline included: a view valid until the next call. */
-  encode(flow: Flow): Buffer {
-    const bodies: BodySlots = (slots = []);
-    let text: string;
-    try {
-      text = JSON.stringify(flowToJson(flow));
-    } finally {
-      slots = undefined;
-    }
-    this.at = 0;
-    let from = 0;
-    for (let i = 0; i < bodies.length; i++) {
-      const marker = JSON.stringify(`${BODY_MARKER}${i}`);
-      const m = text.indexOf(marker, from);
-      this.text(text.slice(from, m));
-      this.body(bodies[i]!.bytes, bodies[i]!.utf8);
-      from = m + marker.length;
-    }
-    this.text(from ? text.slice(from) : text);
-    this.text("\n");
-    return this.buf.subarray(0, this.at);
-  }
-
-  private reserve(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-  }
-
-  private text(s: string): void {
-    this.reserve(s.length * 3);
-    this.at += this.buf.write(s, this.at, "utf8");
-  }
-
-  /** A body as a JSON string: UTF-8 text escaped as JSON.stringify escapes it, anything else base64. */
-  private body(bytes: Buffer, utf8: boolean): void {
-    if (!utf8) {
-      this.text(`"${bytes.toString("base64")}"`);
-      return;
-    }
-    this.reserve(bytes.length * 6 + 2); // every byte a \u00XX at worst
-    const buf = this.buf;
-    let at = this.at;
-    buf[at++] = 0x22;
-    let run = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
-      if (i - run > 32) at += bytes.copy(buf, at, run, i);
-      else for (let k = run; k < i; k++) buf[at++] = bytes[k]!; // short runs: a call costs more than the copy
-      run = i + 1;
-      buf[at++] = 0x5c;
-      const short = ESCAPES[c];
-      if (short !== undefined) buf[at++] = short;
-      else at += buf.write(`u00${c.toString(16).padStart(2, "0")}`, at, "latin1");
-    }
-    if (bytes.length > run) at += bytes.copy(buf, at, run);
-    buf[at++] = 0x22;
-    this.at = at;
-  }
-}
-
-/** The characters JSON.stringify writes as a backslash and one letter. */
-const ESCAPES: Record<number, number> = {
-  0x22: 0x22,
-  0x5c: 0x5c,
-  0x08: 0x62,
-  0x0c: 0x66,
-  0x0a: 0x6e,
-  0x0d: 0x72,
-  0x09: 0x74,
-};
 
 function messageContent(bytes: Buffer): { content: string; content_encoding: ContentEncoding } {
   const { content, encoding } = bytesToJson(bytes);
   return { content, content_encoding: encoding };
 }
 
-function address(a: Address | null): string | null {
+/** An address as `host:port` (`[v6]:port`), or null. */
+export function address(a: Address | null): string | null {
   if (a === null) return null;
   return a[0].includes(":") ? `[${a[0]}]:${a[1]}` : `${a[0]}:${a[1]}`;
 }
@@ -389,22 +304,19 @@ function headerPairs(headers: Headers | null): [string, string][] | null {
   return headers === null ? null : [...headers];
 }
 
-function messageJson(message: Message): HttpMessageJson {
+/** The body a line shows: decoded from its Content-Encoding, or as stored when that fails (`decoded` false). */
+export function shownBody(message: Message): { raw: Buffer | null; content: Buffer | null; decoded: boolean } {
   const raw = message.rawContent;
-  let content = raw;
-  let decoded = true;
   try {
-    content = message.getContent(true);
+    return { raw, content: message.getContent(true), decoded: true };
   } catch {
-    decoded = false; // the stored bytes stand in for a body that cannot be decoded
+    return { raw, content: raw, decoded: false }; // the stored bytes stand in for a body that cannot be decoded
   }
-  let body: { content: string; encoding: ContentEncoding } | null = null;
-  if (content !== null && slots) {
-    const bytes = asBuffer(content);
-    const utf8 = isUtf8(bytes);
-    body = { content: `${BODY_MARKER}${slots.length}`, encoding: utf8 ? "utf8" : "base64" };
-    slots.push({ bytes, utf8 });
-  } else if (content !== null) body = bytesToJson(content);
+}
+
+function messageJson(message: Message): HttpMessageJson {
+  const { raw, content, decoded } = shownBody(message);
+  const body = content === null ? null : bytesToJson(content);
   return {
     http_version: message.httpVersion,
     headers: headerPairs(message.headers)!,
@@ -437,7 +349,8 @@ function responseJson(r: NonNullable<HTTPFlow["response"]>): ResponseJson {
   return { status_code: r.statusCode, reason: r.reason, ...messageJson(r) };
 }
 
-function dnsJson(m: DNSMessage): DnsMessageJson {
+/** A DNS query or response. */
+export function dnsJson(m: DNSMessage): DnsMessageJson {
   const records = (list: DNSMessage["answers"]): DnsRecordJson[] =>
     list.map((rr) => ({
       name: rr.name,
@@ -463,7 +376,8 @@ function dnsJson(m: DNSMessage): DnsMessageJson {
   };
 }
 
-function metadataJson(metadata: Map<unknown, TValue>): { [key: string]: JsonValue } {
+/** A flow's metadata: keys as text, values as valueJson writes them. */
+export function metadataJson(metadata: Map<unknown, TValue>): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = {};
   for (const [k, v] of metadata) out[typeof k === "string" ? k : pythonStr(k as TValue)] = valueJson(v);
   return out;

@@ -4,13 +4,13 @@
  * ask again, send it back. Any failure ends as `exchange.failure`, a handler `error`, and
  * a 502 to the client while it is still there. Every exchange ends in `exchangeDone` once.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { type ServerHttp2Stream, constants } from "node:http2";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { Readable } from "node:stream";
 import { unixNow } from "../clock.js";
 import type { ClientSession } from "../client-session.js";
+import { credentialsHeader } from "./basic-auth.js";
+import type { ClientSide, RequestHead } from "./client-side.js";
+import type { DeliveryBatch } from "./delivery-batch.js";
 import { HttpExchange, type HttpRequestData, type HttpResponseData } from "../exchange.js";
 import { flatHeaders, headerValue, pairsOf, rawHeaderValue, withRawHeader, withoutRawHeader } from "./header-pairs.js";
 import { cameBackToUs, withViaToken } from "./loop-guard.js";
@@ -20,7 +20,7 @@ import { type Endpoint, type ProxyMode, hostPort } from "../proxy-mode.js";
 import { requestTarget } from "./request-target.js";
 import { type ResponseHead, responseOf } from "./response-reader.js";
 import { H2UpstreamCall } from "../http2/h2-upstream-call.js";
-import { h2Fields, h2HeaderObject, splitPseudo } from "../http2/h2-headers.js";
+import { h2Fields, splitPseudo } from "../http2/h2-headers.js";
 import { type ServerCall, UpstreamCall, serializeRequest } from "./upstream-call.js";
 
 /** What an exchange needs from the proxy around it. */
@@ -29,23 +29,8 @@ export interface RelayContext {
   mode: ProxyMode;
   handler: ProxyHandler;
   timeoutMs: number;
-}
-
-/** Reads a stream to its end; rejects when it errors or closes first. */
-export function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let ended = false;
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.once("end", () => {
-      ended = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    });
-    stream.once("error", reject);
-    stream.once("close", () => {
-      if (!ended) reject(new Error("closed before the end of the body"));
-    });
-  });
+  /** where whole responses wait to be recorded before they are ended */
+  deliveries: DeliveryBatch;
 }
 
 /** `Host` as a reverse proxy sends it: the target, default ports left out. */
@@ -55,7 +40,7 @@ export function hostHeaderFor(t: Endpoint): string {
 }
 
 /** The request as the client sent it, with the target worked out; null when it has none. */
-export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestampStart: number): HttpRequestData | null {
+export function recordRequest(req: RequestHead, ctx: RelayContext, timestampStart: number): HttpRequestData | null {
   const target = requestTarget(req.url ?? "/", ctx.mode, ctx.session.tunnel);
   if (!target) return null;
   let wire: readonly string[] = req.rawHeaders;
@@ -67,8 +52,9 @@ export function recordRequest(req: IncomingMessage, ctx: RelayContext, timestamp
     wire = fields;
     authority = pseudo.get(":authority") ?? "";
   }
-  // The credentials for the proxy are not the server's (mitmproxy drops them too).
-  if (ctx.session.authenticated && rawHeaderValue(wire, "proxy-authorization") !== null) wire = withoutRawHeader(wire, "proxy-authorization");
+  // The credentials for the proxy are not the server's (mitmproxy drops them too); in reverse mode, those checked in Authorization.
+  const checked = credentialsHeader(ctx.mode.kind === "reverse");
+  if (ctx.session.authenticated && rawHeaderValue(wire, checked) !== null) wire = withoutRawHeader(wire, checked);
   // mitmproxy answers 100-continue itself and drops the expectation (Node has sent the 100 already).
   if (rawHeaderValue(wire, "expect")?.toLowerCase() === "100-continue") wire = withoutRawHeader(wire, "expect");
   if (ctx.mode.kind === "reverse" && !ctx.session.tunnel) {
@@ -104,12 +90,6 @@ export function upstreamAlpn(session: ClientSession, http2: boolean): string[] {
   return offers.filter((o) => o === "http/1.1" || (http2 && o === "h2"));
 }
 
-/** Answers a request the proxy cannot route (no flow: there is no target to record). */
-export function refuseRequest(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
-  res.end(text);
-}
-
 /** Bodies up to this size go out in one write after the exchange is recorded (they fit a socket's send buffer). */
 const SENT_WHOLE = 64 * 1024;
 
@@ -121,46 +101,38 @@ export class HttpRelay {
   constructor(
     private readonly ctx: RelayContext,
     private readonly exchange: HttpExchange,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly client: ClientSide,
   ) {
-    // Headers go out as the server or a script gave them: no invented Date.
-    res.sendDate = false;
-    const gone = (): void => {
+    client.onGone(() => {
       this.clientGone = true;
       this.call?.abort();
-    };
-    // Over HTTP/2 the response "finishes" when its stream closes, reset or not: the stream tells.
-    const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
-    if (req.httpVersionMajor === 2 && stream) stream.once("aborted", gone);
-    else
-      res.once("close", () => {
-        if (!res.writableFinished) gone();
-      });
+    });
   }
 
-  /** Starts an exchange for `req`. */
-  static async handle(ctx: RelayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (ctx.mode.kind !== "regular" && cameBackToUs(req.rawHeaders)) {
-      req.resume();
-      return refuseRequest(res, 508, "reflow: loop detected: this request was relayed by this proxy already\n");
+  /** Starts an exchange for the request that arrived on `client`. */
+  static async handle(ctx: RelayContext, client: ClientSide): Promise<void> {
+    if (ctx.mode.kind !== "regular" && cameBackToUs(client.head.rawHeaders)) {
+      client.discardBody();
+      return client.answer(508, "Loop Detected", "reflow: loop detected: this request was relayed by this proxy already\n", true);
     }
-    const request = recordRequest(req, ctx, unixNow());
+    // Answers the proxy gives requests it cannot route have no flow: there is no target to record.
+    const request = recordRequest(client.head, ctx, unixNow());
     if (!request) {
-      req.resume();
-      return refuseRequest(res, 400, "reflow: this is a proxy; send absolute-form requests (http://host/path) or CONNECT\n");
+      client.discardBody();
+      return client.answer(400, "Bad Request", "reflow: this is a proxy; send absolute-form requests (http://host/path) or CONNECT\n", true);
     }
     const ex = new HttpExchange(ctx.session.info, request);
     ctx.session.exchanges.add(ex);
-    await new HttpRelay(ctx, ex, req, res).run();
+    await new HttpRelay(ctx, ex, client).run();
   }
 
   private async run(): Promise<void> {
     const { exchange: ex, ctx } = this;
     try {
       try {
-        ex.request.content = await readAll(this.req);
-        if (this.req.rawTrailers.length) ex.request.trailers = pairsOf(this.req.rawTrailers);
+        const body = await this.client.readBody();
+        ex.request.content = body.content;
+        if (body.trailers) ex.request.trailers = pairsOf(body.trailers);
         ex.request.timestampEnd = unixNow();
       } catch {
         return await this.fail(ProxyFailure.clientGone("before the request was complete"));
@@ -207,13 +179,14 @@ export class HttpRelay {
     if (hv.stream) {
       // Streamed: the client gets the body as it comes; nothing of it is recorded.
       this.writeHead(response);
+      const sink = this.client.sink();
       try {
-        await call.pipeTo(this.res);
+        await call.pipeTo(sink);
       } catch (e) {
         return this.fail(this.clientGone ? ProxyFailure.clientGone() : (e as ProxyFailure));
       }
       release(call.reusable);
-      this.res.end();
+      this.client.end(null);
       response.timestampEnd = unixNow();
       const v = await ctx.handler.response(ex);
       if (v.kind === "kill") return this.kill();
@@ -282,31 +255,16 @@ export class HttpRelay {
     return { call, head: call.start(out), release: () => {} };
   }
 
-  /** True when the client speaks HTTP/2 (Node's compatibility request and response). */
-  private get h2Client(): boolean {
-    return this.req.httpVersionMajor === 2;
-  }
-
-  /** Breaks the client's side off: its stream (HTTP/2), or its connection. */
-  private breakClient(): void {
-    const stream = (this.res as unknown as { stream?: ServerHttp2Stream }).stream;
-    if (this.h2Client && stream) stream.close(constants.NGHTTP2_CANCEL);
-    else this.req.socket.destroy();
-  }
-
   /** Headers as the client should get them: an HTTP/1.0 client cannot read chunked framing. */
   private clientHeaders(r: HttpResponseData): readonly string[] {
-    if (this.h2Client) return h2Fields(r.wire ?? flatHeaders(r.headers));
-    if (this.req.httpVersion === "1.0" && headerValue(r.headers, "transfer-encoding") !== null && r.content !== null)
+    if (this.client.h2) return h2Fields(r.wire ?? flatHeaders(r.headers));
+    if (this.client.head.httpVersion === "1.0" && headerValue(r.headers, "transfer-encoding") !== null && r.content !== null)
       return withRawHeader(withoutRawHeader(flatHeaders(r.headers), "transfer-encoding"), "content-length", String(r.content.length));
     return r.wire ?? flatHeaders(r.headers);
   }
 
   private writeHead(r: HttpResponseData): void {
-    // writeHead only reads the list.
-    // HTTP/2 has no reason phrase.
-    if (this.h2Client) this.res.writeHead(r.statusCode, this.clientHeaders(r) as string[]);
-    else this.res.writeHead(r.statusCode, r.reason.toString("latin1"), this.clientHeaders(r) as string[]);
+    this.client.writeHead(r.statusCode, r.reason, this.clientHeaders(r));
   }
 
   /**
@@ -320,49 +278,35 @@ export class HttpRelay {
     if (this.clientGone) return this.fail(ProxyFailure.clientGone());
     const body = r.content ?? null;
     const held = body && body.length > SENT_WHOLE ? body.subarray(body.length - 1) : body;
+    const client = this.client;
     try {
       this.writeHead(r);
-      if (r.trailers?.length && (this.h2Client || /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? "")))
-        this.res.addTrailers(
-          this.h2Client
-            ? h2HeaderObject(h2Fields(flatHeaders(r.trailers)), {})
-            : r.trailers.map(([n, v]) => [n.toString("latin1"), v.toString("latin1")] as [string, string]),
-        );
-      if (body && held !== body && !(await this.written(body.subarray(0, body.length - 1)))) return await this.fail(ProxyFailure.clientGone());
+      if (r.trailers?.length && (client.h2 || /chunked/i.test(headerValue(r.headers, "transfer-encoding") ?? "")))
+        client.setTrailers(client.h2 ? h2Fields(flatHeaders(r.trailers)) : flatHeaders(r.trailers));
+      if (body && held !== body && !(await client.write(body.subarray(0, body.length - 1)))) return await this.fail(ProxyFailure.clientGone());
     } catch (e) {
       return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
     }
-    if (this.clientGone || this.res.destroyed || this.req.socket.destroyed) return this.fail(ProxyFailure.clientGone());
-    this.ctx.handler.responseDelivering?.(this.exchange);
-    this.res.end(held ?? undefined);
+    const open = (): boolean => !this.clientGone && !client.destroyed;
+    if (!open() || !(await this.ctx.deliveries.recorded(this.exchange, open))) return this.fail(ProxyFailure.clientGone());
+    try {
+      client.end(held);
+    } catch (e) {
+      // HTTP/2 sends the head with the end (Node checks its fields only then)
+      return this.fail(new ProxyFailure("E_UPSTREAM_PROTOCOL", `Response not sendable: ${(e as Error).message}`));
+    }
     await this.awaitDelivery();
   }
 
-  /** Writes part of the body; resolves true once it has left for the client, false when the client went away first. */
-  private written(part: Buffer): Promise<boolean> {
-    return new Promise((resolve) => {
-      const gone = (): void => resolve(false);
-      this.res.once("close", gone);
-      this.res.write(part, (e) => {
-        this.res.off("close", gone);
-        resolve(!e);
-      });
-    });
-  }
-
   private async awaitDelivery(): Promise<void> {
-    const res = this.res;
-    if (!res.writableFinished && !this.clientGone) await new Promise<void>((r) => res.once("close", r).once("finish", r));
-    // Node also says "finish" when the client reset the connection under the write; the socket's error tells.
-    if (!res.writableFinished || this.req.socket.errored)
-      return this.fail(ProxyFailure.clientGone("before the response was delivered"));
+    if (this.clientGone || !(await this.client.delivered())) return this.fail(ProxyFailure.clientGone("before the response was delivered"));
     await this.finish();
   }
 
   /** Closes the client connection: a script killed the flow. */
   private async kill(): Promise<void> {
     this.call?.abort();
-    this.breakClient();
+    this.client.breakOff();
     await this.fail(ProxyFailure.killed());
   }
 
@@ -375,16 +319,12 @@ export class HttpRelay {
     try {
       await this.ctx.handler.error(ex);
     } finally {
-      const res = this.res;
-      if (!this.clientGone && !res.headersSent && failure.code !== "E_KILLED" && !res.destroyed) {
-        const text = failure.clientText;
-        const headers = { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) };
-        if (this.h2Client) res.writeHead(502, headers);
-        else res.writeHead(502, "Bad Gateway", headers);
-        res.end(text);
-      } else if (res.headersSent && !res.writableFinished) {
+      const client = this.client;
+      if (!this.clientGone && !client.headStarted && failure.code !== "E_KILLED" && !client.destroyed)
+        client.answer(502, "Bad Gateway", failure.clientText, false);
+      else if (client.headStarted && !client.finished) {
         // Half a response went out: the client must see the connection break, not a short body.
-        this.breakClient();
+        client.breakOff();
       }
       await this.finish();
     }

@@ -45,19 +45,20 @@ export class H2UpstreamCall implements ServerCall {
       }
       this.stream = stream;
       this.incoming.onFail = reject;
+      // Each of these events comes once per stream at most: plain listeners (no once wrappers) will do.
       stream.setTimeout(this.timeoutMs, () => this.fail(ProxyFailure.noAnswer(this.where, this.timeoutMs)));
-      stream.once("response", (_h: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      stream.on("response", (_h: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
         const { pseudo, fields } = splitPseudo(rawHeaders);
         resolve({ httpVersion: "HTTP/2.0", statusCode: Number(pseudo.get(":status")), reason: EMPTY, headers: pairsOf(fields), wire: fields });
       });
       stream.on("data", (c: Buffer) => this.incoming.push(c, stream));
-      stream.once("trailers", (_h: IncomingHttpHeaders, _flags: number, rawTrailers: string[]) => (this.trailers = pairsOf(rawTrailers)));
-      stream.once("end", () => {
+      stream.on("trailers", (_h: IncomingHttpHeaders, _flags: number, rawTrailers: string[]) => (this.trailers = pairsOf(rawTrailers)));
+      stream.on("end", () => {
         stream.setTimeout(0);
         this.incoming.end(this.trailers);
       });
-      stream.once("error", (e: Error) => this.fail(ProxyFailure.fromUpstream(e, this.where)));
-      stream.once("close", () => {
+      stream.on("error", (e: Error) => this.fail(ProxyFailure.fromUpstream(e, this.where)));
+      stream.on("close", () => {
         if (!this.incoming.ended) this.fail(new ProxyFailure("E_UPSTREAM_RESET", `${this.where} reset the stream (HTTP/2 error ${stream.rstCode})`));
       });
       if (withTrailers)

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { FlowReadError } from "../../../src/errors.js";
 import { readFlows } from "../../../src/io/flow-source.js";
 import { jsonToFlowState } from "../../../src/io/formats/jsonl-reader.js";
-import { JsonLineEncoder, flowToJson, flowToJsonLine } from "../../../src/io/formats/jsonl-writer.js";
+import { JsonLineEncoder } from "../../../src/io/formats/jsonl-line-encoder.js";
+import { flowToJson, flowToJsonLine } from "../../../src/io/formats/jsonl-writer.js";
 import { DetachedState, type Flow, HTTPFlow, Response, flowFromState } from "../../../src/model/index.js";
 import { allMitmFiles } from "../../helpers.js";
 

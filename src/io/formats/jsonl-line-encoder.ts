@@ -1,0 +1,277 @@
+/**
+ * JSON Lines as bytes (docs/jsonl.md): the line `flowToJsonLine` makes, written field by
+ * field straight into one reused buffer. Header fields and bodies go from their stored bytes
+ * to the line without becoming strings; the rare parts (WebSocket, TCP and DNS messages,
+ * metadata) are stringified from the objects flowToJson makes of them.
+ */
+import { isUtf8 } from "node:buffer";
+import { RawElement, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
+import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Server, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
+import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
+import { asBuffer } from "../../model/bytes.js";
+import { JsonTextBytes } from "./json-text-bytes.js";
+import { address, dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
+
+/** Writes each flow's JSON line into a buffer of its own, reused from line to line. */
+export class JsonLineEncoder {
+  private readonly out = new JsonTextBytes();
+
+  /** The line of `flow`, newline included: a view valid until the next call. */
+  encode(flow: Flow): Buffer {
+    const out = this.out;
+    out.reset();
+    // read in flowToJson's order, so that damage is found (and named) the same way
+    const error = flow.error;
+    const { client, server } = flow.readConnections();
+    out.ascii('{"id":');
+    out.string(flow.id);
+    out.ascii(',"type":');
+    out.string(flow.type);
+    out.ascii(',"timestamp_created":');
+    out.number(flow.timestampCreated);
+    out.ascii(',"client_conn":');
+    this.connection(client, null);
+    out.ascii(',"server_conn":');
+    this.connection(null, server);
+    this.typeFields(flow);
+    out.ascii(',"error":');
+    if (error) {
+      out.ascii('{"msg":');
+      out.string(error.msg);
+      out.ascii(',"timestamp":');
+      out.number(error.timestamp);
+      out.ascii("}");
+    } else out.ascii("null");
+    out.ascii(',"marked":');
+    out.string(flow.marked);
+    out.ascii(',"comment":');
+    out.string(flow.comment);
+    out.ascii(',"is_replay":');
+    this.nullableString(flow.isReplay);
+    out.ascii(',"metadata":');
+    const metadata = flow.metadata;
+    if (metadata.size === 0) out.ascii("{}");
+    else out.json(JSON.stringify(metadataJson(metadata)));
+    out.ascii("}\n");
+    return out.bytes();
+  }
+
+  private typeFields(flow: Flow): void {
+    const out = this.out;
+    switch (flow.type) {
+      case "http": {
+        const f = flow as HTTPFlow;
+        const ws = f.websocket;
+        out.ascii(',"request":');
+        this.request(f.request);
+        out.ascii(',"response":');
+        const response = f.response;
+        if (response) this.response(response);
+        else out.ascii("null");
+        if (ws) {
+          out.ascii(',"websocket":');
+          out.json(JSON.stringify(websocketJson(ws)));
+        }
+        return;
+      }
+      case "tcp":
+      case "udp":
+        out.ascii(',"messages":');
+        out.json(JSON.stringify(streamMessagesJson(flow as TCPFlow | UDPFlow)));
+        return;
+      case "dns": {
+        const f = flow as DNSFlow;
+        const response = f.response;
+        out.ascii(',"dns_request":');
+        out.json(JSON.stringify(dnsJson(f.request)));
+        out.ascii(',"dns_response":');
+        out.json(response ? JSON.stringify(dnsJson(response)) : "null");
+        return;
+      }
+    }
+  }
+
+  /** A client connection (`server` null) or a server connection (`client` null). */
+  private connection(client: Client | null, server: Server | null): void {
+    const out = this.out;
+    const conn = (client ?? server)!;
+    if (server) {
+      out.ascii('{"address":');
+      this.nullableString(address(server.address));
+      out.ascii(',"peer":');
+      this.nullableString(address(server.peername));
+      out.ascii(',"tls":');
+    } else {
+      out.ascii('{"address":');
+      this.nullableString(address(conn.peername));
+      out.ascii(',"tls":');
+    }
+    out.ascii(conn.tls ? "true" : "false");
+    out.ascii(',"tls_version":');
+    this.nullableString(conn.tlsVersion);
+    out.ascii(',"sni":');
+    this.nullableString(conn.sni);
+    out.ascii(',"alpn":');
+    const alpn = conn.alpn;
+    this.nullableString(alpn === null ? null : alpn.toString("latin1"));
+    out.ascii(',"timestamp_start":');
+    this.nullableNumber(conn.timestampStart);
+    out.ascii(',"timestamp_end":');
+    this.nullableNumber(conn.timestampEnd);
+    out.ascii(',"id":');
+    out.string(conn.id);
+    out.ascii(',"sockname":');
+    this.nullableString(address(conn.sockname));
+    out.ascii(',"transport_protocol":');
+    out.string(conn.transportProtocol);
+    out.ascii(',"error":');
+    this.nullableString(conn.error);
+    out.ascii(',"cipher":');
+    this.nullableString(conn.cipher);
+    out.ascii(',"cipher_list":');
+    this.strings(conn.cipherList);
+    out.ascii(',"alpn_offers":');
+    this.strings(conn.alpnOffers.map((a) => a.toString("latin1")));
+    out.ascii(',"certificate_list":');
+    this.strings(conn.certificateList.map((c) => c.toString("base64")));
+    out.ascii(',"timestamp_tls_setup":');
+    this.nullableNumber(conn.timestampTlsSetup);
+    if (server) {
+      out.ascii(',"timestamp_tcp_setup":');
+      this.nullableNumber(server.timestampTcpSetup);
+    } else {
+      out.ascii(',"proxy_mode":');
+      out.string(client!.proxyMode);
+    }
+    out.ascii("}");
+  }
+
+  private request(r: Request): void {
+    const out = this.out;
+    out.ascii('{"method":');
+    out.string(r.method);
+    out.ascii(',"url":');
+    out.string(r.url);
+    out.ascii(',"scheme":');
+    out.string(r.scheme);
+    out.ascii(',"host":');
+    out.string(r.host);
+    out.ascii(',"port":');
+    out.number(r.port);
+    out.ascii(',"path":');
+    out.string(r.path);
+    out.ascii(',"authority":');
+    out.string(r.authority);
+    this.message(r);
+  }
+
+  private response(r: Response): void {
+    const out = this.out;
+    out.ascii('{"status_code":');
+    out.number(r.statusCode);
+    out.ascii(',"reason":');
+    out.string(r.reason);
+    this.message(r);
+  }
+
+  /** The fields requests and responses share, and the closing brace. */
+  private message(m: Message): void {
+    const out = this.out;
+    out.ascii(',"http_version":');
+    out.string(m.httpVersion);
+    out.ascii(',"headers":');
+    this.headers(m);
+    const { raw, content, decoded } = shownBody(m);
+    out.ascii(',"body":');
+    if (content === null) out.ascii('null,"body_encoding":null');
+    else {
+      const bytes = asBuffer(content);
+      if (isUtf8(bytes)) {
+        out.utf8String(bytes);
+        out.ascii(',"body_encoding":"utf8"');
+      } else {
+        out.base64String(bytes);
+        out.ascii(',"body_encoding":"base64"');
+      }
+    }
+    out.ascii(',"body_size":');
+    out.number(content?.length ?? 0);
+    out.ascii(',"stored_size":');
+    out.number(raw?.length ?? 0);
+    out.ascii(decoded ? ',"body_decoded":true' : ',"body_decoded":false');
+    out.ascii(',"trailers":');
+    const trailers = m.trailers;
+    if (trailers === null) out.ascii("null");
+    else this.headerPairs(trailers);
+    out.ascii(',"timestamp_start":');
+    out.number(m.timestampStart);
+    out.ascii(',"timestamp_end":');
+    this.nullableNumber(m.timestampEnd);
+    out.ascii("}");
+  }
+
+  /** The header fields of `m`, read from their stored bytes while they are plain pairs of bytes. */
+  private headers(m: Message): void {
+    const out = this.out;
+    const stored = storedEntry(m.state, "headers");
+    if (stored instanceof RawElement) {
+      const mark = out.at;
+      let first = true;
+      out.ascii("[");
+      const plain = visitBytePairs(stored, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
+        out.ascii(first ? "[" : ",[");
+        first = false;
+        this.headerText(buf, nameStart, nameEnd);
+        out.ascii(",");
+        this.headerText(buf, valueStart, valueEnd);
+        out.ascii("]");
+      });
+      if (plain) {
+        out.ascii("]");
+        return;
+      }
+      out.at = mark; // not plain pairs: the model reads them (and names what is wrong)
+    }
+    this.headerPairs(m.headers);
+  }
+
+  /** Header bytes as the JSON string of their text (UTF-8, invalid bytes as lone surrogates). */
+  private headerText(buf: Buffer, start: number, end: number): void {
+    if (!this.out.utf8StringIfValid(buf, start, end)) this.out.string(decodeUtf8Escaped(buf.subarray(start, end)));
+  }
+
+  private headerPairs(headers: Headers): void {
+    const out = this.out;
+    out.ascii("[");
+    let first = true;
+    for (const [name, value] of headers) {
+      out.ascii(first ? "[" : ",[");
+      first = false;
+      out.string(name);
+      out.ascii(",");
+      out.string(value);
+      out.ascii("]");
+    }
+    out.ascii("]");
+  }
+
+  private strings(list: string[]): void {
+    const out = this.out;
+    out.ascii("[");
+    for (let i = 0; i < list.length; i++) {
+      if (i) out.ascii(",");
+      out.string(list[i]!);
+    }
+    out.ascii("]");
+  }
+
+  private nullableString(s: string | null): void {
+    if (s === null) this.out.ascii("null");
+    else this.out.string(s);
+  }
+
+  private nullableNumber(n: number | null): void {
+    if (n === null) this.out.ascii("null");
+    else this.out.number(n);
+  }
+}
