@@ -124,9 +124,9 @@ export function decodeMsgpackState(payload: Buffer): TDict {
 export const MSGPACK_RECORDS: RecordShape = {
   prefixNeed: LENGTH_BYTES,
   suffix: 0,
-  prefix(buf, _first, fail) {
-    if (buf.length < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
-    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(0) };
+  prefix(buf, at, _first, fail) {
+    if (buf.length - at < LENGTH_BYTES) fail("E_FLOW_TRUNCATED", 0, "file ends inside a record's length prefix");
+    return { prefix: LENGTH_BYTES, payload: buf.readUInt32BE(at) };
   },
   damage: () => null,
 };
