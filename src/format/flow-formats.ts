@@ -23,8 +23,29 @@ export const FLOW_FORMATS: Readonly<Record<FlowFormat, { title: string; extensio
 /** Format names `--to` / `--format` accept. */
 export const FORMAT_NAMES = Object.keys(FLOW_FORMATS) as FlowFormat[];
 
-/** The format-and-version line that opens a reflow msgpack file. */
-export const MSGPACK_MAGIC = Buffer.from("REFLOW-MSGPACK 1\n", "latin1");
+/** The reflow msgpack versions this reflow reads (and writes: the newest, or 1 to append to a version-1 file). */
+export const MSGPACK_VERSIONS = [1, 2] as const;
+/** A reflow msgpack version. */
+export type MsgpackVersion = (typeof MSGPACK_VERSIONS)[number];
+/** The newest reflow msgpack version, the one new files get. */
+export const MSGPACK_NEWEST: MsgpackVersion = 2;
+
+/** The format-and-version line that opens a reflow msgpack file of `version`. */
+export function msgpackMagic(version: MsgpackVersion = MSGPACK_NEWEST): Buffer {
+  return Buffer.from(`REFLOW-MSGPACK ${version}\n`, "latin1");
+}
+
+/** The line that opens a new reflow msgpack file (the newest version). */
+export const MSGPACK_MAGIC = msgpackMagic();
+
+/** The version a reflow msgpack file's first bytes name, or null when they name none this reflow reads. */
+export function msgpackVersionOf(head: Buffer): MsgpackVersion | null {
+  for (const v of MSGPACK_VERSIONS) {
+    const magic = msgpackMagic(v);
+    if (head.length >= magic.length && head.subarray(0, magic.length).equals(magic)) return v;
+  }
+  return null;
+}
 /** What every version of that line starts with (a later version is named, not misread). */
 export const MSGPACK_MAGIC_PREFIX = Buffer.from("REFLOW-MSGPACK ", "latin1");
 

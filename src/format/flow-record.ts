@@ -35,13 +35,16 @@ export function peekFlowHeader(index: DictIndex): { version: StoredVersion | nul
   let type: string | null = null;
   const v = index.find("version", true);
   if (v >= 0) {
-    const value = resolve(index.valueAt(v));
+    // an int almost always: read it without the general decoder (see DictIndex.simpleValueAt)
+    const simple = index.simpleValueAt(v);
+    const value = typeof simple === "number" ? simple : resolve(index.valueAt(v));
     if (typeof value === "number") version = value;
     else if (Array.isArray(value) && value.every((x) => typeof x === "number")) version = value as number[];
   }
   const t = index.find("type", true);
   if (t >= 0) {
-    const value = index.valueAt(t);
+    const simple = index.simpleValueAt(t);
+    const value = typeof simple === "string" ? simple : index.valueAt(t);
     if (typeof value === "string") type = value;
     else if (Buffer.isBuffer(value)) type = value.toString("utf8");
   }

@@ -6,6 +6,7 @@
 import { FlowReadError, FlowStateError } from "../errors.js";
 import { type FlowState, resolveEntry } from "./flow-record.js";
 import { NEWEST_VERSION } from "./migrations/index.js";
+import { PackedDict } from "./packed-dict.js";
 import { type TDict, type TValue, TnetstringError } from "./tnetstring.js";
 
 /** What every reader hands out per flow: a FlowRecord (mitm) or a LoadedFlow (the others). */
@@ -33,6 +34,7 @@ export class LoadedFlow implements ReadFlow {
    * @param make builds the state (on first use)
    * @param type the flow type, when known without making the state
    * @param packed the msgpack record (length prefix included) the state is made from, so an untouched flow is written as it was read
+   * @param packedVersion the reflow msgpack version of `packed`
    */
   constructor(
     private make: (() => TDict) | undefined,
@@ -40,10 +42,12 @@ export class LoadedFlow implements ReadFlow {
     readonly raw: { readonly offset: number; readonly index: number },
     readonly type: string | null = null,
     readonly packed?: Buffer,
+    readonly packedVersion?: number,
   ) {}
 
   get touched(): boolean {
-    return this.dict !== undefined;
+    // a dict read from a msgpack record knows whether anything in it can have changed
+    return this.dict !== undefined && !(this.dict instanceof PackedDict && this.dict.untouched());
   }
 
   get version(): number {

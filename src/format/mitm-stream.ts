@@ -2,7 +2,7 @@
  * Reads a mitm flow file's chunks through a FlowFramer: the flows handed out in batches,
  * every flow that is whole in what has been read so far.
  */
-import { FlowFramer, MITM_RECORDS, type RawFlow, type RecordShape } from "./flow-framer.js";
+import { type ChunkPool, FlowFramer, MITM_RECORDS, type RawFlow, type RecordShape } from "./flow-framer.js";
 
 export type { RawFlow } from "./flow-framer.js";
 
@@ -23,7 +23,8 @@ export async function* frameFlows(
  * every complete flow before it was yielded.
  *
  * With `release`, every chunk read is handed to it once no flow views it any more, on the
- * promise that a caller asks for the next batch only when done with the flows of the last.
+ * promise that a caller asks for the next batch only when done with the flows of the last
+ * (a ChunkPool also lends the buffers that flows spanning chunks are copied into).
  * `shape` says how records are delimited (mitm's by default); `start` is the file offset of
  * the first byte of `chunks` (after a header the caller read).
  */
@@ -31,28 +32,18 @@ export async function* frameFlowBatches(
   chunks: AsyncIterable<Buffer>,
   file: string,
   knownSize?: number,
-  release?: (chunk: Buffer) => void,
+  release?: ((chunk: Buffer) => void) | ChunkPool,
   shape: RecordShape = MITM_RECORDS,
   start = 0,
 ): AsyncGenerator<RawFlow[]> {
   const framer = new FlowFramer(file, knownSize, release, shape, start);
   const it = chunks[Symbol.asyncIterator]();
-  let batch: RawFlow[] = [];
   try {
     for (;;) {
-      let flow: RawFlow | null;
-      try {
-        flow = framer.next();
-      } catch (e) {
-        if (batch.length) yield batch; // every whole flow before the damage
-        throw e;
-      }
-      if (flow) {
-        batch.push(flow);
-        continue;
-      }
-      if (batch.length) yield batch;
-      batch = [];
+      const batch: RawFlow[] = [];
+      const damage = framer.frameInto(batch);
+      if (batch.length) yield batch; // with damage: every whole flow before it
+      if (damage) throw damage;
       if (framer.done) return;
       framer.releasePassed();
       while (!framer.fill()) {

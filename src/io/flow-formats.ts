@@ -9,7 +9,7 @@ import { createInflate } from "node:zlib";
 import { FlowReadError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
 import type { FlowFormat } from "../format/flow-formats.js";
-import { MSGPACK_MAGIC } from "../format/flow-formats.js";
+import { MSGPACK_NEWEST, type MsgpackVersion, msgpackMagic } from "../format/flow-formats.js";
 import { harEntries } from "../format/har-entries.js";
 import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import type { WritableVersion } from "../format/migrations/index.js";
@@ -36,19 +36,24 @@ export async function* readOtherFormat(
 ): AsyncGenerator<ReadFlow[]> {
   const { name } = input;
   switch (input.format) {
-    case "msgpack":
-      for await (const records of frameMsgpackRecords(input.chunks, name, input.size, release))
+    case "msgpack": {
+      const header: { version?: MsgpackVersion } = {};
+      for await (const records of frameMsgpackRecords(input.chunks, name, input.size, release, header)) {
+        const version = header.version!;
         yield records.map(
           (r) =>
             new LoadedFlow(
-              () => PackedDict.read(r.bytes.subarray(MSGPACK_LENGTH_BYTES)),
+              () => PackedDict.read(r.bytes, version, MSGPACK_LENGTH_BYTES),
               name,
               { offset: r.offset, index: r.index },
               null,
               r.bytes,
+              version,
             ),
         );
+      }
       return;
+    }
     case "har":
     case "zhar":
       yield* loaded(
@@ -174,6 +179,14 @@ async function* inflated(chunks: AsyncIterable<Buffer>, file: string): AsyncGene
   }
 }
 
+/** Where an encoder's bytes go (an OutputFile). */
+export interface ByteSink {
+  /** takes `bytes` now (a copy): the caller may reuse them once this returns, or once its promise settles */
+  write(bytes: Uint8Array): Promise<void> | void;
+  /** takes `bytes` as they are: their memory must not change until written (a flow's read buffer) */
+  writeKept(bytes: Buffer): Promise<void> | void;
+}
+
 /** Turns flows into one format's bytes. */
 export interface FlowFileEncoder {
   readonly format: FlowFormat;
@@ -183,6 +196,11 @@ export interface FlowFileEncoder {
   opening(): Buffer | null;
   /** a flow's bytes (a view valid until the next call), or null when the format has no place for it */
   encode(flow: Flow | FlowState): Uint8Array | null;
+  /**
+   * Writes a flow's bytes to `sink`, where the format can hand out what was read as it is
+   * (then used instead of `encode`).
+   */
+  writeTo?(flow: Flow | FlowState, sink: ByteSink): Promise<void> | void;
   /** what closes the file, or null */
   closing(): Buffer | null;
 }
@@ -227,20 +245,36 @@ class MsgpackFileEncoder implements FlowFileEncoder {
   readonly version = undefined;
   private readonly records = new MsgpackRecordWriter();
 
+  /** @param packVersion the reflow msgpack version written (1 only to append to a version-1 file) */
+  constructor(private readonly packVersion: MsgpackVersion) {}
+
   opening(): Buffer {
-    return MSGPACK_MAGIC;
+    return msgpackMagic(this.packVersion);
+  }
+
+  /** A record read from a msgpack file of the version written and never looked at: its bytes. */
+  private verbatim(state: FlowState): Buffer | null {
+    return state instanceof LoadedFlow && state.packed && !state.touched && state.packedVersion === this.packVersion
+      ? state.packed
+      : null;
   }
 
   encode(flow: Flow | FlowState): Uint8Array {
     const state = stateOf(flow);
-    // a record read from a msgpack file and never looked at is its bytes
-    if (state instanceof LoadedFlow && state.packed && !state.touched) return state.packed;
+    const verbatim = this.verbatim(state);
+    if (verbatim) return verbatim;
     try {
       const top = state.promote();
-      return top instanceof PackedDict ? this.records.encode(top) : encodeMsgpackRecord(top);
+      return this.packVersion >= 2 ? this.records.encode(top) : encodeMsgpackRecord(top, this.packVersion);
     } catch (e) {
       throw named(state, e);
     }
+  }
+
+  writeTo(flow: Flow | FlowState, sink: ByteSink): Promise<void> | void {
+    // an untouched record goes out from where it was read, never copied
+    const verbatim = this.verbatim(stateOf(flow));
+    return verbatim ? sink.writeKept(verbatim) : sink.write(this.encode(flow));
   }
 
   closing(): null {
@@ -328,13 +362,13 @@ class JsonLinesFileEncoder implements FlowFileEncoder {
 /** The encoder for `format`; `version` is the mitm version (default: the first flow's). */
 export function flowFileEncoder(
   format: FlowFormat,
-  opts: { version?: WritableVersion; creator: { name: string; version: string } },
+  opts: { version?: WritableVersion; creator: { name: string; version: string }; msgpackVersion?: MsgpackVersion },
 ): FlowFileEncoder {
   switch (format) {
     case "mitm":
       return new MitmFileEncoder(opts.version);
     case "msgpack":
-      return new MsgpackFileEncoder();
+      return new MsgpackFileEncoder(opts.msgpackVersion ?? MSGPACK_NEWEST);
     case "har":
     case "zhar":
       return new HarFileEncoder(format, opts.creator);

@@ -5,7 +5,7 @@
 import { FlowRecord } from "../format/flow-record.js";
 import { LoadedFlow, type ReadFlow } from "../format/loaded-flow.js";
 import { MigrationContext } from "../format/migrations/index.js";
-import { frameFlowBatches } from "../format/mitm-stream.js";
+import { type RawFlow, frameFlowBatches } from "../format/mitm-stream.js";
 import { readOtherFormat } from "./flow-formats.js";
 import { ChunkRecycler, openInput } from "./input.js";
 import { type Flow, flowFromState } from "../model/index.js";
@@ -48,28 +48,43 @@ export async function* readFlowRecordBatches(
     yield* readOtherFormat(input, recycler && ((chunk: Buffer) => recycler.give(chunk)));
     return;
   }
-  const release = recycler && ((chunk: Buffer) => recycler.give(chunk));
-  for await (const raws of frameFlowBatches(input.chunks, input.name, input.size, release)) {
+  for await (const raws of frameFlowBatches(input.chunks, input.name, input.size, recycler)) {
     const last = raws[raws.length - 1]!;
     tellPosition(input.name, last.offset + last.bytes.length, input.size);
     const records: FlowRecord[] = [];
-    try {
-      for (const raw of raws) {
-        const record = new FlowRecord(raw, input.name, migrations);
-        // Old formats migrate with state carried from flow to flow (a WebSocket claims the
-        // handshake flow before it): migrate them in file order, whatever reads them later.
-        if (!record.isNative) {
-          recycler?.stop(); // the migration state may keep parts of this flow
-          record.top();
-        }
-        records.push(record);
-      }
-    } catch (e) {
-      if (records.length) yield records; // every flow before the one refused
-      throw e;
-    }
-    yield records;
+    const refusal = recordsOf(raws, input.name, migrations, recycler, records);
+    if (records.length) yield records; // with a refusal: every flow before the one refused
+    if (refusal) throw refusal;
   }
+}
+
+/**
+ * Adds the records of `raws` to `into`, in order, and returns the error that refused one
+ * (the flows before it added), or null. A loop of its own, outside the async reader, so that
+ * it is compiled once, small (see FlowFramer.frameInto).
+ */
+function recordsOf(
+  raws: readonly RawFlow[],
+  file: string,
+  migrations: MigrationContext,
+  recycler: ChunkRecycler | undefined,
+  into: FlowRecord[],
+): unknown {
+  try {
+    for (const raw of raws) {
+      const record = new FlowRecord(raw, file, migrations);
+      // Old formats migrate with state carried from flow to flow (a WebSocket claims the
+      // handshake flow before it): migrate them in file order, whatever reads them later.
+      if (!record.isNative) {
+        recycler?.stop(); // the migration state may keep parts of this flow
+        record.top();
+      }
+      into.push(record);
+    }
+  } catch (e) {
+    return e;
+  }
+  return null;
 }
 
 /** How far reading has got in one input: its name, the bytes read of it, its size when known. */

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { OutputError, WriteUnsupportedError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
-import { type FlowFormat, MSGPACK_MAGIC, outputFormat } from "../format/flow-formats.js";
+import { type FlowFormat, MSGPACK_MAGIC, type MsgpackVersion, msgpackVersionOf, outputFormat } from "../format/flow-formats.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
@@ -54,6 +54,13 @@ export class FlowWriter {
   private encoder: MitmEncoder | undefined;
   /** flows written so far */
   count = 0;
+  /**
+   * Unchanged flows go out from their read buffers, never copied (the default). A caller
+   * whose reader does not recycle its buffers (flows kept by scripts) turns it off: a read
+   * buffer kept until its batch is written outlives young-generation collections, and
+   * reclaiming it then costs full ones, more than copying the flow.
+   */
+  fromReadBuffers = true;
   /** flows the format has no place for (HAR takes only HTTP flows), by type */
   readonly leftOut = new Map<string, number>();
 
@@ -70,18 +77,23 @@ export class FlowWriter {
     const format = outputFormat(path, opts.format);
     if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
     const har = format === "har" || format === "zhar";
-    const encoder = flowFileEncoder(format, { version: opts.version, creator: har ? creator() : { name: "reflow", version: "" } });
-    let opening = encoder.opening();
+    let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
     if (opts.append && path !== "-") {
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && har)
         throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
       if (head.length && format === "msgpack") {
-        if (!head.equals(MSGPACK_MAGIC))
-          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file");
-        opening = null; // one header per file
+        appendTo = msgpackVersionOf(head) ?? undefined;
+        if (appendTo === undefined)
+          throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file this reflow writes");
       }
     }
+    const encoder = flowFileEncoder(format, {
+      version: opts.version,
+      creator: har ? creator() : { name: "reflow", version: "" },
+      msgpackVersion: appendTo,
+    });
+    const opening = appendTo === undefined ? encoder.opening() : null; // one header per file
     const file = await OutputFile.open(path, { append: opts.append, like: opts.like });
     const out = format === "zhar" ? new DeflatedOutput(file) : file;
     if (opening) await out.write(opening);
@@ -109,13 +121,23 @@ export class FlowWriter {
     if (this.other) return this.writeOther(flow, state);
     const encoder = (this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version)));
     this.count++;
-    if (encoder.isVerbatim(state)) return this.out.writeKept((state as FlowRecord).raw.bytes);
+    if (encoder.isVerbatim(state)) {
+      const bytes = (state as FlowRecord).raw.bytes;
+      return this.fromReadBuffers ? this.out.writeKept(bytes) : this.out.write(bytes);
+    }
     return this.out.write(encoder.encode(state));
   }
 
   /** A flow in a format other than mitm: encoded (copied) at once, or counted as left out. */
   private writeOther(flow: Flow | FlowState, state: FlowState): Promise<void> | void {
-    const bytes = this.other!.encoder.encode(flow);
+    const { encoder, out } = this.other!;
+    if (encoder.writeTo && out instanceof OutputFile && this.fromReadBuffers) {
+      // an untouched record goes out from its read buffer, as an unchanged mitm flow does
+      const pending = encoder.writeTo(flow, out);
+      this.count++;
+      return pending;
+    }
+    const bytes = encoder.encode(flow);
     if (bytes === null) {
       const peeked = flow instanceof Flow ? flow.type : (state as { type?: unknown }).type;
       const type = typeof peeked === "string" ? peeked : String(state.top().get("type"));

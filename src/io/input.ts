@@ -5,6 +5,7 @@
 import { closeSync, createReadStream, openSync, read } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
+import type { ChunkPool } from "../format/flow-framer.js";
 import { type FlowFormat, detectFormat } from "../format/flow-formats.js";
 import { isBeingWritten } from "./memory-in-flight.js";
 
@@ -42,7 +43,7 @@ const RECYCLED_READS_AHEAD = 2;
  * as reading it into a few reused ones. Only a reader whose flows are dropped batch by batch
  * may recycle (`show`, `convert`); flows kept for later (a script's, diff's) keep their chunks.
  */
-export class ChunkRecycler {
+export class ChunkRecycler implements ChunkPool {
   private readonly spare: Buffer[] = [];
   /** the chunks this recycler made: nothing else (a joined buffer, Node's pool) is taken back */
   private readonly own = new WeakSet<ArrayBuffer>();
@@ -57,6 +58,14 @@ export class ChunkRecycler {
     const buf = Buffer.allocUnsafeSlow(RECYCLED_CHUNK); // its own memory, never Node's shared pool
     this.own.add(buf.buffer as ArrayBuffer);
     return buf;
+  }
+
+  /**
+   * A chunk to copy a flow that spans chunks into, when it fits one (see ChunkPool): memory
+   * already touched, where a fresh buffer of that size costs a page fault per 4 KiB.
+   */
+  lend(size: number): Buffer | undefined {
+    return this.enabled && size <= RECYCLED_CHUNK ? this.take() : undefined;
   }
 
   /** Takes back a chunk (or a view into one) that no flow views any more. */

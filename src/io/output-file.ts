@@ -75,8 +75,12 @@ export class OutputFile {
   private failure: OutputError | null = null;
   /** bytes of `batch` used */
   private used = 0;
-  /** the slices queued, in output order */
+  /** the slices queued, in output order (the last one open in `run*`) */
   private queue: Buffer[] = [];
+  /** the last slice queued, while it may still widen: its memory, start and end */
+  private runMemory: ArrayBufferLike | null = null;
+  private runStart = 0;
+  private runEnd = 0;
   private queued = 0;
   /** true while the queue holds bytes the caller kept (see writeKept) */
   private holdsKept = false;
@@ -159,21 +163,39 @@ export class OutputFile {
     if (this.queued >= BATCH_SIZE) return this.startFlush();
   }
 
-  /** Appends a slice to the queue; one that continues the last slice's memory widens it. */
-  private enqueue(bytes: Buffer): void {
-    this.bytesWritten += bytes.length;
-    this.queued += bytes.length;
-    const last = this.queue[this.queue.length - 1];
-    if (last && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset)
-      this.queue[this.queue.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
-    else this.queue.push(bytes);
+  /**
+   * Appends a slice to the queue; one that continues the last slice's memory widens it. The
+   * last slice stays open as numbers (`run*`) until another begins or the queue goes out:
+   * flows framed one after another from a read buffer make one slice, not a view each.
+   */
+  private enqueue(bytes: Uint8Array): void {
+    const length = bytes.length;
+    this.bytesWritten += length;
+    this.queued += length;
+    const memory = bytes.buffer;
+    const start = bytes.byteOffset;
+    if (memory === this.runMemory && start === this.runEnd) {
+      this.runEnd += length;
+      return;
+    }
+    this.closeRun();
+    this.runMemory = memory;
+    this.runStart = start;
+    this.runEnd = start + length;
+  }
+
+  /** Puts the open slice on the queue. */
+  private closeRun(): void {
+    if (this.runMemory === null) return;
+    this.queue.push(Buffer.from(this.runMemory, this.runStart, this.runEnd - this.runStart));
+    this.runMemory = null;
   }
 
   private async writeAfterFlush(bytes: Uint8Array): Promise<void> {
     await this.startFlush();
     if (bytes.length >= BATCH_SIZE) {
       // too large to batch: written before the caller may reuse it
-      this.enqueue(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.enqueue(bytes);
       return this.flush();
     }
     this.batch.set(bytes, this.used);
@@ -191,6 +213,7 @@ export class OutputFile {
   private async startFlush(): Promise<void> {
     if (this.queued === 0) return;
     await this.settled(); // at most one batch in flight
+    this.closeRun();
     const slices = this.queue;
     const full = this.batch;
     this.queue = [];

@@ -68,7 +68,8 @@ function gunzipFirstMember(data: Buffer): Buffer {
     pos += 2;
   }
   if (pos >= data.length) return EMPTY;
-  const { buffer, engine } = zlib.inflateRawSync(data.subarray(pos), { ...SYNC, info: true }) as unknown as {
+  const options = { ...SYNC, info: true, chunkSize: outputChunkSize(data) };
+  const { buffer, engine } = zlib.inflateRawSync(data.subarray(pos), options) as unknown as {
     buffer: Buffer;
     engine: { bytesWritten: number };
   };
@@ -78,6 +79,23 @@ function gunzipFirstMember(data: Buffer): Buffer {
     if (data.readUInt32LE(trailer + 4) !== buffer.length % 2 ** 32) throw new Error("incorrect length check");
   }
   return buffer;
+}
+
+/** Largest output chunk sized from a gzip trailer: the size there comes from the file, so it is only a hint. */
+const MAX_HINTED_CHUNK = 1 << 20;
+/** Deflate's greatest expansion (RFC 1951 blocks): a trailer claiming more is not believed. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * The output chunk for inflating a gzip member: the decoded size its trailer states, plus one
+ * byte (so that a member that holds what it says fills one chunk: no second chunk and no
+ * concatenation), instead of zlib's 16 KiB whatever the size. The bytes produced are the
+ * same for any chunk size; a wrong or missing trailer only costs more chunks.
+ */
+function outputChunkSize(data: Buffer): number {
+  const stated = data.readUInt32LE(data.length - 4);
+  const possible = Math.min(data.length * MAX_DEFLATE_RATIO, MAX_HINTED_CHUNK);
+  return Math.max(zlib.constants.Z_MIN_CHUNK, Math.min(stated + 1, possible));
 }
 
 function encodeGzip(data: Buffer): Buffer {
@@ -154,13 +172,17 @@ export function isKnownContentEncoding(encoding: string): boolean {
  */
 let lastPair: { encoding: string; encoded: Buffer; decoded: Buffer } | undefined;
 
-function remember(encoding: string, encoded: Buffer, decoded: Buffer): void {
+function rememberPair(encoding: string, encoded: Buffer, decoded: Buffer): void {
   if (encoding === "identity" || encoding === "none") return;
   lastPair = { encoding, encoded: Buffer.from(encoded), decoded: Buffer.from(decoded) };
 }
 
-/** Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an unknown coding. */
-export function decodeContent(data: Uint8Array, encoding: string): Buffer {
+/**
+ * Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an
+ * unknown coding. `remember` false is for a read that only shows the body (an export): the
+ * pair is then not copied for a later re-encoding that will not come.
+ */
+export function decodeContent(data: Uint8Array, encoding: string, remember = true): Buffer {
   const enc = encoding.toLowerCase();
   const buf = asBuffer(data);
   const codec = DECODERS[enc];
@@ -169,7 +191,7 @@ export function decodeContent(data: Uint8Array, encoding: string): Buffer {
   if (lastPair && lastPair.encoding === enc && lastPair.encoded.equals(buf)) return Buffer.from(lastPair.decoded);
   try {
     const decoded = codec(buf);
-    remember(enc, buf, decoded);
+    if (remember) rememberPair(enc, buf, decoded);
     return decoded;
   } catch (e) {
     throw new ContentEncodingError(encoding, `cannot decode ${enc} content: ${(e as Error).message}`);
@@ -186,7 +208,7 @@ export function encodeContent(data: Uint8Array, encoding: string): Buffer {
   if (lastPair && lastPair.encoding === enc && lastPair.decoded.equals(buf)) return Buffer.from(lastPair.encoded);
   try {
     const encoded = codec(buf);
-    remember(enc, encoded, buf);
+    rememberPair(enc, encoded, buf);
     return encoded;
   } catch (e) {
     throw new ContentEncodingError(encoding, `cannot encode ${enc} content: ${(e as Error).message}`);

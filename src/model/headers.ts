@@ -4,7 +4,8 @@
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
 import { FlowStateError } from "../errors.js";
-import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry, visitBytePairs } from "../format/tnetstring.js";
+import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry } from "../format/tnetstring.js";
+import { visitStoredPairs } from "../format/stored-pairs.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -75,9 +76,9 @@ function sameNameAt(buf: Buffer, start: number, end: number, b: Buffer): boolean
  * decoding the list (a filter or a listing asks every flow for Host or Content-Type, and
  * decoding every field was most of their cost). Null when the list is not plain pairs of bytes.
  */
-function storedValues(raw: RawElement, key: Buffer): string[] | null {
+function storedValues(dict: TDict, listKey: string, key: Buffer): string[] | null {
   const out: string[] = [];
-  const found = visitBytePairs(raw, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
+  const found = visitStoredPairs(dict, listKey, (buf, nameStart, nameEnd, valueStart, valueEnd) => {
     if (sameNameAt(buf, nameStart, nameEnd, key)) out.push(decodeUtf8Escaped(buf.subarray(valueStart, valueEnd)));
   });
   return found ? out : null;
@@ -165,8 +166,7 @@ export class Headers implements Iterable<[string, string]> {
   /** Every value of `key`, read from the stored bytes while nothing has decoded the list; else null. */
   private storedValues(key: Buffer): string[] | null {
     if (this.fieldList) return null;
-    const v = storedEntry(this.dict!, this.entryKey);
-    return v instanceof RawElement ? storedValues(v, key) : null;
+    return storedValues(this.dict!, this.entryKey, key);
   }
 
   /** The raw fields, `[name, value]` byte pairs, live (the state's own list when this is a view). */

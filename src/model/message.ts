@@ -103,14 +103,17 @@ export abstract class Message {
     this.setContent(v);
   }
 
-  /** The decoded body; when it cannot be decoded, throws (strict) or returns the raw bytes. */
-  getContent(strict = true): Buffer | null {
+  /**
+   * The decoded body; when it cannot be decoded, throws (strict) or returns the raw bytes.
+   * `forDisplay`: the caller only shows it (see decodeContent's `remember`).
+   */
+  getContent(strict = true, forDisplay = false): Buffer | null {
     const raw = this.rawContent;
     if (raw === null) return null;
     const ce = this.headers.get("content-encoding");
     if (!ce) return raw;
     try {
-      return decodeContent(raw, ce);
+      return decodeContent(raw, ce, !forDisplay);
     } catch (e) {
       if (strict || !(e instanceof ContentEncodingError)) throw e;
       return raw;

@@ -12,10 +12,16 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { decompress } from "fzstd";
 
-/** Decodes one or more zstd frames. */
+type Decompress = (data: Uint8Array) => Uint8Array;
+let decompress: Decompress | undefined;
+
+/**
+ * Decodes one or more zstd frames. The decoder is loaded on first use: few commands meet a
+ * zstd body, and loading it cost every command's start-up ~2 ms.
+ */
 export function zstdDecompress(data: Uint8Array): Buffer {
+  decompress ??= (createRequire(import.meta.url)("fzstd") as { decompress: Decompress }).decompress;
   const out = decompress(data);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }

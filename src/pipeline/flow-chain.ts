@@ -57,10 +57,8 @@ export class FlowChain {
   async runInput(batches: AsyncIterable<PassingFlow[]>): Promise<FlowReadError | undefined> {
     try {
       for await (const batch of batches) {
-        for (const flow of batch) {
-          const pending = this.push(flow);
-          if (pending) await pending;
-        }
+        const pending = this.pushFrom(batch, 0);
+        if (pending) await pending;
         await this.endBatch();
       }
     } catch (e) {
@@ -74,13 +72,36 @@ export class FlowChain {
     return undefined;
   }
 
+  /**
+   * The flows of `batch` from `from` on into the chain, in order: a promise only when some
+   * part had to wait. A loop of its own, not in the async runInput, so that the optimizing
+   * compiler compiles it once, small (see FlowFramer.frameInto).
+   */
+  private pushFrom(batch: readonly PassingFlow[], from: number): Promise<void> | void {
+    for (let i = from; i < batch.length; i++) {
+      const pending = this.push(batch[i]!);
+      if (pending) return this.pushAfter(pending, batch, i + 1);
+    }
+  }
+
+  /** The rest of a batch once a push had to wait (a script's stage: from then on, flow by flow). */
+  private async pushAfter(pending: Promise<void>, batch: readonly PassingFlow[], from: number): Promise<void> {
+    await pending;
+    for (let i = from; i < batch.length; i++) {
+      const next = this.push(batch[i]!);
+      if (next) await next;
+    }
+  }
+
   /** One flow into the chain. A promise only when some part had to wait. */
   push(flow: PassingFlow): Promise<void> | void {
     this.flowsIn++;
     if (!this.overlaps) {
       // One flow at a time (the caller awaits a push that waits): one list serves them all.
       const out = this.passed;
-      out.length = 0;
+      // emptied by pop() in the usual cases (none or one passed): setting length calls the runtime
+      if (out.length === 1) out.pop();
+      else if (out.length !== 0) out.length = 0;
       const pending = this.through(flow, 0, out, noRelease);
       if (pending) return pending.then(() => this.deliver(out));
       return this.deliver(out);

@@ -33,7 +33,10 @@ export class FlowFileSink implements FlowSink {
   constructor(
     readonly writer: FlowWriter,
     private readonly opts: FlowFileSinkOptions,
-  ) {}
+  ) {
+    // "none": the reader makes a new buffer for each chunk; unchanged flows are copied out of it
+    if (opts.flushEachBatch === "none") writer.fromReadBuffers = false;
+  }
 
   write(flow: PassingFlow): Promise<void> | void {
     if (this.opts.flushEachBatch === "now") {

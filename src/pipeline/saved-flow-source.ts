@@ -2,6 +2,7 @@
  * The source of saved flows: each input file through the format reader, a batch of flows
  * at a time (those whole in each stretch read), as PassingFlows that have parsed nothing yet.
  */
+import type { ReadFlow } from "../format/loaded-flow.js";
 import type { MigrationContext } from "../format/migrations/index.js";
 import { readFlowRecordBatches } from "../io/flow-source.js";
 import type { FlowChain } from "./flow-chain.js";
@@ -16,13 +17,19 @@ export async function* savedFlowBatches(
   // The chain writes out at the end of every batch before the next is read: only then may
   // the reader take the batch's buffers back.
   for await (const records of readFlowRecordBatches(path, migrations, { reuseBuffers: !chain.keepsFlows })) {
-    const batch = new Array<PassingFlow>(records.length);
-    for (let i = 0; i < records.length; i++) batch[i] = new PassingFlow(records[i]!);
+    const batch = passingFlows(records);
     yield batch;
     // written: the consumer's loop and the readers' generators keep these arrays until the next batch
     batch.length = 0;
     records.length = 0;
   }
+}
+
+/** The records as PassingFlows (a loop outside the async reader: see FlowFramer.frameInto). */
+function passingFlows(records: readonly ReadFlow[]): PassingFlow[] {
+  const batch = new Array<PassingFlow>(records.length);
+  for (let i = 0; i < records.length; i++) batch[i] = new PassingFlow(records[i]!);
+  return batch;
 }
 
 /** What running saved inputs through a chain tells its caller. */

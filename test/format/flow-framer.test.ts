@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FlowReadError } from "../../src/errors.js";
-import { FlowFramer, type RawFlow } from "../../src/format/flow-framer.js";
+import { type ChunkPool, FlowFramer, type RawFlow } from "../../src/format/flow-framer.js";
 import { testdata } from "../helpers.js";
 
 const real = readFileSync(join(testdata, "captures", "real-v17.mitm"));
 
 /** Drives a framer by hand over `bytes` cut into chunks of `size`; flows are copied out as framed. */
-function frameAll(bytes: Buffer, size: number, knownSize?: number, release?: (b: Buffer) => void) {
+function frameAll(bytes: Buffer, size: number, knownSize?: number, release?: ((b: Buffer) => void) | ChunkPool) {
   const framer = new FlowFramer("t.mitm", knownSize, release);
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
@@ -97,11 +97,37 @@ describe("FlowFramer", () => {
     expect((r.error as FlowReadError).code).toBe("E_FLOW_CORRUPT");
   });
 
+  it("copies flows that span chunks into buffers a pool lends, and gives them back", () => {
+    const lent = new Set<ArrayBufferLike>();
+    const givenBack = new Set<ArrayBufferLike>();
+    const pool: ChunkPool = {
+      give: (b) => {
+        if (lent.has(b.buffer)) givenBack.add(b.buffer);
+      },
+      lend: (size) => {
+        if (size > 600) return undefined; // larger flows: the framer allocates
+        const b = Buffer.alloc(1024, 0xee); // its own memory, longer than asked: only `size` bytes may be used
+        lent.add(b.buffer);
+        return b;
+      },
+    };
+    const whole = frameAll(real, real.length);
+    const r = frameAll(real, 500, undefined, pool);
+    expect(r.error).toBeUndefined();
+    expect(Buffer.concat(r.flows.map((f) => f.bytes)).equals(real)).toBe(true);
+    expect(r.flows.map((f) => f.offset)).toEqual(whole.flows.map((f) => f.offset));
+    expect(lent.size, "flows spanning chunks were copied into lent buffers").toBeGreaterThan(0);
+    expect([...lent].filter((m) => !givenBack.has(m)).length, "lent buffers not given back").toBeLessThanOrEqual(1);
+  });
+
   it("releases every chunk once no flow views it, and none twice", () => {
     const released: Buffer[] = [];
     const r = frameAll(real, 1000, undefined, (b) => released.push(b));
     expect(r.error).toBeUndefined();
-    const seen = new Set(released.filter((b) => b.length > 0).map((b) => b.byteOffset));
-    expect(seen.size).toBe(released.filter((b) => b.length > 0).length);
+    // a chunk is its memory and where it starts in it (joined buffers may share Node's pool)
+    const memory = new Map<ArrayBufferLike, number>();
+    const chunkId = (b: Buffer): string => `${memory.get(b.buffer) ?? memory.set(b.buffer, memory.size).get(b.buffer)}:${b.byteOffset}`;
+    const ids = released.filter((b) => b.length > 0).map(chunkId);
+    expect(new Set(ids).size, "a chunk released twice").toBe(ids.length);
   });
 });

@@ -53,6 +53,25 @@ describe("content codecs", () => {
     expect(() => decodeContent(broken, "gzip")).toThrow(ContentEncodingError);
   });
 
+  it("gzip: the output does not depend on the size the trailer states (a hint for the output buffer)", () => {
+    // larger than zlib's 16 KiB output chunk, and not very compressible, so it takes several
+    const big = Buffer.from(Array.from({ length: 6000 }, (_, i) => `${(i * 2654435761) % 1000003},`).join(""));
+    const gz = zlib.gzipSync(big);
+    expect(decodeContent(gz, "gzip"), "a whole member").toEqual(big);
+    expect(decodeContent(Buffer.concat([gz, gz.subarray(0, 20)]), "gzip"), "a second member cut short").toEqual(big);
+    const inflated = (cut: Buffer): Buffer =>
+      zlib.inflateRawSync(cut.subarray(10), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    for (const end of [gz.length - 8, gz.length - 200, 4000, 40]) {
+      const cut = gz.subarray(0, end); // its last four bytes are deflate data, not a size
+      expect(decodeContent(cut, "gzip"), `cut at ${end}`).toEqual(inflated(cut));
+    }
+    for (const size of [0, 1, big.length - 1, 0xffffffff]) {
+      const lying = Buffer.from(gz);
+      lying.writeUInt32LE(size, lying.length - 4);
+      expect(() => decodeContent(lying, "gzip"), `trailer says ${size}`).toThrow(ContentEncodingError);
+    }
+  });
+
   it("gzip: reads headers with extra fields, names and comments", () => {
     const deflated = zlib.deflateRawSync(body);
     const header = Buffer.from([0x1f, 0x8b, 8, 0x04 | 0x08 | 0x10, 0, 0, 0, 0, 0, 0xff, 2, 0, 0xaa, 0xbb]);
@@ -103,6 +122,16 @@ describe("content codecs", () => {
     const changed = encodeContent(decoded, "gzip");
     expect(changed).not.toEqual(original);
     expect(decodeContent(changed, "gzip")[0]).toBe(0x58);
+  });
+
+  it("a decode that only shows the body (remember false) leaves the codec cache as it was", () => {
+    const original = zlib.gzipSync(body, { level: 9 });
+    const decoded = decodeContent(original, "gzip");
+    const other = zlib.gzipSync(Buffer.from("another body"), { level: 9 });
+    const shown = decodeContent(other, "gzip", false);
+    expect(shown.toString()).toBe("another body");
+    expect(encodeContent(decoded, "gzip"), "the pair remembered before").toEqual(original);
+    expect(encodeContent(shown, "gzip"), "the shown pair was not remembered").not.toEqual(other);
   });
 });
 

@@ -3,7 +3,8 @@
  * entry without the others, and the encoder copy entries by position.
  */
 import { decodeAt } from "./decoder.js";
-import { TAG_BYTES, TAG_DICT, TAG_FLOAT, TAG_LIST, TAG_STR, payloadEnd, payloadStart } from "./element.js";
+import { TAG_BYTES, TAG_DICT, TAG_FLOAT, TAG_INT, TAG_LIST, TAG_STR, payloadEnd, payloadStart } from "./element.js";
+import { internedAscii } from "./interned-ascii.js";
 import { TnetstringError } from "./tnetstring-error.js";
 import type { TKey, TValue } from "./values.js";
 
@@ -50,6 +51,7 @@ export class DictIndex {
       p = payloadEnd(buf, keyEnd + 1, end) + 1;
     }
     this.at = at.slice(0, n);
+    if (n > 3 << 10) scratch.length = 0; // a dict of thousands of entries: not kept for the next
   }
 
   /** How many entries are written (a repeated key counts each time). */
@@ -119,6 +121,30 @@ export class DictIndex {
     if (at[3 * j + 2]! - sj !== n) return false;
     for (let k = n - 1; k >= 0; k--) if (buf[si + k] !== buf[sj + k]) return false;
     return true;
+  }
+
+  /**
+   * Entry `i`'s value when it is the common simple case, read without the general decoder:
+   * a non-negative int of up to 15 digits, or short ASCII text or bytes (as text). Undefined
+   * for anything else: read that with `valueAt`. (The flow header is read this way for
+   * every flow: version and type.)
+   */
+  simpleValueAt(i: number): number | string | undefined {
+    const buf = this.buf;
+    const end = payloadEnd(buf, this.at[3 * i + 2]!, this.end);
+    const start = payloadStart;
+    const tag = buf[end];
+    if (tag === TAG_INT) {
+      if (end - start < 1 || end - start > 15) return undefined;
+      let n = 0;
+      for (let k = start; k < end; k++) {
+        const d = buf[k]! - 0x30;
+        if (d < 0 || d > 9) return undefined;
+        n = n * 10 + d;
+      }
+      return n;
+    }
+    return tag === TAG_STR || tag === TAG_BYTES ? internedAscii(buf, start, end) : undefined;
   }
 
   /** The value of entry `i`, nested lists and dicts left as RawElements. */

@@ -2,6 +2,7 @@
  * A flow's top-level dict read lazily, entry by entry, through a DictIndex.
  */
 import { decodeRaw } from "./decoder.js";
+import { FilledOnDemand } from "./filled-on-demand.js";
 import type { DictIndex } from "./dict-index.js";
 import { type OriginDict, ORIGIN } from "./dict-origin.js";
 import { RawElement, type TDict, type TKey, type TValue } from "./values.js";
@@ -36,7 +37,7 @@ export interface IndexedDictOptions {
  * the encoder copies as they stand. Damage found while reading an entry goes through
  * `options.failure`, which names the file, the offset and the flow.
  */
-export class IndexedDict extends Map<TKey, TValue> {
+export class IndexedDict extends FilledOnDemand {
   /** until filled: where the entries are */
   private index: DictIndex | null;
   /** until filled: the entries read or set so far */
@@ -132,52 +133,11 @@ export class IndexedDict extends Map<TKey, TValue> {
     return this;
   }
 
-  // Everything else needs the whole dict: fill it, then do what a Map does.
-  override delete(key: TKey): boolean {
-    this.fill();
-    return super.delete(key);
-  }
-
-  override clear(): void {
-    this.fill();
-    super.clear();
-  }
-
-  override get size(): number {
-    this.fill();
-    return super.size;
-  }
-
-  override forEach(fn: (value: TValue, key: TKey, map: Map<TKey, TValue>) => void, thisArg?: unknown): void {
-    this.fill();
-    super.forEach(fn, thisArg);
-  }
-
-  override entries(): MapIterator<[TKey, TValue]> {
-    this.fill();
-    return super.entries();
-  }
-
-  override keys(): MapIterator<TKey> {
-    this.fill();
-    return super.keys();
-  }
-
-  override values(): MapIterator<TValue> {
-    this.fill();
-    return super.values();
-  }
-
-  override [Symbol.iterator](): MapIterator<[TKey, TValue]> {
-    this.fill();
-    return super.entries();
-  }
-
   /**
    * Fills the Map from the index, as decodeDict would have made it, with the entries read or
    * set since in place of their originals (new keys last, in the order they were set).
    */
-  private fill(): void {
+  protected fill(): void {
     const index = this.index;
     if (index === null) return;
     let keys: TKey[];

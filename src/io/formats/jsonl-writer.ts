@@ -308,7 +308,7 @@ function headerPairs(headers: Headers | null): [string, string][] | null {
 export function shownBody(message: Message): { raw: Buffer | null; content: Buffer | null; decoded: boolean } {
   const raw = message.rawContent;
   try {
-    return { raw, content: message.getContent(true), decoded: true };
+    return { raw, content: message.getContent(true, true), decoded: true };
   } catch {
     return { raw, content: raw, decoded: false }; // the stored bytes stand in for a body that cannot be decoded
   }

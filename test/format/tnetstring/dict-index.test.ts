@@ -23,6 +23,32 @@ describe("DictIndex", () => {
     expect(() => new DictIndex(b("9:1:a;1:1#}x"))).toThrow(TnetstringError);
   });
 
+  it("simpleValueAt reads what valueAt reads for plain ints and short ASCII, and leaves the rest to it", () => {
+    const values: [string, TValue][] = [
+      ["int", 17],
+      ["zero", 0],
+      ["big", 123456789012345],
+      ["negative", -3],
+      ["huge", 1234567890123456],
+      ["text", "http"],
+      ["bytes", b("tcp")],
+      ["accented", "dns\u00e9"],
+      ["long", "x".repeat(40)],
+      ["float", 1.5],
+      ["list", [1]],
+      ["none", null],
+    ];
+    const d = new DictIndex(encode(new Map<TKey, TValue>(values) as TDict));
+    for (const [key, value] of values) {
+      const simple = d.simpleValueAt(d.find(key));
+      const general = d.valueAt(d.find(key));
+      if (simple === undefined) continue; // read by valueAt
+      expect(simple, key).toEqual(Buffer.isBuffer(general) ? general.toString("utf8") : general);
+    }
+    const simpleKeys = values.map(([k]) => k).filter((k) => d.simpleValueAt(d.find(k)) !== undefined);
+    expect(simpleKeys).toEqual(["int", "zero", "big", "text", "bytes"]);
+  });
+
   it("DictIndex finds bytes keys only when asked to (the oldest formats wrote keys as bytes)", () => {
     const d = new DictIndex(
       encode(
