@@ -1,4 +1,5 @@
 /** Choosing the mitm format version to write. */
+import { stat } from "node:fs/promises";
 import { type StoredVersion } from "../format/flow-record.js";
 import { WRITABLE_VERSIONS, type WritableVersion } from "../format/migrations/index.js";
 import { writableFor } from "../format/mitm-writer.js";
@@ -19,11 +20,14 @@ export function parseFlowVersion(text: string): WritableVersion {
 /**
  * The default output version: that of the inputs, the highest if they differ, judged by
  * the first flow of each file (files rarely mix versions inside). Stdin counts too: its
- * first flow is peeked at and read again later.
+ * first flow is peeked at and read again later. A named pipe (`<(zcat cap.mitm.gz)`) is
+ * not peeked at: the bytes read would be gone for the real read, which would then wait for
+ * a writer that has left. Without a version from the inputs, the first flow's is written.
  */
 export async function inputsVersion(paths: string[]): Promise<StoredVersion | null> {
   let best: number | null = null;
   for (const p of paths) {
+    if (p !== "-" && !(await stat(p).catch(() => null))?.isFile()) continue; // a pipe; a missing file is reported later
     const first = async (): Promise<void> => {
       for await (const rec of readFlowRecords(p)) {
         const w = writableFor(rec.storedVersion);
