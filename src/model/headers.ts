@@ -231,7 +231,7 @@ export class Headers implements Iterable<[string, string]> {
     const key = stored ? lookupName(name) : headerBytes(name, "name");
     const vals: Buffer[] = [];
     for (const v of values) vals.push(headerBytes(v, "value"));
-    if (stored && this.setStored(key, vals, true)) return this;
+    if (stored && this.setStored(key, vals, true) >= 0) return this;
     return this.setInList(stored ? Buffer.from(key) : key, vals);
   }
 
@@ -253,7 +253,7 @@ export class Headers implements Iterable<[string, string]> {
   /** Appends a field, keeping any existing ones of the same name. */
   add(name: string | Uint8Array, value: string | Uint8Array): this {
     const field: HeaderField = [headerBytes(name, "name"), headerBytes(value, "value")];
-    if (!this.setStored(field[0], [field[1]], false)) this.list.push(field);
+    if (this.setStored(field[0], [field[1]], false) < 0) this.list.push(field);
     return this;
   }
 
@@ -262,20 +262,23 @@ export class Headers implements Iterable<[string, string]> {
    * still stored as bytes in a flow read from a file, without decoding them: the list is
    * written anew as bytes (what the encoder would write for the decoded list so changed),
    * so that a script that sets one header pays neither for decoding the others nor for
-   * encoding them again. False when the fields are not stored so: the caller edits the list.
+   * encoding them again. Gives how many fields named `key` were replaced or dropped, or -1
+   * when the fields are not stored so: the caller edits the list.
    */
-  private setStored(key: Buffer, values: Buffer[], replace: boolean): boolean {
-    if (this.fieldList) return false;
+  private setStored(key: Buffer, values: Buffer[], replace: boolean): number {
+    if (this.fieldList) return -1;
     const { dict, entryKey } = this;
     // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
-    if (!(dict instanceof IndexedDict)) return false;
+    if (!(dict instanceof IndexedDict)) return -1;
     const stored = storedEntry(dict, entryKey);
-    if (!(stored instanceof RawElement)) return false;
-    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) : () => false;
+    if (!(stored instanceof RawElement)) return -1;
+    let matched = 0;
+    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) && ++matched > 0 : () => false;
     const edited = setBytePairs(stored, matches, key, values);
-    if (!edited) return false;
-    dict.set(entryKey, RawElement.of(edited));
-    return true;
+    if (!edited) return -1;
+    // removing a name the list lacks changes nothing: the flow stays as read (written as its bytes)
+    if (matched > 0 || values.length > 0) dict.set(entryKey, RawElement.of(edited));
+    return matched;
   }
 
   /** Inserts a field at `index` among the fields. */
@@ -287,6 +290,9 @@ export class Headers implements Iterable<[string, string]> {
   /** Removes every field named `name`; true if there was one. */
   delete(name: string | Uint8Array): boolean {
     const key = lookupName(name);
+    // still stored as bytes: the others are neither decoded nor encoded again (a rule deletes, then adds)
+    const dropped = this.setStored(key, [], true);
+    if (dropped >= 0) return dropped > 0;
     const before = this.list.length;
     let w = 0;
     for (let r = 0; r < this.list.length; r++)

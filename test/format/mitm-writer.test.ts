@@ -53,6 +53,10 @@ describe("writing a flow of which only some entries were read", () => {
       (flow) => flow.response!.headers.add("X-Added", "1"),
       (flow, first) => flow.response!.headers.setAll(first, ["a=1", "b=2"]),
       (flow, first) => flow.response!.headers.setAll(first, []),
+      (flow, first) => flow.response!.headers.delete(first),
+      (flow) => flow.response!.headers.delete("not-there"),
+      // a --modify-headers rule: delete, then add at the end
+      (flow, first) => flow.response!.headers.delete(first) && flow.response!.headers.add(first, "ruled"),
     ];
     let stored = 0;
     for (const path of allMitmFiles()) {

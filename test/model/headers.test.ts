@@ -175,13 +175,30 @@ describe("Headers", () => {
       ]);
     });
 
+    it("deletes fields in the bytes, and leaves the list as read when no field has the name", () => {
+      const state = stored(fields);
+      const before = (state as IndexedDict).peek("headers") as RawElement;
+      const h = Headers.overEntry(state, "headers", "request");
+      expect(h.delete("missing")).toBe(false);
+      const after = (state as IndexedDict).peek("headers") as RawElement;
+      expect([after.source, after.start, after.end], "nothing removed: the very bytes read").toEqual([before.source, before.start, before.end]);
+      expect(after.source === before.source, "not a rewritten copy").toBe(true);
+      expect(h.delete("ACCEPT")).toBe(true);
+      expect((state as IndexedDict).peek("headers")).toBeInstanceOf(RawElement);
+      expect([...Headers.overEntry(state, "headers", "request")]).toEqual([
+        ["Host", "a"],
+        ["X-Café", "été"],
+      ]);
+    });
+
     it("decodes the list into the state for anything else, and edits it there", () => {
       const state = stored(fields);
       const h = Headers.overEntry(state, "headers", "request");
-      h.delete("Host");
+      h.insert(0, "Host", "z");
       expect(Array.isArray(state.get("headers"))).toBe(true);
+      h.delete("Host"); // on the decoded list now
       expect(Headers.overEntry(state, "headers", "request").get("host")).toBeUndefined();
-      h.set("Host", "b"); // on the decoded list now
+      h.set("Host", "b");
       expect(Headers.overEntry(state, "headers", "request").get("host")).toBe("b");
       expect(h.length).toBe(4);
     });
