@@ -39,7 +39,7 @@ export interface RecordShape {
  */
 export interface ChunkPool {
   give(chunk: Buffer): void;
-  lend(size: number): Buffer | undefined;
+  lend?(size: number): Buffer | undefined;
 }
 
 const MAX_PREFIX_DIGITS = 12; // mitmproxy refuses longer top-level length prefixes
@@ -74,8 +74,8 @@ export const MITM_RECORDS: RecordShape = {
  * `fill()` returns true, and go on. Flows view the chunks: only the bytes of a flow that
  * spans chunks are copied together.
  *
- * With `release`, every chunk is handed to it once no flow framed after the last
- * `releasePassed()` views it any more; a ChunkPool also lends the buffers that flows spanning
+ * With a `pool`, every chunk is given back to it once no flow framed after the last
+ * `releasePassed()` views it any more; a pool with `lend` also lends the buffers that flows spanning
  * chunks are copied into (memory already mapped, where a fresh buffer costs a page fault per
  * 4 KiB).
  */
@@ -93,8 +93,6 @@ export class FlowFramer {
   private readonly passed: Buffer[] = [];
   /** bytes `buf` must hold from `pos` before the next flow can be framed */
   private need = 0;
-  private readonly release: ((chunk: Buffer) => void) | undefined;
-  private readonly lend: ((size: number) => Buffer | undefined) | undefined;
   /** true once the input ended cleanly after a whole flow */
   done = false;
 
@@ -102,17 +100,12 @@ export class FlowFramer {
     private readonly file: string,
     /** the file size, when there is one: a length prefix that overruns it is reported before anything is allocated */
     private readonly knownSize?: number,
-    release?: ((chunk: Buffer) => void) | ChunkPool,
+    private readonly pool?: ChunkPool,
     private readonly shape: RecordShape = MITM_RECORDS,
     /** the file offset of the first byte pushed (after a header the caller read) */
     start = 0,
   ) {
     this.base = start;
-    if (typeof release === "function") this.release = release;
-    else if (release) {
-      this.release = (chunk) => release.give(chunk);
-      this.lend = (size) => release.lend(size);
-    }
   }
 
   /** Adds a chunk read from the input. */
@@ -129,7 +122,7 @@ export class FlowFramer {
 
   /** Hands back the chunks passed over: call it once the flows framed so far are no longer used. */
   releasePassed(): void {
-    if (this.release) for (const chunk of this.passed) this.release(chunk);
+    if (this.pool) for (const chunk of this.passed) this.pool.give(chunk);
     this.passed.length = 0;
   }
 
@@ -145,17 +138,17 @@ export class FlowFramer {
     if (left + this.aheadBytes < need && !this.eof) return false;
     if (this.ahead.length === 0) return true;
     if (left === 0 && this.ahead[0]!.length >= need) {
-      this.release?.(this.buf);
+      this.pool?.give(this.buf);
       this.buf = this.ahead.shift()!;
       this.pos = 0;
       this.aheadBytes -= this.buf.length;
       return true;
     }
     const size = Math.min(need, left + this.aheadBytes);
-    const lent = this.lend?.(size);
+    const lent = this.pool?.lend?.(size);
     const joined = lent ? lent.subarray(0, size) : Buffer.allocUnsafe(size);
     this.buf.copy(joined, 0, pos);
-    this.release?.(this.buf);
+    this.pool?.give(this.buf);
     let at = left;
     while (at < size) {
       const chunk = this.ahead[0]!;
@@ -165,7 +158,7 @@ export class FlowFramer {
       this.aheadBytes -= take;
       if (take === chunk.length) {
         this.ahead.shift();
-        this.release?.(chunk);
+        this.pool?.give(chunk);
       } else this.ahead[0] = chunk.subarray(take);
     }
     this.buf = joined;

@@ -22,9 +22,9 @@ export async function* frameFlows(
  * input be reported before anything is allocated. On damage it throws FlowReadError after
  * every complete flow before it was yielded.
  *
- * With `release`, every chunk read is handed to it once no flow views it any more, on the
+ * With a `pool`, every chunk read is given back to it once no flow views it any more, on the
  * promise that a caller asks for the next batch only when done with the flows of the last
- * (a ChunkPool also lends the buffers that flows spanning chunks are copied into).
+ * (a pool with `lend` also lends the buffers that flows spanning chunks are copied into).
  * `shape` says how records are delimited (mitm's by default); `start` is the file offset of
  * the first byte of `chunks` (after a header the caller read).
  */
@@ -32,11 +32,11 @@ export async function* frameFlowBatches(
   chunks: AsyncIterable<Buffer>,
   file: string,
   knownSize?: number,
-  release?: ((chunk: Buffer) => void) | ChunkPool,
+  pool?: ChunkPool,
   shape: RecordShape = MITM_RECORDS,
   start = 0,
 ): AsyncGenerator<RawFlow[]> {
-  const framer = new FlowFramer(file, knownSize, release, shape, start);
+  const framer = new FlowFramer(file, knownSize, pool, shape, start);
   const it = chunks[Symbol.asyncIterator]();
   try {
     for (;;) {

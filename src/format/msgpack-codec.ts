@@ -177,7 +177,8 @@ export async function* frameMsgpackRecords(
     }
   }
   try {
-    yield* frameFlowBatches(after(), file, knownSize, release, MSGPACK_RECORDS, MSGPACK_MAGIC.length);
+    const pool = release && { give: release };
+    yield* frameFlowBatches(after(), file, knownSize, pool, MSGPACK_RECORDS, MSGPACK_MAGIC.length);
   } finally {
     await it.return?.();
   }

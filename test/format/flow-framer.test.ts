@@ -9,8 +9,8 @@ import { testdata } from "../helpers.js";
 const real = readFileSync(join(testdata, "captures", "real-v17.mitm"));
 
 /** Drives a framer by hand over `bytes` cut into chunks of `size`; flows are copied out as framed. */
-function frameAll(bytes: Buffer, size: number, knownSize?: number, release?: ((b: Buffer) => void) | ChunkPool) {
-  const framer = new FlowFramer("t.mitm", knownSize, release);
+function frameAll(bytes: Buffer, size: number, knownSize?: number, pool?: ChunkPool) {
+  const framer = new FlowFramer("t.mitm", knownSize, pool);
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
   const flows: RawFlow[] = [];
@@ -122,7 +122,7 @@ describe("FlowFramer", () => {
 
   it("releases every chunk once no flow views it, and none twice", () => {
     const released: Buffer[] = [];
-    const r = frameAll(real, 1000, undefined, (b) => released.push(b));
+    const r = frameAll(real, 1000, undefined, { give: (b) => released.push(b) });
     expect(r.error).toBeUndefined();
     // a chunk is its memory and where it starts in it (joined buffers may share Node's pool)
     const memory = new Map<ArrayBufferLike, number>();

@@ -71,7 +71,7 @@ describe("frameFlows", () => {
         new Uint8Array(chunk.buffer).fill(0x21);
       };
       const seen: Buffer[] = [];
-      for await (const batch of frameFlowBatches(copies(), "test.mitm", undefined, release))
+      for await (const batch of frameFlowBatches(copies(), "test.mitm", undefined, { give: release }))
         for (const f of batch) seen.push(Buffer.from(f.bytes)); // used before asking for more
       expect(seen.map((b) => b.toString("latin1"))).toEqual(whole.flows.map((f) => f.bytes.toString("latin1")));
       if (size < 4096) expect(released.size).toBeGreaterThan(10);
