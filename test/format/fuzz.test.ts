@@ -13,6 +13,8 @@ import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
 import { JsonLineEncoder } from "../../src/io/formats/jsonl-line-encoder.js";
+import { flowToJsonLine } from "../../src/io/formats/jsonl-writer.js";
+import type { Flow } from "../../src/model/index.js";
 import { flowOf, flowReadError, readFlows } from "../../src/io/flow-source.js";
 import { FlowStateError, ReflowError } from "../../src/errors.js";
 import { ContentEncodingError } from "../../src/model/index.js";
@@ -130,6 +132,25 @@ async function show(bytes: Buffer): Promise<unknown> {
   return undefined;
 }
 
+/** Each flow's JSON line made by `line`, or the code and offset of the error met; each flow from a record of its own. */
+async function jsonLinesOf(bytes: Buffer, line: (flow: Flow) => string, migrations: MigrationContext): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const raw of frameFlows(once(bytes), "fuzz.mitm", bytes.length)) {
+      const flow = flowOf(new FlowRecord(raw, "fuzz.mitm", migrations));
+      try {
+        out.push(line(flow));
+      } catch (e) {
+        const named = flowReadError(flow, e) as FlowReadError;
+        out.push(`error ${named.code} at ${named.offset}`);
+      }
+    }
+  } catch (e) {
+    out.push(`stopped: ${(e as FlowReadError).code} at ${(e as FlowReadError).offset}`);
+  }
+  return out;
+}
+
 /**
  * Reads every flow through the library's readFlows and every field of the model, as a script
  * may, with nothing in between to name the damage; returns each failure met.
@@ -182,6 +203,21 @@ describe("fuzzing the reader", () => {
     }
     expect(untyped).toEqual([]);
     expect(typed).toBeGreaterThan(1000); // the damage was real
+  });
+
+  it("writes the JSON lines of 2,000 damaged inputs as flowToJsonLine does, or meets the same damage", async () => {
+    const r = rng(20261203);
+    const encoder = new JsonLineEncoder();
+    let lines = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const input = mutate(r);
+      const migrations = new MigrationContext(); // one for both: flows older than 17 get the same connection ids
+      const reference = await jsonLinesOf(input, flowToJsonLine, migrations);
+      const encoded = await jsonLinesOf(input, (f) => encoder.encode(f).toString("utf8"), migrations);
+      expect(encoded, `case ${i}`).toEqual(reference);
+      lines += reference.filter((l) => l.startsWith("{")).length;
+    }
+    expect(lines).toBeGreaterThan(1000); // most damage leaves some flows whole
   });
 
   it("sees only typed errors reading 3,000 damaged inputs as show does", async () => {

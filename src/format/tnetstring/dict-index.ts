@@ -72,6 +72,18 @@ export class DictIndex {
     return (this.decodedKeys = keys);
   }
 
+  /** Entry `i`'s key when it is text of at most 32 ASCII bytes (nearly every key), as `keys` decodes it; else undefined. */
+  shortTextKeyAt(i: number): string | undefined {
+    const start = this.at[3 * i + 1]!;
+    const end = this.at[3 * i + 2]! - 1;
+    return this.buf[end] === TAG_STR ? internedAscii(this.buf, start, end) : undefined;
+  }
+
+  /** Entry `i`'s key, decoded (as `keys` decodes it, without decoding the others). */
+  keyAt(i: number): TKey {
+    return decodeAt(this.buf, this.at[3 * i]!, this.end, false) as TKey;
+  }
+
   /** Where entry `i`'s value starts (its key ends there). */
   valueStart(i: number): number {
     return this.at[3 * i + 2]!;

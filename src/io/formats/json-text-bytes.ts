@@ -45,10 +45,16 @@ function escapeByte(buf: Buffer, c: number, at: number): number {
 
 /** A growing buffer of JSON text, reused from line to line. */
 export class JsonTextBytes {
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  private buf: Buffer;
+  private view: DataView;
   /** bytes written so far */
   at = 0;
+
+  /** @param size the room to start with (it grows as needed) */
+  constructor(size = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
 
   /** The text written since the last `reset`: a view valid until the next write. */
   bytes(): Buffer {
@@ -84,6 +90,13 @@ export class JsonTextBytes {
     this.at = at;
   }
 
+  /** Bytes that are JSON text already (another JsonTextBytes' text). */
+  raw(src: Uint8Array): void {
+    this.reserve(src.length);
+    this.buf.set(src, this.at);
+    this.at += src.length;
+  }
+
   /** Text that is JSON already, of any characters (the output of JSON.stringify). */
   json(s: string): void {
     this.reserve(s.length * 3);
@@ -112,6 +125,28 @@ export class JsonTextBytes {
     }
     buf[at++] = 0x22;
     this.at = at;
+  }
+
+  /** A string, or null. */
+  nullableString(s: string | null): void {
+    if (s === null) this.ascii("null");
+    else this.string(s);
+  }
+
+  /** A number, or null. */
+  nullableNumber(n: number | null): void {
+    if (n === null) this.ascii("null");
+    else this.number(n);
+  }
+
+  /** A list of strings. */
+  strings(list: readonly string[]): void {
+    this.ascii("[");
+    for (let i = 0; i < list.length; i++) {
+      if (i) this.ascii(",");
+      this.string(list[i]!);
+    }
+    this.ascii("]");
   }
 
   /**

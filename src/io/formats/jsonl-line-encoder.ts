@@ -10,11 +10,16 @@ import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Serve
 import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
 import { asBuffer } from "../../model/bytes.js";
 import { JsonTextBytes } from "./json-text-bytes.js";
+import { StoredConnectionsWriter } from "./jsonl-stored-connections.js";
 import { address, dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
 
 /** Writes each flow's JSON line into a buffer of its own, reused from line to line. */
 export class JsonLineEncoder {
   private readonly out = new JsonTextBytes();
+  /** the two connections, written first (where flowToJson reads them) and copied into the line */
+  private readonly clientConn = new JsonTextBytes(4096);
+  private readonly serverConn = new JsonTextBytes(4096);
+  private readonly storedConnections = new StoredConnectionsWriter();
 
   /** The line of `flow`, newline included: a view valid until the next call. */
   encode(flow: Flow): Buffer {
@@ -22,7 +27,11 @@ export class JsonLineEncoder {
     out.reset();
     // read in flowToJson's order, so that damage is found (and named) the same way
     const error = flow.error;
-    const { client, server } = flow.readConnections();
+    if (!this.storedConnections.write(flow, this.clientConn, this.serverConn)) {
+      const { client, server } = flow.readConnections();
+      this.connection(this.clientConn, client, null);
+      this.connection(this.serverConn, null, server);
+    }
     out.ascii('{"id":');
     out.string(flow.id);
     out.ascii(',"type":');
@@ -30,9 +39,9 @@ export class JsonLineEncoder {
     out.ascii(',"timestamp_created":');
     out.number(flow.timestampCreated);
     out.ascii(',"client_conn":');
-    this.connection(client, null);
+    out.raw(this.clientConn.bytes());
     out.ascii(',"server_conn":');
-    this.connection(null, server);
+    out.raw(this.serverConn.bytes());
     this.typeFields(flow);
     out.ascii(',"error":');
     if (error) {
@@ -47,7 +56,7 @@ export class JsonLineEncoder {
     out.ascii(',"comment":');
     out.string(flow.comment);
     out.ascii(',"is_replay":');
-    this.nullableString(flow.isReplay);
+    out.nullableString(flow.isReplay);
     out.ascii(',"metadata":');
     const metadata = flow.metadata;
     if (metadata.size === 0) out.ascii("{}");
@@ -91,54 +100,54 @@ export class JsonLineEncoder {
     }
   }
 
-  /** A client connection (`server` null) or a server connection (`client` null). */
-  private connection(client: Client | null, server: Server | null): void {
-    const out = this.out;
+  /** A client connection (`server` null) or a server connection (`client` null), as the only text of `out`. */
+  private connection(out: JsonTextBytes, client: Client | null, server: Server | null): void {
+    out.reset();
     const conn = (client ?? server)!;
     if (server) {
       out.ascii('{"address":');
-      this.nullableString(address(server.address));
+      out.nullableString(address(server.address));
       out.ascii(',"peer":');
-      this.nullableString(address(server.peername));
+      out.nullableString(address(server.peername));
       out.ascii(',"tls":');
     } else {
       out.ascii('{"address":');
-      this.nullableString(address(conn.peername));
+      out.nullableString(address(conn.peername));
       out.ascii(',"tls":');
     }
     out.ascii(conn.tls ? "true" : "false");
     out.ascii(',"tls_version":');
-    this.nullableString(conn.tlsVersion);
+    out.nullableString(conn.tlsVersion);
     out.ascii(',"sni":');
-    this.nullableString(conn.sni);
+    out.nullableString(conn.sni);
     out.ascii(',"alpn":');
     const alpn = conn.alpn;
-    this.nullableString(alpn === null ? null : alpn.toString("latin1"));
+    out.nullableString(alpn === null ? null : alpn.toString("latin1"));
     out.ascii(',"timestamp_start":');
-    this.nullableNumber(conn.timestampStart);
+    out.nullableNumber(conn.timestampStart);
     out.ascii(',"timestamp_end":');
-    this.nullableNumber(conn.timestampEnd);
+    out.nullableNumber(conn.timestampEnd);
     out.ascii(',"id":');
     out.string(conn.id);
     out.ascii(',"sockname":');
-    this.nullableString(address(conn.sockname));
+    out.nullableString(address(conn.sockname));
     out.ascii(',"transport_protocol":');
     out.string(conn.transportProtocol);
     out.ascii(',"error":');
-    this.nullableString(conn.error);
+    out.nullableString(conn.error);
     out.ascii(',"cipher":');
-    this.nullableString(conn.cipher);
+    out.nullableString(conn.cipher);
     out.ascii(',"cipher_list":');
-    this.strings(conn.cipherList);
+    out.strings(conn.cipherList);
     out.ascii(',"alpn_offers":');
-    this.strings(conn.alpnOffers.map((a) => a.toString("latin1")));
+    out.strings(conn.alpnOffers.map((a) => a.toString("latin1")));
     out.ascii(',"certificate_list":');
-    this.strings(conn.certificateList.map((c) => c.toString("base64")));
+    out.strings(conn.certificateList.map((c) => c.toString("base64")));
     out.ascii(',"timestamp_tls_setup":');
-    this.nullableNumber(conn.timestampTlsSetup);
+    out.nullableNumber(conn.timestampTlsSetup);
     if (server) {
       out.ascii(',"timestamp_tcp_setup":');
-      this.nullableNumber(server.timestampTcpSetup);
+      out.nullableNumber(server.timestampTcpSetup);
     } else {
       out.ascii(',"proxy_mode":');
       out.string(client!.proxyMode);
@@ -206,7 +215,7 @@ export class JsonLineEncoder {
     out.ascii(',"timestamp_start":');
     out.number(m.timestampStart);
     out.ascii(',"timestamp_end":');
-    this.nullableNumber(m.timestampEnd);
+    out.nullableNumber(m.timestampEnd);
     out.ascii("}");
   }
 
@@ -253,25 +262,5 @@ export class JsonLineEncoder {
       out.ascii("]");
     }
     out.ascii("]");
-  }
-
-  private strings(list: string[]): void {
-    const out = this.out;
-    out.ascii("[");
-    for (let i = 0; i < list.length; i++) {
-      if (i) out.ascii(",");
-      out.string(list[i]!);
-    }
-    out.ascii("]");
-  }
-
-  private nullableString(s: string | null): void {
-    if (s === null) this.out.ascii("null");
-    else this.out.string(s);
-  }
-
-  private nullableNumber(n: number | null): void {
-    if (n === null) this.out.ascii("null");
-    else this.out.number(n);
   }
 }
