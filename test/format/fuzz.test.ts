@@ -13,8 +13,7 @@ import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
 import { JsonLineEncoder } from "../../src/io/formats/jsonl-line-encoder.js";
-import { flowToJsonLine } from "../../src/io/formats/jsonl-writer.js";
-import type { Flow } from "../../src/model/index.js";
+import { bothWays } from "../io/formats/jsonl-reference.js";
 import { flowOf, flowReadError, readFlows } from "../../src/io/flow-source.js";
 import { FlowStateError, ReflowError } from "../../src/errors.js";
 import { ContentEncodingError } from "../../src/model/index.js";
@@ -132,25 +131,6 @@ async function show(bytes: Buffer): Promise<unknown> {
   return undefined;
 }
 
-/** Each flow's JSON line made by `line`, or the code and offset of the error met; each flow from a record of its own. */
-async function jsonLinesOf(bytes: Buffer, line: (flow: Flow) => string, migrations: MigrationContext): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const raw of frameFlows(once(bytes), "fuzz.mitm", bytes.length)) {
-      const flow = flowOf(new FlowRecord(raw, "fuzz.mitm", migrations));
-      try {
-        out.push(line(flow));
-      } catch (e) {
-        const named = flowReadError(flow, e) as FlowReadError;
-        out.push(`error ${named.code} at ${named.offset}`);
-      }
-    }
-  } catch (e) {
-    out.push(`stopped: ${(e as FlowReadError).code} at ${(e as FlowReadError).offset}`);
-  }
-  return out;
-}
-
 /**
  * Reads every flow through the library's readFlows and every field of the model, as a script
  * may, with nothing in between to name the damage; returns each failure met.
@@ -207,13 +187,9 @@ describe("fuzzing the reader", () => {
 
   it("writes the JSON lines of 2,000 damaged inputs as flowToJsonLine does, or meets the same damage", async () => {
     const r = rng(20261203);
-    const encoder = new JsonLineEncoder();
     let lines = 0;
     for (let i = 0; i < 2_000; i++) {
-      const input = mutate(r);
-      const migrations = new MigrationContext(); // one for both: flows older than 17 get the same connection ids
-      const reference = await jsonLinesOf(input, flowToJsonLine, migrations);
-      const encoded = await jsonLinesOf(input, (f) => encoder.encode(f).toString("utf8"), migrations);
+      const { encoded, reference } = await bothWays(mutate(r));
       expect(encoded, `case ${i}`).toEqual(reference);
       lines += reference.filter((l) => l.startsWith("{")).length;
     }

@@ -9,6 +9,7 @@ import { RawElement, storedEntry, visitBytePairs } from "../../format/tnetstring
 import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Server, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
 import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
 import { asBuffer } from "../../model/bytes.js";
+import { unparseUrl } from "../../model/url.js";
 import { JsonTextBytes } from "./json-text-bytes.js";
 import { StoredConnectionsWriter } from "./jsonl-stored-connections.js";
 import { address, dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
@@ -157,20 +158,39 @@ export class JsonLineEncoder {
 
   private request(r: Request): void {
     const out = this.out;
+    // Each part read once (the url is made of them, as Request.url makes it), in the order
+    // flowToJson first reads them through `url`, so that damage is met in the same place.
+    const method = r.method;
+    let scheme: string, host: string, port: number, path: string, url: string, authority: string;
+    if (method === "CONNECT") {
+      host = r.host;
+      port = r.port;
+      url = `${host}:${port}`;
+      scheme = r.scheme;
+      path = r.path;
+      authority = r.authority;
+    } else {
+      authority = r.authority; // whether there is one: url's choice of form
+      path = r.path;
+      scheme = r.scheme;
+      host = r.host;
+      port = r.port;
+      url = unparseUrl(scheme, host, port, path === "*" ? "" : path);
+    }
     out.ascii('{"method":');
-    out.string(r.method);
+    out.string(method);
     out.ascii(',"url":');
-    out.string(r.url);
+    out.string(url);
     out.ascii(',"scheme":');
-    out.string(r.scheme);
+    out.string(scheme);
     out.ascii(',"host":');
-    out.string(r.host);
+    out.string(host);
     out.ascii(',"port":');
-    out.number(r.port);
+    out.number(port);
     out.ascii(',"path":');
-    out.string(r.path);
+    out.string(path);
     out.ascii(',"authority":');
-    out.string(r.authority);
+    out.string(authority);
     this.message(r);
   }
 
