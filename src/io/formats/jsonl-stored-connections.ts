@@ -87,6 +87,10 @@ class StoredConnection {
   private readonly entryOf = new Int8Array(FIELDS.length);
   /** per entry: 1 its key is short text, 2 its value was decoded */
   private readonly seen = new Uint8Array(MAX_ENTRIES);
+  /** per entry of the dict read before (with `lastNames`): its key when short text, and that key's field (-1: none) */
+  private readonly lastKeys: (string | undefined)[] = new Array<string | undefined>(MAX_ENTRIES).fill(undefined);
+  private readonly lastFields = new Int8Array(MAX_ENTRIES);
+  private lastNames: ReadonlyMap<string, number> | null = null;
 
   /** Reads `raw` (a version `version` connection, keys named as `names` says); false for an unusual one. */
   read(raw: RawElement, version: number, names: ReadonlyMap<string, number>): boolean {
@@ -94,13 +98,25 @@ class StoredConnection {
     this.version = version;
     const n = index.length;
     if (n > MAX_ENTRIES) return false;
-    const { entryOf, seen } = this;
+    const { entryOf, seen, lastKeys, lastFields } = this;
     entryOf.fill(-1);
+    // the keys of the dict read last time, by position: a file's flows are written by one
+    // mitmproxy, so each key is nearly always where it was in the flow before
+    if (names !== this.lastNames) {
+      lastKeys.fill(undefined);
+      this.lastNames = names;
+    }
     for (let i = 0; i < n; i++) {
-      const key = index.shortTextKeyAt(i);
-      seen[i] = key === undefined ? 0 : 1;
-      const f = key === undefined ? undefined : names.get(key);
-      if (f !== undefined) entryOf[f] = i;
+      const last = lastKeys[i];
+      let f: number;
+      if (last !== undefined && index.textKeyIs(i, last)) f = lastFields[i]!;
+      else {
+        const key = index.shortTextKeyAt(i);
+        lastKeys[i] = key;
+        f = lastFields[i] = key === undefined ? -1 : (names.get(key) ?? -1);
+      }
+      seen[i] = lastKeys[i] === undefined ? 0 : 1;
+      if (f >= 0) entryOf[f] = i;
     }
     return true;
   }
