@@ -5,7 +5,7 @@
  * metadata) are stringified from the objects flowToJson makes of them.
  */
 import { isUtf8 } from "node:buffer";
-import { RawElement, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
+import { RawElement, type TValue, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
 import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Server, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
 import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
 import { asBuffer } from "../../model/bytes.js";
@@ -59,9 +59,12 @@ export class JsonLineEncoder {
     out.ascii(',"is_replay":');
     out.nullableString(flow.isReplay);
     out.ascii(',"metadata":');
-    const metadata = flow.metadata;
-    if (metadata.size === 0) out.ascii("{}");
-    else out.json(JSON.stringify(metadataJson(metadata)));
+    if (isEmptyStoredDict(storedEntry(flow.state.top(), "metadata"))) out.ascii("{}"); // nearly every flow: no Map made
+    else {
+      const metadata = flow.metadata;
+      if (metadata.size === 0) out.ascii("{}");
+      else out.json(JSON.stringify(metadataJson(metadata)));
+    }
     out.ascii("}\n");
     return out.bytes();
   }
@@ -283,4 +286,11 @@ export class JsonLineEncoder {
     }
     out.ascii("]");
   }
+}
+
+/** True for a dict stored as `0:}` and not read yet. */
+function isEmptyStoredDict(v: TValue | undefined): boolean {
+  if (!(v instanceof RawElement) || v.end - v.start !== 3) return false;
+  const b = v.source;
+  return b[v.start] === 0x30 && b[v.start + 1] === 0x3a && b[v.start + 2] === 0x7d;
 }
