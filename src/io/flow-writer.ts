@@ -4,7 +4,7 @@
  * replaced atomically on close. An unchanged mitm flow at the target version goes out from
  * its read buffer, never copied. Also the library's `FlowWriter`.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { OutputError, WriteUnsupportedError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
@@ -31,6 +31,11 @@ export interface FlowWriterOptions {
 function creator(): { name: string; version: string } {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return { name: "reflow", version: pkg.version };
+}
+
+/** True for an existing regular file: a pipe's first bytes cannot be peeked at without taking them. */
+function isRegularFile(path: string): boolean {
+  return path !== "-" && (statSync(path, { throwIfNoEntry: false })?.isFile() ?? false);
 }
 
 /** The first bytes of an existing file (empty when it is missing or empty). */
@@ -75,10 +80,10 @@ export class FlowWriter {
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
     const format = outputFormat(path, opts.format);
-    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
+    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like, binary: true }), opts.version);
     const har = format === "har" || format === "zhar";
     let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
-    if (opts.append && path !== "-") {
+    if (opts.append && isRegularFile(path)) {
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && har)
         throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
@@ -94,7 +99,8 @@ export class FlowWriter {
       msgpackVersion: appendTo,
     });
     const opening = appendTo === undefined ? encoder.opening() : null; // one header per file
-    const file = await OutputFile.open(path, { append: opts.append, like: opts.like });
+    const binary = format === "msgpack" || format === "zhar";
+    const file = await OutputFile.open(path, { append: opts.append, like: opts.like, binary });
     const out = format === "zhar" ? new DeflatedOutput(file) : file;
     if (opening) await out.write(opening);
     return new FlowWriter(file, undefined, { encoder, out });

@@ -9,11 +9,15 @@
 import { lstatSync, readlinkSync, statSync, type Stats, writeSync } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { isatty } from "node:tty";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
 import { releaseTempFile, removeStaleTempFiles, tempPathFor, trackTempFile } from "./temp-files.js";
 
 const BATCH_SIZE = 1 << 20;
+
+/** Why binary flows are not written to a terminal (as gzip refuses to). */
+const TERMINAL = "is a terminal: flow files are binary; write them to a file or a pipe";
 
 /** How an output is opened. */
 export interface OutputOptions {
@@ -24,6 +28,8 @@ export interface OutputOptions {
    * input is readable by its owner only, so a capture with secrets does not become public.
    */
   like?: string;
+  /** the bytes are binary (flow files): refused when they would go to a terminal */
+  binary?: boolean;
 }
 
 /** The file a path finally names: symlinks followed, even to a target that does not exist yet. */
@@ -99,6 +105,8 @@ export class OutputFile {
     private readonly keep: { mode: number; uid: number; gid: number } | null,
     /** append: the length the file had before, cut back to if the append fails */
     private readonly startLength: number,
+    /** a pipe or device written in place: nothing to rename, nothing to cut back */
+    private readonly inPlace = false,
   ) {}
 
   /**
@@ -107,7 +115,15 @@ export class OutputFile {
    * added to the end of `path` instead.
    */
   static async open(path: string, opts: OutputOptions = {}): Promise<OutputFile> {
-    if (path === "-") return new OutputFile(path, null, null, null, null, 0);
+    if (path === "-") {
+      if (opts.binary && process.stdout.isTTY) throw new OutputError("<stdout>", TERMINAL);
+      return new OutputFile(path, null, null, null, null, 0);
+    }
+    // A named pipe, /dev/null, /dev/stdout or a process substitution is written where it is:
+    // renaming a file over it would replace the device (kernel links such as /dev/fd/N are
+    // followed by stat, not by outputTarget).
+    const named = statSync(path, { throwIfNoEntry: false });
+    if (named && !named.isFile() && !named.isDirectory()) return OutputFile.openInPlace(path, opts);
     const target = outputTarget(path);
     let existing: Stats | null = null;
     try {
@@ -138,6 +154,18 @@ export class OutputFile {
       return new OutputFile(path, fh, tempPath, target, keep, 0);
     } catch (e) {
       releaseTempFile(tempPath);
+      throw new OutputError(path, message(e));
+    }
+  }
+
+  private static async openInPlace(path: string, opts: OutputOptions): Promise<OutputFile> {
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, opts.append ? "a" : "w"); // a pipe's open waits for its reader
+      if (opts.binary && isatty(fh.fd)) throw new Error(TERMINAL);
+      return new OutputFile(path, fh, null, null, null, 0, true);
+    } catch (e) {
+      await fh?.close().catch(() => {});
       throw new OutputError(path, message(e));
     }
   }
@@ -340,7 +368,7 @@ export class OutputFile {
   async abort(): Promise<void> {
     await this.pending;
     if (!this.fh) return;
-    if (!this.tempPath) await this.fh.truncate(this.startLength).catch(() => {});
+    if (!this.tempPath && !this.inPlace) await this.fh.truncate(this.startLength).catch(() => {});
     await this.fh.close().catch(() => {});
     if (this.tempPath) {
       await unlink(this.tempPath).catch(() => {});
