@@ -1,7 +1,8 @@
 /**
- * Outputs that are not regular files: a named pipe, /dev/stdout and a terminal. A pipe or
- * device is written where it is (renaming a temp file over it would replace it); binary
- * flow bytes are never sent to a terminal.
+ * Inputs and outputs that are not regular files: named pipes, /dev/stdout and a terminal. A
+ * pipe or device is written where it is (renaming a temp file over it would replace it);
+ * binary flow bytes are never sent to a terminal; a signal ends a command whose named-pipe
+ * input still waits for its writer.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, createReadStream, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -91,5 +92,22 @@ describe("outputs that are not regular files", () => {
     const jsonl = inTerminal(["convert", sample, "-o", "-", "--format", "jsonl", "-q"]);
     expect(jsonl.code, jsonl.seen).toBe(0);
     expect(jsonl.seen, "JSON Lines is text: it is shown").toMatch(/"client_conn"/);
+  });
+
+  it("ends on SIGTERM while a named-pipe input waits for a writer that never comes, its temp file removed", async () => {
+    const sub = mkdtempSync(join(dir, "waiting-"));
+    const fifo = join(sub, "never.pipe");
+    expect(spawnSync("mkfifo", [fifo]).status, "mkfifo").toBe(0);
+    const out = join(sub, "out.mitm");
+    const child = spawn(process.execPath, [cliPath, "convert", fifo, "-o", out, "--flow-version", "21"], { stdio: "ignore" });
+    const ended = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    // ready once the output's temp file exists: the input's open is then under way or next
+    while (!readdirSync(sub).some((n) => n.endsWith(".tmp"))) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    const timeout = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const result = await ended;
+    clearTimeout(timeout);
+    expect(result, "ended by SIGTERM itself, not left waiting (SIGKILL after 10 s)").toEqual({ code: null, signal: "SIGTERM" });
+    expect(readdirSync(sub).sort(), "no output, no temp file").toEqual(["never.pipe"]);
   });
 });
