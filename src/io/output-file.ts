@@ -12,6 +12,7 @@ import { dirname, resolve } from "node:path";
 import { isatty } from "node:tty";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
+import { terminalSafeBytes } from "./terminal-text.js";
 import { releaseTempFile, removeStaleTempFiles, tempPathFor, trackTempFile } from "./temp-files.js";
 
 const BATCH_SIZE = 1 << 20;
@@ -94,6 +95,8 @@ export class OutputFile {
   private writingKept = false;
   /** bytes handed to `write` so far */
   bytesWritten = 0;
+  /** the output is a terminal: text is written as terminalSafeBytes makes it */
+  private terminal = false;
 
   private constructor(
     readonly path: string,
@@ -117,7 +120,9 @@ export class OutputFile {
   static async open(path: string, opts: OutputOptions = {}): Promise<OutputFile> {
     if (path === "-") {
       if (opts.binary && process.stdout.isTTY) throw new OutputError("<stdout>", TERMINAL);
-      return new OutputFile(path, null, null, null, null, 0);
+      const out = new OutputFile(path, null, null, null, null, 0);
+      out.terminal = Boolean(process.stdout.isTTY);
+      return out;
     }
     // A named pipe, /dev/null, /dev/stdout or a process substitution is written where it is:
     // renaming a file over it would replace the device (kernel links such as /dev/fd/N are
@@ -162,8 +167,11 @@ export class OutputFile {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, opts.append ? "a" : "w"); // a pipe's open waits for its reader
-      if (opts.binary && isatty(fh.fd)) throw new Error(TERMINAL);
-      return new OutputFile(path, fh, null, null, null, 0, true);
+      const terminal = isatty(fh.fd);
+      if (opts.binary && terminal) throw new Error(TERMINAL);
+      const out = new OutputFile(path, fh, null, null, null, 0, true);
+      out.terminal = terminal;
+      return out;
     } catch (e) {
       await fh?.close().catch(() => {});
       throw new OutputError(path, message(e));
@@ -173,6 +181,7 @@ export class OutputFile {
   /** Queues bytes; they are copied, so the caller may reuse its buffer. */
   write(bytes: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
+    if (this.terminal) bytes = terminalSafeBytes(bytes);
     if (bytes.length > BATCH_SIZE - this.used) return this.writeAfterFlush(bytes);
     this.batch.set(bytes, this.used);
     this.enqueue(this.batch.subarray(this.used, this.used + bytes.length));
@@ -186,6 +195,7 @@ export class OutputFile {
    */
   writeKept(bytes: Buffer): Promise<void> | void {
     if (this.failure) throw this.failure;
+    if (this.terminal) return this.write(bytes);
     this.holdsKept = true;
     this.enqueue(bytes);
     if (this.queued >= BATCH_SIZE) return this.startFlush();
@@ -274,6 +284,7 @@ export class OutputFile {
   writeNow(bytes: Uint8Array): void {
     if (this.failure) throw this.failure;
     if (this.pending || this.queued) throw new Error("writeNow after queued writes: flush them first");
+    if (this.terminal) bytes = terminalSafeBytes(bytes);
     this.bytesWritten += bytes.length;
     if (!this.fh) {
       void writeStdout(bytes).catch((e: OutputError) => (this.failure = e));

@@ -5,7 +5,7 @@
  * input still waits for its writer.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, createReadStream, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, createReadStream, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,7 +32,27 @@ async function throughPipe(fifo: string, args: string[]): Promise<{ status: numb
   return { status: await status, stderr, read: Buffer.concat(chunks) };
 }
 
-describe("outputs that are not regular files", () => {
+// a pseudo-terminal as stdin, stdout and stderr, from Python's pty module
+function inTerminal(args: string[]): { code: number; seen: string } {
+  const py = [
+    "import os, pty, sys",
+    "pid, fd = pty.fork()",
+    "if pid == 0: os.execv(sys.argv[1], sys.argv[1:])",
+    "seen = b''",
+    "while True:",
+    "    try: d = os.read(fd, 65536)",
+    "    except OSError: break",
+    "    if not d: break",
+    "    seen += d",
+    "_, status = os.waitpid(pid, 0)",
+    "sys.stdout.write(str(os.waitstatus_to_exitcode(status)) + '\\n' + seen.decode('latin1'))",
+  ].join("\n");
+  const r = spawnSync("/usr/bin/python3", ["-c", py, process.execPath, cliPath, ...args], { encoding: "latin1" });
+  const [code, ...rest] = r.stdout.split("\n");
+  return { code: Number(code), seen: rest.join("\n") };
+}
+
+describe("pipes, devices and terminals", () => {
   it("writes into a named pipe and leaves it a pipe", async () => {
     const fifo = join(dir, "flows.pipe");
     expect(spawnSync("mkfifo", [fifo]).status, "mkfifo").toBe(0);
@@ -61,25 +81,6 @@ describe("outputs that are not regular files", () => {
   });
 
   it("refuses to send binary flows to a terminal (E_OUTPUT, exit 2), but not JSON Lines", () => {
-    // a pseudo-terminal as stdin, stdout and stderr, from Python's pty module
-    const inTerminal = (args: string[]): { code: number; seen: string } => {
-      const py = [
-        "import os, pty, sys",
-        "pid, fd = pty.fork()",
-        "if pid == 0: os.execv(sys.argv[1], sys.argv[1:])",
-        "seen = b''",
-        "while True:",
-        "    try: d = os.read(fd, 65536)",
-        "    except OSError: break",
-        "    if not d: break",
-        "    seen += d",
-        "_, status = os.waitpid(pid, 0)",
-        "sys.stdout.write(str(os.waitstatus_to_exitcode(status)) + '\\n' + seen.decode('latin1'))",
-      ].join("\n");
-      const r = spawnSync("/usr/bin/python3", ["-c", py, process.execPath, cliPath, ...args], { encoding: "latin1" });
-      const [code, ...rest] = r.stdout.split("\n");
-      return { code: Number(code), seen: rest.join("\n") };
-    };
     const mitm = inTerminal(["convert", sample, "-o", "-"]);
     expect(mitm.code, mitm.seen).toBe(2);
     expect(mitm.seen, "the error names the terminal").toMatch(/<stdout>: is a terminal/);
@@ -109,5 +110,32 @@ describe("outputs that are not regular files", () => {
     clearTimeout(timeout);
     expect(result, "ended by SIGTERM itself, not left waiting (SIGKILL after 10 s)").toEqual({ code: null, signal: "SIGTERM" });
     expect(readdirSync(sub).sort(), "no output, no temp file").toEqual(["never.pipe"]);
+  });
+
+  it("writes JSON to a terminal with C1 and bidi controls escaped, the same JSON", () => {
+    const sub = mkdtempSync(join(dir, "hostile-"));
+    const script = join(sub, "hostile.mjs");
+    // an 8-bit CSI that clears the screen, then a right-to-left override
+    writeFileSync(script, 'export function request(ctx, flow) { flow.request.headers.set("x-hostile", "\\u009b2J\\u202etxt.exe"); }\n');
+    const hostile = join(sub, "hostile.mitm");
+    const made = reflow(["run", "-r", sample, "-s", script, "-w", hostile, "-q"]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const raw = (s: string): boolean => {
+      const b = Buffer.from(s, "latin1");
+      return b.includes(Buffer.from("\u009b", "utf8")) || b.includes(Buffer.from("\u202e", "utf8"));
+    };
+    const piped = reflow(["show", hostile, "--json"]).stdout.toString("latin1");
+    expect(raw(piped), "piped JSON keeps the characters (jq reads the same value)").toBe(true);
+    for (const args of [
+      ["show", hostile, "--json"],
+      ["convert", hostile, "-o", "-", "--format", "jsonl", "-q"],
+      ["export", hostile, "--format", "har-entry"],
+      ["diff", sample, hostile, "--json"],
+    ]) {
+      const shown = inTerminal(args);
+      expect(shown.code, `${args.join(" ")}: ${shown.seen}`).toBeLessThan(2);
+      expect(raw(shown.seen), `${args.join(" ")} sent a raw control to the terminal`).toBe(false);
+      expect(shown.seen, `${args.join(" ")} shows the escapes`).toContain("\\u009b2J\\u202etxt.exe");
+    }
   });
 });
