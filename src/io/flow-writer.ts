@@ -4,7 +4,7 @@
  * replaced atomically on close. An unchanged mitm flow at the target version goes out from
  * its read buffer, never copied. Also the library's `FlowWriter`.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { OutputError, WriteUnsupportedError } from "../errors.js";
 import { type FlowState, FlowRecord } from "../format/flow-record.js";
@@ -13,6 +13,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
 import { DeflatedOutput } from "./formats/deflated-output.js";
+import { isRegularFile } from "./file-kind.js";
 import { OutputFile } from "./output-file.js";
 import { Flow } from "../model/index.js";
 
@@ -31,11 +32,6 @@ export interface FlowWriterOptions {
 function creator(): { name: string; version: string } {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return { name: "reflow", version: pkg.version };
-}
-
-/** True for an existing regular file: a pipe's first bytes cannot be peeked at without taking them. */
-function isRegularFile(path: string): boolean {
-  return path !== "-" && (statSync(path, { throwIfNoEntry: false })?.isFile() ?? false);
 }
 
 /** The first bytes of an existing file (empty when it is missing or empty). */
@@ -83,7 +79,7 @@ export class FlowWriter {
     if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like, binary: true }), opts.version);
     const har = format === "har" || format === "zhar";
     let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
-    if (opts.append && isRegularFile(path)) {
+    if (opts.append && isRegularFile(path)) { // a pipe's first bytes cannot be peeked at without taking them
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && har)
         throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");

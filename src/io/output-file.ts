@@ -12,6 +12,7 @@ import { dirname, resolve } from "node:path";
 import { isatty } from "node:tty";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
+import { isPipeOrDevice } from "./file-kind.js";
 import { terminalSafeBytes } from "./terminal-text.js";
 import { releaseTempFile, removeStaleTempFiles, tempPathFor, trackTempFile } from "./temp-files.js";
 
@@ -127,8 +128,7 @@ export class OutputFile {
     // A named pipe, /dev/null, /dev/stdout or a process substitution is written where it is:
     // renaming a file over it would replace the device (kernel links such as /dev/fd/N are
     // followed by stat, not by outputTarget).
-    const named = statSync(path, { throwIfNoEntry: false });
-    if (named && !named.isFile() && !named.isDirectory()) return OutputFile.openInPlace(path, opts);
+    if (isPipeOrDevice(path)) return OutputFile.openInPlace(path, opts);
     const target = outputTarget(path);
     let existing: Stats | null = null;
     try {

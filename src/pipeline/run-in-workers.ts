@@ -3,11 +3,12 @@
  * input files one at a time. Per-input outputs are written by the workers; a single output
  * is assembled from per-file parts in input order, so the result equals a one-thread run.
  */
-import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ScriptExitError, ScriptLoadError } from "../errors.js";
+import { isPipeOrDevice } from "../io/file-kind.js";
 import { OutputFile } from "../io/output-file.js";
 import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
@@ -36,7 +37,7 @@ export async function runInWorkers(
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
   const { single, append, outputFor, version } = outputs;
   // parts of a single output live beside it until they are joined in order
-  const besideOutput = single !== undefined && single !== "-" && (statSync(single, { throwIfNoEntry: false })?.isFile() ?? true);
+  const besideOutput = single !== undefined && single !== "-" && !isPipeOrDevice(single);
   const partsDir = single ? mkdtempSync(join(besideOutput ? dirname(single) : tmpdir(), ".reflow-parts-")) : null;
   const partOf = (i: number): string => join(partsDir!, `${String(i).padStart(6, "0")}.mitm`);
   const total: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
