@@ -6,13 +6,14 @@
  */
 import { isUtf8 } from "node:buffer";
 import { RawElement, type TValue, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
-import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Server, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
+import type { Flow, HTTPFlow, Headers, Message, Request, Response, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
 import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
 import { asBuffer } from "../../model/bytes.js";
 import { unparseUrl } from "../../model/url.js";
 import { JsonTextBytes } from "./json-text-bytes.js";
 import { StoredConnectionsWriter } from "./jsonl-stored-connections.js";
-import { address, dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
+import { modelConnectionLine, writeConnectionLine } from "./jsonl-connection.js";
+import { dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
 
 /** Writes each flow's JSON line into a buffer of its own, reused from line to line. */
 export class JsonLineEncoder {
@@ -30,8 +31,8 @@ export class JsonLineEncoder {
     const error = flow.error;
     if (!this.storedConnections.write(flow, this.clientConn, this.serverConn)) {
       const { client, server } = flow.readConnections();
-      this.connection(this.clientConn, client, null);
-      this.connection(this.serverConn, null, server);
+      writeConnectionLine(this.clientConn, modelConnectionLine(client, null));
+      writeConnectionLine(this.serverConn, modelConnectionLine(null, server));
     }
     out.ascii('{"id":');
     out.string(flow.id);
@@ -102,61 +103,6 @@ export class JsonLineEncoder {
         return;
       }
     }
-  }
-
-  /** A client connection (`server` null) or a server connection (`client` null), as the only text of `out`. */
-  private connection(out: JsonTextBytes, client: Client | null, server: Server | null): void {
-    out.reset();
-    const conn = (client ?? server)!;
-    if (server) {
-      out.ascii('{"address":');
-      out.nullableString(address(server.address));
-      out.ascii(',"peer":');
-      out.nullableString(address(server.peername));
-      out.ascii(',"tls":');
-    } else {
-      out.ascii('{"address":');
-      out.nullableString(address(conn.peername));
-      out.ascii(',"tls":');
-    }
-    out.ascii(conn.tls ? "true" : "false");
-    out.ascii(',"tls_version":');
-    out.nullableString(conn.tlsVersion);
-    out.ascii(',"sni":');
-    out.nullableString(conn.sni);
-    out.ascii(',"alpn":');
-    const alpn = conn.alpn;
-    out.nullableString(alpn === null ? null : alpn.toString("latin1"));
-    out.ascii(',"timestamp_start":');
-    out.nullableNumber(conn.timestampStart);
-    out.ascii(',"timestamp_end":');
-    out.nullableNumber(conn.timestampEnd);
-    out.ascii(',"id":');
-    out.string(conn.id);
-    out.ascii(',"sockname":');
-    out.nullableString(address(conn.sockname));
-    out.ascii(',"transport_protocol":');
-    out.string(conn.transportProtocol);
-    out.ascii(',"error":');
-    out.nullableString(conn.error);
-    out.ascii(',"cipher":');
-    out.nullableString(conn.cipher);
-    out.ascii(',"cipher_list":');
-    out.strings(conn.cipherList);
-    out.ascii(',"alpn_offers":');
-    out.strings(conn.alpnOffers.map((a) => a.toString("latin1")));
-    out.ascii(',"certificate_list":');
-    out.strings(conn.certificateList.map((c) => c.toString("base64")));
-    out.ascii(',"timestamp_tls_setup":');
-    out.nullableNumber(conn.timestampTlsSetup);
-    if (server) {
-      out.ascii(',"timestamp_tcp_setup":');
-      out.nullableNumber(server.timestampTcpSetup);
-    } else {
-      out.ascii(',"proxy_mode":');
-      out.string(client!.proxyMode);
-    }
-    out.ascii("}");
   }
 
   private request(r: Request): void {

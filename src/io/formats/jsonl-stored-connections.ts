@@ -14,6 +14,7 @@ import type { Flow } from "../../model/index.js";
 import { addressOf } from "../../model/connection.js";
 import { bytesOf, strOf, strOrNull, toNumber } from "../../model/values.js";
 import { address } from "./jsonl-writer.js";
+import { type ConnectionLine, writeConnectionLine } from "./jsonl-connection.js";
 import type { JsonTextBytes } from "./json-text-bytes.js";
 
 const DICT_TAG = 0x7d;
@@ -158,14 +159,14 @@ class StoredConnection {
 
 /** Writes the two connections of a JSON line from the stored dicts, when that gives what the general path gives. */
 export class StoredConnectionsWriter {
-  /**
-   * Writes the client's connection object into `client` and the server's into `server`;
-   * false (with something written, to be discarded) when the flow is not one this can
-   * write exactly, or when it met damage: the general path then writes it, or names the damage.
-   */
   private readonly client = new StoredConnection();
   private readonly server = new StoredConnection();
 
+  /**
+   * Writes the client's connection line as the only text of `client` and the server's as that
+   * of `server`; false (with nothing to keep) when the flow is not one this can write exactly,
+   * or when it met damage: the general path then writes it, or names the damage.
+   */
   write(flow: Flow, client: JsonTextBytes, server: JsonTextBytes): boolean {
     const state = flow.state;
     const version = state.version;
@@ -184,12 +185,14 @@ export class StoredConnectionsWriter {
         const clientNeeds = version === 17 ? CLIENT_V17_NEEDS : old ? CLIENT_V18_NEEDS : CLIENT_V21_NEEDS;
         if (!c.hasAll(clientNeeds) || !s.hasAll(old ? SERVER_V18_NEEDS : SERVER_V21_NEEDS)) return false;
       }
-      connection(c, client, version, false);
-      connection(s, server, version, true);
+      const clientLine = connectionLine(c, version, false);
+      const serverLine = connectionLine(s, version, true);
       if (version < NEWEST) {
         c.decodeRest();
         s.decodeRest();
       }
+      writeConnectionLine(client, clientLine);
+      writeConnectionLine(server, serverLine);
       return true;
     } catch {
       return false; // damage: the general path meets it again and names it
@@ -197,60 +200,39 @@ export class StoredConnectionsWriter {
   }
 }
 
-/** One connection as JsonLineEncoder writes a Client or Server: the same fields, the same conversions as their getters. */
-function connection(conn: StoredConnection, out: JsonTextBytes, version: number, isServer: boolean): void {
-  out.reset();
-  out.ascii('{"address":');
-  if (isServer) {
-    out.nullableString(conn.address(ADDRESS));
-    out.ascii(',"peer":');
-  }
-  out.nullableString(conn.address(PEERNAME));
-  out.ascii(conn.get(TLS) === true ? ',"tls":true,"tls_version":' : ',"tls":false,"tls_version":');
-  const tlsVersion = conn.get(TLS_VERSION);
-  // 20 → 21 renamed QUIC's version
-  out.nullableString(version < NEWEST && tlsVersion === "QUIC" ? "QUICv1" : strOrNull(tlsVersion));
-  out.ascii(',"sni":');
-  out.nullableString(strOrNull(conn.get(SNI)));
-  out.ascii(',"alpn":');
+/** One connection's line from its stored fields: the conversions of the Client and Server getters, and what the steps to 21 change. */
+function connectionLine(conn: StoredConnection, version: number, isServer: boolean): ConnectionLine {
+  const storedTlsVersion = conn.get(TLS_VERSION);
   const alpn = conn.get(ALPN);
-  out.nullableString(alpn === null || alpn === undefined ? null : bytesOf(alpn).toString("latin1"));
-  out.ascii(',"timestamp_start":');
-  const start = toNumber(conn.get(TIMESTAMP_START));
-  // 18 → 19 gives a client without a start the start 0
-  out.nullableNumber(start === null && !isServer && version <= 18 ? 0 : start);
-  out.ascii(',"timestamp_end":');
-  out.nullableNumber(toNumber(conn.get(TIMESTAMP_END)));
-  out.ascii(',"id":');
-  out.string(strOf(conn.get(ID)));
-  out.ascii(',"sockname":');
-  out.nullableString(conn.address(SOCKNAME));
-  out.ascii(',"transport_protocol":');
-  out.string(strOf(conn.get(TRANSPORT_PROTOCOL)) || "tcp");
-  out.ascii(',"error":');
-  out.nullableString(strOrNull(conn.get(ERROR)));
-  out.ascii(',"cipher":');
-  out.nullableString(strOrNull(conn.get(CIPHER)));
-  out.ascii(',"cipher_list":');
   const ciphers = conn.get(CIPHER_LIST);
-  out.strings(Array.isArray(ciphers) ? ciphers.map(strOf) : []);
-  out.ascii(',"alpn_offers":');
   const offers = conn.get(ALPN_OFFERS);
-  out.strings(Array.isArray(offers) ? offers.map((a) => bytesOf(a).toString("latin1")) : []);
-  out.ascii(',"certificate_list":');
   const certificates = conn.get(CERTIFICATE_LIST);
-  out.strings(Array.isArray(certificates) ? certificates.map((c) => bytesOf(c).toString("base64")) : []);
-  out.ascii(',"timestamp_tls_setup":');
-  out.nullableNumber(toNumber(conn.get(TIMESTAMP_TLS_SETUP)));
-  if (isServer) {
-    out.ascii(',"timestamp_tcp_setup":');
-    out.nullableNumber(toNumber(conn.get(TIMESTAMP_TCP_SETUP)));
-  } else {
-    out.ascii(',"proxy_mode":');
-    // 17 → 18 sets it
-    out.string(version === 17 ? "regular" : strOf(conn.get(PROXY_MODE)) || "regular");
-  }
-  out.ascii("}");
+  const start = toNumber(conn.get(TIMESTAMP_START));
+  return {
+    isServer,
+    address: conn.address(isServer ? ADDRESS : PEERNAME),
+    peer: isServer ? conn.address(PEERNAME) : null,
+    tls: conn.get(TLS) === true,
+    // 20 → 21 renamed QUIC's version
+    tlsVersion: version < NEWEST && storedTlsVersion === "QUIC" ? "QUICv1" : strOrNull(storedTlsVersion),
+    sni: strOrNull(conn.get(SNI)),
+    alpn: alpn === null || alpn === undefined ? null : bytesOf(alpn).toString("latin1"),
+    // 18 → 19 gives a client without a start the start 0
+    timestampStart: start === null && !isServer && version <= 18 ? 0 : start,
+    timestampEnd: toNumber(conn.get(TIMESTAMP_END)),
+    id: strOf(conn.get(ID)),
+    sockname: conn.address(SOCKNAME),
+    transportProtocol: strOf(conn.get(TRANSPORT_PROTOCOL)) || "tcp",
+    error: strOrNull(conn.get(ERROR)),
+    cipher: strOrNull(conn.get(CIPHER)),
+    cipherList: Array.isArray(ciphers) ? ciphers.map(strOf) : [],
+    alpnOffers: Array.isArray(offers) ? offers.map((a) => bytesOf(a).toString("latin1")) : [],
+    certificateList: Array.isArray(certificates) ? certificates.map((c) => bytesOf(c).toString("base64")) : [],
+    timestampTlsSetup: toNumber(conn.get(TIMESTAMP_TLS_SETUP)),
+    timestampTcpSetup: isServer ? toNumber(conn.get(TIMESTAMP_TCP_SETUP)) : null,
+    // 17 → 18 sets the proxy mode
+    proxyMode: isServer ? "" : version === 17 ? "regular" : strOf(conn.get(PROXY_MODE)) || "regular",
+  };
 }
 
 function isStoredDict(v: TValue | undefined): v is RawElement {
