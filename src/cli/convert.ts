@@ -4,7 +4,7 @@ import { ExitCode } from "../errors.js";
 import { parseFilter } from "../filter/index.js";
 import { FLOW_FORMATS, FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
 import type { ReadFlow } from "../format/loaded-flow.js";
-import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
+import type { WritableVersion } from "../format/migrations/index.js";
 import type { FlowWriter } from "../io/flow-writer.js";
 import { FilterStage } from "../pipeline/filter-stage.js";
 import { FlowChain } from "../pipeline/flow-chain.js";

@@ -32,6 +32,8 @@ export class InputCopy {
   private checked = 0;
   /** the copy running or done: its length */
   private copying: Promise<number> | null = null;
+  /** the copy failed: the next flow gives up rather than read the rest of the input for nothing */
+  private failed = false;
 
   private constructor(
     readonly path: string,
@@ -64,6 +66,7 @@ export class InputCopy {
    */
   take(raw: RawFlow): void {
     if (raw.offset !== this.checked) throw new CopyAbandoned(`flow #${raw.index} is not the input's next bytes`);
+    if (this.failed) throw new CopyAbandoned("the copy failed");
     this.copying ??= this.startCopy();
     this.checked += raw.bytes.length;
   }
@@ -77,7 +80,7 @@ export class InputCopy {
     const copied = copyFile(this.input, tempPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE).then(
       () => statSync(tempPath).size,
     );
-    copied.catch(() => {}); // handled by commit or abort
+    copied.catch(() => (this.failed = true)); // told by commit, or by the next flow taken
     return copied;
   }
 

@@ -115,6 +115,14 @@ describe("convert with nothing to change", () => {
     expect(temps(d)).toEqual([]);
   });
 
+  it("fails on an output folder that does not exist as the normal path does: one line, exit 2", () => {
+    const d = scratch();
+    const r = reflow(["convert", real, "-o", join(d, "missing", "out.mitm"), "-q"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString().trim().split("\n"), r.stderr.toString()).toHaveLength(1);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
   it("fails on a full disk as the normal path does: one line, exit 2, no temp file left", () => {
     const d = scratch();
     writeFileSync(join(d, "big.mitm"), Buffer.concat(Array.from({ length: 200 }, () => readFileSync(sample))));
