@@ -12,6 +12,7 @@ import { copyFile, type FileHandle, open, unlink } from "node:fs/promises";
 import { OutputError } from "../errors.js";
 import { detectFormat } from "../format/flow-formats.js";
 import type { RawFlow } from "../format/flow-framer.js";
+import { isPipeOrDevice, isRegularFile } from "./file-kind.js";
 import { failureMessage, outputTarget, putInPlace, type Replacement, replacementOf } from "./output-file.js";
 import { releaseTempFile } from "./temp-files.js";
 
@@ -47,7 +48,8 @@ export class InputCopy {
    * is neither a regular file nor new (the normal path reports any failure to open it).
    */
   static open(path: string, input: string, like?: string): InputCopy | null {
-    if (path === "-" || input === "-" || !isMitmFile(input)) return null;
+    // a pipe or device is written in place by the normal path (kernel links such as /dev/stdout followed)
+    if (path === "-" || isPipeOrDevice(path) || !isMitmFile(input)) return null;
     let target: string;
     let existing: Stats | undefined;
     try {
@@ -145,9 +147,9 @@ export class InputCopy {
 
 /** True when `path` is a regular file whose first bytes are a mitm file's (or which is empty). */
 function isMitmFile(path: string): boolean {
+  if (!isRegularFile(path)) return false;
   let fd: number | undefined;
   try {
-    if (!statSync(path).isFile()) return false;
     fd = openSync(path, "r");
     const head = Buffer.alloc(64);
     return detectFormat(head.subarray(0, readSync(fd, head, 0, head.length, 0))) === "mitm";
