@@ -4,12 +4,12 @@ import { ExitCode } from "../errors.js";
 import { parseFilter } from "../filter/index.js";
 import { FLOW_FORMATS, FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
 import type { ReadFlow } from "../format/loaded-flow.js";
-import { MigrationContext, type WritableVersion } from "../format/migrations/index.js";
-import { FlowWriter } from "../io/flow-writer.js";
+import type { WritableVersion } from "../format/migrations/index.js";
+import type { FlowWriter } from "../io/flow-writer.js";
 import { FilterStage } from "../pipeline/filter-stage.js";
 import { FlowChain } from "../pipeline/flow-chain.js";
+import { type FlowFileRun, writeSavedInputs } from "../pipeline/flow-file-run.js";
 import { FlowFileSink, refuseUnwritable } from "../pipeline/flow-file-sink.js";
-import { runSavedInputs } from "../pipeline/saved-flow-source.js";
 import { StrictStage } from "../pipeline/strict-stage.js";
 import { inputsVersion, parseFlowVersion, writableFor } from "./flow-version.js";
 import { slowHeapGrowthForHar } from "./har-heap.js";
@@ -88,34 +88,42 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
   // Saved flows → filter → the writer of the format. With no filter and mitm out, nothing reads
   // more than the record: no model object is made and an unchanged flow goes out as the bytes read.
   let skipped = 0;
-  const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(await inputsVersion(paths));
-  const writer = await FlowWriter.open(opts.output, { version, format, like: paths[0] });
-  const sink = new FlowFileSink(writer, {
-    flushEachBatch: "kept",
-    closeWriter: true,
-    onLeftOut: (flow, e) => {
-      if (!opts.skipUnwritable) refuseUnwritable(flow, e);
-      const record = flow.state as ReadFlow;
-      warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
-      skipped++;
-    },
-  });
+  // Nothing changes a flow: the output may be a kernel copy of the one input, checked by the read.
+  const unchanged = !opts.filter && !opts.strict && format === "mitm" && paths.length === 1 && paths[0] !== "-";
+  const inputs = opts.flowVersion === undefined || unchanged ? await inputsVersion(paths) : null;
+  const version: WritableVersion | undefined = opts.flowVersion ?? writableOrNull(inputs);
   // --strict: each flow read whole first, a damaged one reported and left out
   const strict = opts.strict ? new StrictStage((damage) => errorLine(`${damage.message}: left out`)) : null;
-  const chain = new FlowChain([...(strict ? [strict] : []), ...(filter ? [filter] : [])], [sink]);
-  const progress = new Progress(paths, () => chain.flowsIn, opts.quiet || opts.output === "-");
-  let damaged: boolean;
+  const compose = (writer: FlowWriter): FlowChain => {
+    skipped = 0;
+    const sink = new FlowFileSink(writer, {
+      flushEachBatch: "kept",
+      closeWriter: true,
+      onLeftOut: (flow, e) => {
+        if (!opts.skipUnwritable) refuseUnwritable(flow, e);
+        const record = flow.state as ReadFlow;
+        warn(`${record.file}: flow #${record.raw.index} (${record.type}) left out: ${e.message}`);
+        skipped++;
+      },
+    });
+    return new FlowChain([...(strict ? [strict] : []), ...(filter ? [filter] : [])], [sink]);
+  };
+  const identity = unchanged && (opts.flowVersion === undefined || opts.flowVersion === inputs);
+  let run: FlowFileRun | undefined;
+  const progress = new Progress(paths, () => run?.chain.flowsIn ?? 0, opts.quiet || opts.output === "-");
+  let written: FlowFileRun & { damaged: boolean };
   try {
     // Damage ends its input only; the flows before it are kept and the other inputs still read.
-    damaged = await runSavedInputs(paths, new MigrationContext(), () => chain, { onDamage: (e) => errorLine(e.message) });
-    await chain.close();
-    if (strict?.takeDamage()) damaged = true;
-  } catch (e) {
-    await writer.abort();
-    throw e;
+    written = await writeSavedInputs(paths, opts.output, compose, { onDamage: (e) => errorLine(e.message) }, {
+      writer: { version, format, like: paths[0] },
+      identity,
+      onRun: (r) => (run = r),
+    });
   } finally {
     progress.stop();
   }
+  const { writer } = written;
+  const damaged = written.damaged || !!strict?.takeDamage();
   const leftOut = writer.leftOutSummary();
   if (leftOut) warn(`${leftOut} flow(s) left out: ${FLOW_FORMATS[format].title} holds only HTTP flows`);
   if (!opts.quiet) {

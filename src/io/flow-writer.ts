@@ -14,6 +14,7 @@ import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
 import { DeflatedOutput } from "./formats/deflated-output.js";
 import { isRegularFile } from "./file-kind.js";
+import { CopyAbandoned, InputCopy } from "./input-copy.js";
 import { OutputFile } from "./output-file.js";
 import { Flow } from "../model/index.js";
 
@@ -26,6 +27,14 @@ export interface FlowWriterOptions {
   format?: FlowFormat | string;
   /** an input the output is made from: a new output is private (0600) when that input is */
   like?: string;
+  /**
+   * The one input of a run that writes every flow unchanged (no filter, no script, mitm at
+   * the input's version): the output is then made as a kernel copy of it, each flow written
+   * only checked (see InputCopy). `write` and `close` throw CopyAbandoned when the copy cannot
+   * stand for the output; the caller aborts and starts again without `copyOf`. Ignored where
+   * a copy cannot be made (stdin, stdout, appending, another format, a non-regular file).
+   */
+  copyOf?: string;
 }
 
 /** reflow's name and version, for HAR's `log.creator`. */
@@ -66,7 +75,7 @@ export class FlowWriter {
   readonly leftOut = new Map<string, number>();
 
   private constructor(
-    private readonly out: OutputFile,
+    private readonly out: OutputFile | InputCopy,
     version: WritableVersion | undefined,
     /** the encoder of a format other than mitm, and where its bytes go (compressed for .zhar) */
     private readonly other?: { encoder: FlowFileEncoder; out: OutputFile | DeflatedOutput },
@@ -76,6 +85,8 @@ export class FlowWriter {
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
     const format = outputFormat(path, opts.format);
+    const copy = opts.copyOf !== undefined && format === "mitm" && !opts.append ? InputCopy.open(path, opts.copyOf, opts.like) : null;
+    if (copy) return new FlowWriter(copy, opts.version);
     if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like, binary: true }), opts.version);
     const har = format === "har" || format === "zhar";
     let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
@@ -102,6 +113,11 @@ export class FlowWriter {
     return new FlowWriter(file, undefined, { encoder, out });
   }
 
+  /** True when the output is being made as a kernel copy of its input (see `copyOf`). */
+  get copying(): boolean {
+    return this.out instanceof InputCopy;
+  }
+
   /** The format being written. */
   get format(): FlowFormat {
     return this.other?.encoder.format ?? "mitm";
@@ -123,6 +139,10 @@ export class FlowWriter {
     if (this.other) return this.writeOther(flow, state);
     const encoder = (this.encoder ??= new MitmEncoder(writableFor(state instanceof FlowRecord ? state.storedVersion : state.version)));
     this.count++;
+    if (this.out instanceof InputCopy) {
+      if (!encoder.isVerbatim(state)) throw new CopyAbandoned("a flow is not written as read");
+      return this.out.take((state as FlowRecord).raw);
+    }
     if (encoder.isVerbatim(state)) {
       const bytes = (state as FlowRecord).raw.bytes;
       return this.fromReadBuffers ? this.out.writeKept(bytes) : this.out.write(bytes);
@@ -176,6 +196,7 @@ export class FlowWriter {
    */
   writeNow(states: readonly FlowState[], onRefused: (state: FlowState, e: WriteUnsupportedError) => void): Promise<void> | void {
     // HAR, JSON Lines and msgpack go through their own queue: a HAR file is whole only once closed anyway
+    if (this.out instanceof InputCopy) throw new Error("writeNow on an output copied from its input");
     if (this.other) return states.reduce<Promise<void> | void>((prev, s) => (prev ? prev.then(() => this.writeOther(s, s)) : this.writeOther(s, s)), undefined);
     const parts: Buffer[] = [];
     for (const state of states) {

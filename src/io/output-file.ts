@@ -106,7 +106,7 @@ export class OutputFile {
     /** the file renamed over (replace) or appended to */
     private readonly target: string | null,
     /** replace: the mode, owner and group the file gets; append: null */
-    private readonly keep: { mode: number; uid: number; gid: number } | null,
+    private readonly keep: KeptAttributes | null,
     /** append: the length the file had before, cut back to if the append fails */
     private readonly startLength: number,
     /** a pipe or device written in place: nothing to rename, nothing to cut back */
@@ -144,22 +144,17 @@ export class OutputFile {
         return new OutputFile(path, fh, null, target, null, (await fh.stat()).size);
       } catch (e) {
         await fh?.close().catch(() => {});
-        throw new OutputError(path, message(e));
+        throw new OutputError(path, failureMessage(e));
       }
     }
-    removeStaleTempFiles(target);
-    const tempPath = tempPathFor(target);
-    trackTempFile(tempPath); // before it exists: a signal that comes as it is made still removes it
+    const { tempPath, keep } = replacementOf(target, existing, opts.like);
     try {
       // private while it is written: it may hold what the replaced file protected
       const fh = await open(tempPath, "wx", 0o600);
-      const keep = existing
-        ? { mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid }
-        : { mode: newFileMode(opts.like), uid: -1, gid: -1 };
       return new OutputFile(path, fh, tempPath, target, keep, 0);
     } catch (e) {
       releaseTempFile(tempPath);
-      throw new OutputError(path, message(e));
+      throw new OutputError(path, failureMessage(e));
     }
   }
 
@@ -174,7 +169,7 @@ export class OutputFile {
       return out;
     } catch (e) {
       await fh?.close().catch(() => {});
-      throw new OutputError(path, message(e));
+      throw new OutputError(path, failureMessage(e));
     }
   }
 
@@ -293,7 +288,7 @@ export class OutputFile {
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(this.fh.fd, bytes, off, bytes.length - off);
     } catch (e) {
-      throw new OutputError(this.path, message(e));
+      throw new OutputError(this.path, failureMessage(e));
     }
   }
 
@@ -344,7 +339,7 @@ export class OutputFile {
         if (n > 0) slices[0] = slices[0]!.subarray(n);
       }
     } catch (e) {
-      throw new OutputError(this.path, message(e));
+      throw new OutputError(this.path, failureMessage(e));
     }
   }
 
@@ -359,19 +354,11 @@ export class OutputFile {
     if (!this.fh) return;
     const { tempPath, keep } = this;
     try {
-      if (tempPath && keep) {
-        if (keep.uid !== -1) await this.fh.chown(keep.uid, keep.gid).catch(() => {}); // only where permitted
-        await this.fh.chmod(keep.mode);
-      }
-      await this.fh.close();
-      if (tempPath) {
-        if (statSync(this.target!, { throwIfNoEntry: false })?.isDirectory()) throw new Error("is a directory");
-        await rename(tempPath, this.target!);
-        releaseTempFile(tempPath);
-      }
+      if (tempPath && keep) await putInPlace(this.fh, { tempPath, target: this.target!, keep });
+      else await this.fh.close();
     } catch (e) {
       await this.abort();
-      throw new OutputError(this.path, message(e));
+      throw new OutputError(this.path, failureMessage(e));
     }
   }
 
@@ -388,8 +375,49 @@ export class OutputFile {
   }
 }
 
+/** The mode, owner and group a replaced file's successor gets. */
+export interface KeptAttributes {
+  mode: number;
+  /** -1: a new file, owned by whoever writes it */
+  uid: number;
+  gid: number;
+}
+
+/** A file being replaced: the temp file written beside it, the file renamed over, what it keeps. */
+export interface Replacement {
+  tempPath: string;
+  target: string;
+  keep: KeptAttributes;
+}
+
+/**
+ * The temp path that will replace `target` (`existing`: its stats, null for a new file), and
+ * the attributes the result gets; the temp path is tracked from now on, so that a signal that
+ * comes as it is made still removes it.
+ */
+export function replacementOf(target: string, existing: Stats | null, like: string | undefined): Replacement {
+  removeStaleTempFiles(target);
+  const tempPath = tempPathFor(target);
+  trackTempFile(tempPath);
+  const keep = existing ? { mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid } : { mode: newFileMode(like), uid: -1, gid: -1 };
+  return { tempPath, target, keep };
+}
+
+/**
+ * Gives the temp file (open as `fh`, closed here) the kept mode and owner and renames it over
+ * its target; on failure the caller removes it.
+ */
+export async function putInPlace(fh: FileHandle, { tempPath, target, keep }: Replacement): Promise<void> {
+  if (keep.uid !== -1) await fh.chown(keep.uid, keep.gid).catch(() => {}); // only where permitted
+  await fh.chmod(keep.mode);
+  await fh.close();
+  if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new Error("is a directory");
+  await rename(tempPath, target);
+  releaseTempFile(tempPath);
+}
+
 /** A failure's message without Node's errno prefix noise (`ENOSPC: no space left on device, write`). */
-function message(e: unknown): string {
+export function failureMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (typeof err?.code === "string" && typeof err.message === "string")
     return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod)( .*)?$/, "");
@@ -404,7 +432,7 @@ function message(e: unknown): string {
 function writeStdout(bytes: Uint8Array): Promise<void> {
   return new Promise((resolveWrite, reject) => {
     const fail = (e: NodeJS.ErrnoException): void => {
-      if (e.code !== "EPIPE") reject(new OutputError("<stdout>", message(e)));
+      if (e.code !== "EPIPE") reject(new OutputError("<stdout>", failureMessage(e)));
     };
     try {
       // the callback runs once the bytes are handed over (or failed): at most one write waits
