@@ -41,15 +41,30 @@ function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
 /** Names looked up as text, encoded once: every flow asks for the same few (Host, Content-Type). */
 const lookupNames = new Map<string, Buffer>();
 
-/** A name to compare with, never stored (stored names are always fresh Buffers). */
-function lookupName(name: string | Uint8Array): Buffer {
-  if (typeof name !== "string") return headerBytes(name, "name");
-  let b = lookupNames.get(name);
+/** `text` as header bytes, kept in `cache` (up to 256 texts) for the next time. */
+function encodedOnce(cache: Map<string, Buffer>, text: string, what: "name" | "value"): Buffer {
+  let b = cache.get(text);
   if (b === undefined) {
-    b = headerBytes(name, "name");
-    if (lookupNames.size < 256) lookupNames.set(name, b);
+    b = headerBytes(text, what);
+    if (cache.size < 256) cache.set(text, b);
   }
   return b;
+}
+
+/** A name to compare with, never stored (stored names are always fresh Buffers). */
+function lookupName(name: string | Uint8Array): Buffer {
+  return typeof name === "string" ? encodedOnce(lookupNames, name, "name") : headerBytes(name, "name");
+}
+
+/** Values set on stored fields, encoded once: a script sets the same few on every flow. */
+const storedValueBytes = new Map<string, Buffer>();
+
+/**
+ * A value for `setStored`, which copies it into the list's new bytes and keeps nothing: text
+ * is encoded once, up to a few hundred values. Never stored as it is (see `setAll`).
+ */
+function valueToCopy(v: string | Uint8Array): Buffer {
+  return typeof v === "string" && v.length <= 256 ? encodedOnce(storedValueBytes, v, "value") : headerBytes(v, "value");
 }
 
 /** ASCII-case-insensitive equality of two header names (Python's `bytes.lower()` only folds ASCII). */
@@ -230,9 +245,10 @@ export class Headers implements Iterable<[string, string]> {
     const stored = this.fieldList === undefined && typeof name === "string";
     const key = stored ? lookupName(name) : headerBytes(name, "name");
     const vals: Buffer[] = [];
-    for (const v of values) vals.push(headerBytes(v, "value"));
+    for (const v of values) vals.push(stored ? valueToCopy(v) : headerBytes(v, "value"));
     if (stored && this.setStored(key, vals, true) >= 0) return this;
-    return this.setInList(stored ? Buffer.from(key) : key, vals);
+    // into the list itself: Buffers of their own, not the ones shared for copying
+    return stored ? this.setInList(Buffer.from(key), vals.map((v) => Buffer.from(v))) : this.setInList(key, vals);
   }
 
   /** `setAll` on the decoded list; `key` is stored as it is. */
