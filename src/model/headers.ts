@@ -4,8 +4,8 @@
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
 import { FlowStateError } from "../errors.js";
-import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry } from "../format/tnetstring.js";
-import { visitStoredPairs } from "../format/stored-pairs.js";
+import type { TDict, TValue } from "../format/tnetstring.js";
+import { setStoredPairs, visitStoredPairs } from "../format/stored-pairs.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -275,7 +275,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /**
    * `setAll` (or with `replace` false, appending `values` as fields named `key`) on fields
-   * still stored as bytes in a flow read from a file, without decoding them: the list is
+   * still stored as bytes in a flow read from a mitm or msgpack file, without decoding them: the list is
    * written anew as bytes (what the encoder would write for the decoded list so changed),
    * so that a script that sets one header pays neither for decoding the others nor for
    * encoding them again. Gives how many fields named `key` were replaced or dropped, or -1
@@ -283,18 +283,8 @@ export class Headers implements Iterable<[string, string]> {
    */
   private setStored(key: Buffer, values: Buffer[], replace: boolean): number {
     if (this.fieldList) return -1;
-    const { dict, entryKey } = this;
-    // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
-    if (!(dict instanceof IndexedDict)) return -1;
-    const stored = storedEntry(dict, entryKey);
-    if (!(stored instanceof RawElement)) return -1;
-    let matched = 0;
-    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) && ++matched > 0 : () => false;
-    const edited = setBytePairs(stored, matches, key, values);
-    if (!edited) return -1;
-    // removing a name the list lacks changes nothing: the flow stays as read (written as its bytes)
-    if (matched > 0 || values.length > 0) dict.set(entryKey, RawElement.of(edited));
-    return matched;
+    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) : () => false;
+    return setStoredPairs(this.dict!, this.entryKey, matches, key, values);
   }
 
   /** Inserts a field at `index` among the fields. */
