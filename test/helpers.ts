@@ -80,16 +80,28 @@ export function stderrLine(child: ChildProcess, ready: RegExp): Promise<string> 
   });
 }
 
+/** Options for reading a flow file's bytes. */
+interface RawFlowOptions {
+  /** the file is still being written: a last flow that runs past the end is left out, not an error */
+  beingWritten?: boolean;
+}
+
 /** The top-level dicts of a flow file, decoded as they stand (no migration, no model). */
-export function flowDicts(bytes: Buffer): TDict[] {
-  return rawFlows(bytes).map((raw) => decode(raw) as TDict);
+export function flowDicts(bytes: Buffer, opts: RawFlowOptions = {}): TDict[] {
+  return rawFlows(bytes, opts).map((raw) => decode(raw) as TDict);
 }
 
 /** The flows of a mitm file as their raw bytes. */
-export function rawFlows(bytes: Buffer): Buffer[] {
+export function rawFlows(bytes: Buffer, opts: RawFlowOptions = {}): Buffer[] {
   const out: Buffer[] = [];
   for (let pos = 0; pos < bytes.length; ) {
-    const next = spanAt(bytes, pos, bytes.length).next;
+    let next: number;
+    try {
+      next = spanAt(bytes, pos, bytes.length).next;
+    } catch (e) {
+      if (opts.beingWritten && /runs past the end|missing length prefix/.test(String(e))) break;
+      throw e;
+    }
     out.push(bytes.subarray(pos, next));
     pos = next;
   }

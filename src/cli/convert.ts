@@ -122,7 +122,7 @@ async function convert(args: string[], opts: ConvertOptions): Promise<number> {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const where = opts.output === "-" ? "stdout" : opts.output;
     info(
-      `${writer.count} ${writer.count === 1 ? "flow" : "flows"} written to ${where} (${format === "mitm" ? `mitm v${writer.version ?? "-"}` : FLOW_FORMATS[format].title})` +
+      `${writer.count} ${writer.count === 1 ? "flow" : "flows"} written to ${where} (${format === "mitm" ? (writer.version ? `mitm v${writer.version}` : "mitm") : FLOW_FORMATS[format].title})` +
         `${skipped ? `, ${skipped} left out` : ""}` +
         `${filter ? `, ${filter.unmatched} not matching the filter` : ""} in ${secs} s`,
     );

@@ -26,6 +26,7 @@ import { writeWholeFile } from "../io/output-file.js";
 import type { Flow } from "../model/index.js";
 import { expandInputs } from "./inputs.js";
 import { closedStdout, useColour } from "./report.js";
+import { terminalSafeText } from "../io/terminal-text.js";
 
 interface DiffOptions {
   by: PairingMode;
@@ -131,7 +132,7 @@ class StdoutSink {
     const chunk = this.parts.join("");
     this.parts = [];
     this.size = 0;
-    if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+    if (!process.stdout.write(process.stdout.isTTY ? terminalSafeText(chunk) : chunk)) await new Promise((resolve) => process.stdout.once("drain", resolve));
   }
 }
 

@@ -12,6 +12,7 @@ import type { HTTPFlow } from "../model/index.js";
 import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
 import { errorLine, warn } from "./report.js";
+import { terminalSafeText } from "../io/terminal-text.js";
 
 interface ExportOptions {
   format: ExportFormat;
@@ -88,7 +89,7 @@ async function exportFlows(args: string[], opts: ExportOptions): Promise<number>
         }
         // raw messages are told apart by an empty line, as mitmproxy separates a request from its response
         if (raw && !first) process.stdout.write("\r\n\r\n");
-        process.stdout.write(raw ? forTerminal(exported.output) : exported.output);
+        process.stdout.write(raw ? forTerminal(exported.output) : process.stdout.isTTY ? terminalSafeText(exported.output.toString()) : exported.output);
         first = false;
       }
     } catch (e) {

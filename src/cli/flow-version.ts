@@ -1,11 +1,11 @@
 /** Choosing the mitm format version to write. */
-import { stat } from "node:fs/promises";
 import { type StoredVersion } from "../format/flow-record.js";
 import { WRITABLE_VERSIONS, type WritableVersion } from "../format/migrations/index.js";
 import { writableFor } from "../format/mitm-writer.js";
 
 export { writableFor };
 import { readFlowRecords } from "../io/flow-source.js";
+import { isRegularFile } from "../io/file-kind.js";
 import { peekingAtStdin } from "../io/input.js";
 import { UsageError } from "../errors.js";
 
@@ -27,7 +27,7 @@ export function parseFlowVersion(text: string): WritableVersion {
 export async function inputsVersion(paths: string[]): Promise<StoredVersion | null> {
   let best: number | null = null;
   for (const p of paths) {
-    if (p !== "-" && !(await stat(p).catch(() => null))?.isFile()) continue; // a pipe; a missing file is reported later
+    if (p !== "-" && !isRegularFile(p)) continue; // a pipe; a missing file is reported later
     const first = async (): Promise<void> => {
       for await (const rec of readFlowRecords(p)) {
         const w = writableFor(rec.storedVersion);

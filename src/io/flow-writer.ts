@@ -13,6 +13,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
 import { DeflatedOutput } from "./formats/deflated-output.js";
+import { isRegularFile } from "./file-kind.js";
 import { OutputFile } from "./output-file.js";
 import { Flow } from "../model/index.js";
 
@@ -75,10 +76,10 @@ export class FlowWriter {
 
   static async open(path: string, opts: FlowWriterOptions = {}): Promise<FlowWriter> {
     const format = outputFormat(path, opts.format);
-    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like }), opts.version);
+    if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like, binary: true }), opts.version);
     const har = format === "har" || format === "zhar";
     let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
-    if (opts.append && path !== "-") {
+    if (opts.append && isRegularFile(path)) { // a pipe's first bytes cannot be peeked at without taking them
       const head = await headOf(path, MSGPACK_MAGIC.length);
       if (head.length && har)
         throw new OutputError(path, "cannot append to a HAR file (write a new one, or append as mitm, msgpack or jsonl)");
@@ -94,7 +95,8 @@ export class FlowWriter {
       msgpackVersion: appendTo,
     });
     const opening = appendTo === undefined ? encoder.opening() : null; // one header per file
-    const file = await OutputFile.open(path, { append: opts.append, like: opts.like });
+    const binary = format === "msgpack" || format === "zhar";
+    const file = await OutputFile.open(path, { append: opts.append, like: opts.like, binary });
     const out = format === "zhar" ? new DeflatedOutput(file) : file;
     if (opening) await out.write(opening);
     return new FlowWriter(file, undefined, { encoder, out });

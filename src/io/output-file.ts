@@ -9,11 +9,17 @@
 import { lstatSync, readlinkSync, statSync, type Stats, writeSync } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { isatty } from "node:tty";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
+import { isPipeOrDevice } from "./file-kind.js";
+import { terminalSafeBytes } from "./terminal-text.js";
 import { releaseTempFile, removeStaleTempFiles, tempPathFor, trackTempFile } from "./temp-files.js";
 
 const BATCH_SIZE = 1 << 20;
+
+/** Why binary flows are not written to a terminal (as gzip refuses to). */
+const TERMINAL = "is a terminal: flow files are binary; write them to a file or a pipe";
 
 /** How an output is opened. */
 export interface OutputOptions {
@@ -24,6 +30,8 @@ export interface OutputOptions {
    * input is readable by its owner only, so a capture with secrets does not become public.
    */
   like?: string;
+  /** the bytes are binary (flow files): refused when they would go to a terminal */
+  binary?: boolean;
 }
 
 /** The file a path finally names: symlinks followed, even to a target that does not exist yet. */
@@ -88,6 +96,8 @@ export class OutputFile {
   private writingKept = false;
   /** bytes handed to `write` so far */
   bytesWritten = 0;
+  /** the output is a terminal: text is written as terminalSafeBytes makes it */
+  private terminal = false;
 
   private constructor(
     readonly path: string,
@@ -99,6 +109,8 @@ export class OutputFile {
     private readonly keep: { mode: number; uid: number; gid: number } | null,
     /** append: the length the file had before, cut back to if the append fails */
     private readonly startLength: number,
+    /** a pipe or device written in place: nothing to rename, nothing to cut back */
+    private readonly inPlace = false,
   ) {}
 
   /**
@@ -107,7 +119,16 @@ export class OutputFile {
    * added to the end of `path` instead.
    */
   static async open(path: string, opts: OutputOptions = {}): Promise<OutputFile> {
-    if (path === "-") return new OutputFile(path, null, null, null, null, 0);
+    if (path === "-") {
+      if (opts.binary && process.stdout.isTTY) throw new OutputError("<stdout>", TERMINAL);
+      const out = new OutputFile(path, null, null, null, null, 0);
+      out.terminal = Boolean(process.stdout.isTTY);
+      return out;
+    }
+    // A named pipe, /dev/null, /dev/stdout or a process substitution is written where it is:
+    // renaming a file over it would replace the device (kernel links such as /dev/fd/N are
+    // followed by stat, not by outputTarget).
+    if (isPipeOrDevice(path)) return OutputFile.openInPlace(path, opts);
     const target = outputTarget(path);
     let existing: Stats | null = null;
     try {
@@ -142,9 +163,25 @@ export class OutputFile {
     }
   }
 
+  private static async openInPlace(path: string, opts: OutputOptions): Promise<OutputFile> {
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, opts.append ? "a" : "w"); // a pipe's open waits for its reader
+      const terminal = isatty(fh.fd);
+      if (opts.binary && terminal) throw new Error(TERMINAL);
+      const out = new OutputFile(path, fh, null, null, null, 0, true);
+      out.terminal = terminal;
+      return out;
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      throw new OutputError(path, message(e));
+    }
+  }
+
   /** Queues bytes; they are copied, so the caller may reuse its buffer. */
   write(bytes: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
+    if (this.terminal) bytes = terminalSafeBytes(bytes);
     if (bytes.length > BATCH_SIZE - this.used) return this.writeAfterFlush(bytes);
     this.batch.set(bytes, this.used);
     this.enqueue(this.batch.subarray(this.used, this.used + bytes.length));
@@ -158,6 +195,7 @@ export class OutputFile {
    */
   writeKept(bytes: Buffer): Promise<void> | void {
     if (this.failure) throw this.failure;
+    if (this.terminal) return this.write(bytes);
     this.holdsKept = true;
     this.enqueue(bytes);
     if (this.queued >= BATCH_SIZE) return this.startFlush();
@@ -246,6 +284,7 @@ export class OutputFile {
   writeNow(bytes: Uint8Array): void {
     if (this.failure) throw this.failure;
     if (this.pending || this.queued) throw new Error("writeNow after queued writes: flush them first");
+    if (this.terminal) bytes = terminalSafeBytes(bytes);
     this.bytesWritten += bytes.length;
     if (!this.fh) {
       void writeStdout(bytes).catch((e: OutputError) => (this.failure = e));
@@ -340,7 +379,7 @@ export class OutputFile {
   async abort(): Promise<void> {
     await this.pending;
     if (!this.fh) return;
-    if (!this.tempPath) await this.fh.truncate(this.startLength).catch(() => {});
+    if (!this.tempPath && !this.inPlace) await this.fh.truncate(this.startLength).catch(() => {});
     await this.fh.close().catch(() => {});
     if (this.tempPath) {
       await unlink(this.tempPath).catch(() => {});

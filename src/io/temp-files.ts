@@ -58,7 +58,13 @@ function installSignalHandlers(): void {
   signalHandlersInstalled = true;
   for (const [sig, code] of ENDING_SIGNALS) process.once(sig, () => {
     removeLiveTempFiles();
-    exitProcess(code);
+    // End by the signal itself, its default action restored, as well-behaved Unix tools do: a
+    // shell reports 128 + n and a loop around reflow stops on Ctrl-C. process.exit() would
+    // wait for every thread-pool thread, and one blocked opening a named pipe whose writer
+    // never comes would keep the process alive.
+    for (const [s] of ENDING_SIGNALS) process.removeAllListeners(s);
+    process.kill(process.pid, sig);
+    exitProcess(code); // not reached once the signal is delivered
   });
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ScriptExitError, ScriptLoadError } from "../errors.js";
+import { isPipeOrDevice } from "../io/file-kind.js";
 import { OutputFile } from "../io/output-file.js";
 import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
@@ -36,7 +37,8 @@ export async function runInWorkers(
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
   const { single, append, outputFor, version } = outputs;
   // parts of a single output live beside it until they are joined in order
-  const partsDir = single ? mkdtempSync(join(single === "-" ? tmpdir() : dirname(single), ".reflow-parts-")) : null;
+  const besideOutput = single !== undefined && single !== "-" && !isPipeOrDevice(single);
+  const partsDir = single ? mkdtempSync(join(besideOutput ? dirname(single) : tmpdir(), ".reflow-parts-")) : null;
   const partOf = (i: number): string => join(partsDir!, `${String(i).padStart(6, "0")}.mitm`);
   const total: PipelineStats = { flowsRead: 0, flowsWritten: 0, filteredOut: 0, killed: 0, duplicated: 0, scriptErrors: 0 };
   let damaged = false;
@@ -84,7 +86,7 @@ export async function runInWorkers(
     });
     for (const suite of suites) outcomes?.add(suite);
     if (single) {
-      const out = await OutputFile.open(single, { append, like: paths[0] });
+      const out = await OutputFile.open(single, { append, like: paths[0], binary: true }); // the parts are mitm
       try {
         for (let i = 0; i < paths.length; i++) {
           for await (const chunk of createReadStream(partOf(i), { highWaterMark: 1 << 20 })) await out.write(chunk as Buffer);
