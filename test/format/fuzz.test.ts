@@ -13,6 +13,7 @@ import { MitmEncoder } from "../../src/format/mitm-writer.js";
 import { FlowListing } from "../../src/display/flow-listing.js";
 import { parseFilter } from "../../src/filter/index.js";
 import { JsonLineEncoder } from "../../src/io/formats/jsonl-line-encoder.js";
+import { bothWays } from "../io/formats/jsonl-reference.js";
 import { flowOf, flowReadError, readFlows } from "../../src/io/flow-source.js";
 import { FlowStateError, ReflowError } from "../../src/errors.js";
 import { ContentEncodingError } from "../../src/model/index.js";
@@ -182,6 +183,17 @@ describe("fuzzing the reader", () => {
     }
     expect(untyped).toEqual([]);
     expect(typed).toBeGreaterThan(1000); // the damage was real
+  });
+
+  it("writes the JSON lines of 2,000 damaged inputs as flowToJsonLine does, or meets the same damage", async () => {
+    const r = rng(20261203);
+    let lines = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const { encoded, reference } = await bothWays(mutate(r));
+      expect(encoded, `case ${i}`).toEqual(reference);
+      lines += reference.filter((l) => l.startsWith("{")).length;
+    }
+    expect(lines).toBeGreaterThan(1000); // most damage leaves some flows whole
   });
 
   it("sees only typed errors reading 3,000 damaged inputs as show does", async () => {

@@ -53,7 +53,38 @@ function floatLike(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
+/** Powers of ten a double holds exactly (10^0 … 10^22). */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * A float written `[-]digits[.digits]` with at most 15 digits, read without making a string:
+ * the digits as an integer below 2^53 and 10^(digits after the point) are both exact
+ * doubles, so their quotient is the correctly rounded value Number() reads (Clinger's fast
+ * path). NaN for anything else (then Number() reads it). Most timestamps are written so.
+ */
+function decodeShortDecimal(buf: Buffer, start: number, end: number): number {
+  const negative = buf[start] === 0x2d;
+  let i = negative ? start + 1 : start;
+  let digits = 0;
+  let fraction = -1; // digits after the point; -1 while none was seen
+  let n = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x2e && fraction < 0) fraction = 0;
+    else if (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+      if (fraction >= 0) fraction++;
+    } else return NaN;
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  const v = fraction > 0 ? n / EXACT_POWERS_OF_TEN[fraction]! : n;
+  return negative ? -v : v;
+}
+
 function decodeFloat(buf: Buffer, start: number, end: number): number | PyFloat {
+  const short = decodeShortDecimal(buf, start, end);
+  if (short === short) return Number.isInteger(short) ? new PyFloat(short) : short; // not NaN
   const text = buf.toString("latin1", start, end);
   let v = floatLike(buf, start, end) ? Number(text) : NaN;
   if (Number.isNaN(v)) {

@@ -72,6 +72,28 @@ export class DictIndex {
     return (this.decodedKeys = keys);
   }
 
+  /** Entry `i`'s key when it is text of at most 32 ASCII bytes (nearly every key), as `keys` decodes it; else undefined. */
+  shortTextKeyAt(i: number): string | undefined {
+    const start = this.at[3 * i + 1]!;
+    const end = this.at[3 * i + 2]! - 1;
+    return this.buf[end] === TAG_STR ? internedAscii(this.buf, start, end) : undefined;
+  }
+
+  /** True when entry `i`'s key is the text `key` (ASCII), compared as bytes. */
+  textKeyIs(i: number, key: string): boolean {
+    const start = this.at[3 * i + 1]!;
+    const end = this.at[3 * i + 2]! - 1;
+    const n = key.length;
+    if (end - start !== n || this.buf[end] !== TAG_STR) return false;
+    for (let j = 0; j < n; j++) if (key.charCodeAt(j) !== this.buf[start + j]) return false;
+    return true;
+  }
+
+  /** Entry `i`'s key, decoded (as `keys` decodes it, without decoding the others). */
+  keyAt(i: number): TKey {
+    return decodeAt(this.buf, this.at[3 * i]!, this.end, false) as TKey;
+  }
+
   /** Where entry `i`'s value starts (its key ends there). */
   valueStart(i: number): number {
     return this.at[3 * i + 2]!;

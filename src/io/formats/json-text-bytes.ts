@@ -22,6 +22,10 @@ SHORT_ESCAPE[0x0a] = 0x6e;
 SHORT_ESCAPE[0x0d] = 0x72;
 SHORT_ESCAPE[0x09] = 0x74;
 
+/** A byte's two-character escape as the 16-bit little-endian value that writes it (backslash first); 0 when it has none. */
+const SHORT_ESCAPES = new Uint16Array(256);
+for (let c = 0; c < 256; c++) if (SHORT_ESCAPE[c] !== 0) SHORT_ESCAPES[c] = 0x5c | (SHORT_ESCAPE[c]! << 8);
+
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
 
 /** Byte `c` of UTF-8 text into `buf` at `at`, escaped if JSON needs it; returns where it ended. */
@@ -45,10 +49,16 @@ function escapeByte(buf: Buffer, c: number, at: number): number {
 
 /** A growing buffer of JSON text, reused from line to line. */
 export class JsonTextBytes {
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  private buf: Buffer;
+  private view: DataView;
   /** bytes written so far */
   at = 0;
+
+  /** @param size the room to start with (it grows as needed) */
+  constructor(size = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
 
   /** The text written since the last `reset`: a view valid until the next write. */
   bytes(): Buffer {
@@ -84,6 +94,13 @@ export class JsonTextBytes {
     this.at = at;
   }
 
+  /** Bytes that are JSON text already (another JsonTextBytes' text). */
+  raw(src: Uint8Array): void {
+    this.reserve(src.length);
+    this.buf.set(src, this.at);
+    this.at += src.length;
+  }
+
   /** Text that is JSON already, of any characters (the output of JSON.stringify). */
   json(s: string): void {
     this.reserve(s.length * 3);
@@ -114,10 +131,33 @@ export class JsonTextBytes {
     this.at = at;
   }
 
+  /** A string, or null. */
+  nullableString(s: string | null): void {
+    if (s === null) this.ascii("null");
+    else this.string(s);
+  }
+
+  /** A number, or null. */
+  nullableNumber(n: number | null): void {
+    if (n === null) this.ascii("null");
+    else this.number(n);
+  }
+
+  /** A list of strings. */
+  strings(list: readonly string[]): void {
+    this.ascii("[");
+    for (let i = 0; i < list.length; i++) {
+      if (i) this.ascii(",");
+      this.string(list[i]!);
+    }
+    this.ascii("]");
+  }
+
   /**
    * Bytes `src[start..end)` that are valid UTF-8 as the JSON string of their text: the bytes
    * themselves, each control, `"` and `\` escaped (JSON.stringify escapes nothing else in
-   * text without lone surrogates). Four bytes are tested at once: most need nothing.
+   * text without lone surrogates). Four bytes are tested at once: most need nothing, and of
+   * those that hold a byte to escape, the bytes before it are kept as they were stored.
    */
   utf8String(src: Uint8Array, start = 0, end = src.length): void {
     this.reserve((end - start) * 6 + 2); // every byte a \u00XX at worst
@@ -127,17 +167,28 @@ export class JsonTextBytes {
     let at = this.at;
     buf[at++] = 0x22;
     let i = start;
-    for (; i + 4 <= end; i += 4) {
-      let x = from.getUint32(i, true) | 0;
+    while (i + 4 <= end) {
+      const x = from.getUint32(i, true) | 0;
       const quote = x ^ 0x22222222;
       const backslash = x ^ 0x5c5c5c5c;
-      // a byte of x that is 0 after the xor, or below 0x20 (the classic "has zero/less byte" tests)
-      if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080) {
-        for (let k = 0; k < 4; k++, x >>>= 8) at = escapeByte(buf, x & 0xff, at); // first byte lowest
-      } else {
-        out.setUint32(at, x, true);
+      // the bytes of x that are 0 after the xor, or below 0x20 (the classic "has zero/less byte"
+      // tests): exact for the lowest such byte, bytes above it may be false hits
+      const hits = (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080;
+      out.setUint32(at, x, true); // first byte lowest
+      if (hits === 0) {
         at += 4;
+        i += 4;
+        continue;
       }
+      const k = (31 - Math.clz32(hits & -hits)) >> 3; // the first byte to escape: those before it stay
+      at += k;
+      const c = src[i + k]!;
+      const short = SHORT_ESCAPES[c]!;
+      if (short !== 0) {
+        out.setUint16(at, short, true);
+        at += 2;
+      } else at = escapeByte(buf, c, at);
+      i += k + 1;
     }
     at = this.escapeRun(src, i, end, at);
     buf[at++] = 0x22;

@@ -5,16 +5,23 @@
  * metadata) are stringified from the objects flowToJson makes of them.
  */
 import { isUtf8 } from "node:buffer";
-import { RawElement, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
-import type { Client, Flow, HTTPFlow, Headers, Message, Request, Response, Server, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
+import { RawElement, type TValue, storedEntry, visitBytePairs } from "../../format/tnetstring.js";
+import type { Flow, HTTPFlow, Headers, Message, Request, Response, TCPFlow, UDPFlow, DNSFlow } from "../../model/index.js";
 import { decodeUtf8Escaped } from "../../model/surrogate-escape.js";
 import { asBuffer } from "../../model/bytes.js";
+import { unparseUrl } from "../../model/url.js";
 import { JsonTextBytes } from "./json-text-bytes.js";
-import { address, dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
+import { StoredConnectionsWriter } from "./jsonl-stored-connections.js";
+import { modelConnectionLine, writeConnectionLine } from "./jsonl-connection.js";
+import { dnsJson, metadataJson, shownBody, streamMessagesJson, websocketJson } from "./jsonl-writer.js";
 
 /** Writes each flow's JSON line into a buffer of its own, reused from line to line. */
 export class JsonLineEncoder {
   private readonly out = new JsonTextBytes();
+  /** the two connections, written first (where flowToJson reads them) and copied into the line */
+  private readonly clientConn = new JsonTextBytes(4096);
+  private readonly serverConn = new JsonTextBytes(4096);
+  private readonly storedConnections = new StoredConnectionsWriter();
 
   /** The line of `flow`, newline included: a view valid until the next call. */
   encode(flow: Flow): Buffer {
@@ -22,7 +29,11 @@ export class JsonLineEncoder {
     out.reset();
     // read in flowToJson's order, so that damage is found (and named) the same way
     const error = flow.error;
-    const { client, server } = flow.readConnections();
+    if (!this.storedConnections.write(flow, this.clientConn, this.serverConn)) {
+      const { client, server } = flow.readConnections();
+      writeConnectionLine(this.clientConn, modelConnectionLine(client, null));
+      writeConnectionLine(this.serverConn, modelConnectionLine(null, server));
+    }
     out.ascii('{"id":');
     out.string(flow.id);
     out.ascii(',"type":');
@@ -30,9 +41,9 @@ export class JsonLineEncoder {
     out.ascii(',"timestamp_created":');
     out.number(flow.timestampCreated);
     out.ascii(',"client_conn":');
-    this.connection(client, null);
+    out.raw(this.clientConn.bytes());
     out.ascii(',"server_conn":');
-    this.connection(null, server);
+    out.raw(this.serverConn.bytes());
     this.typeFields(flow);
     out.ascii(',"error":');
     if (error) {
@@ -47,11 +58,14 @@ export class JsonLineEncoder {
     out.ascii(',"comment":');
     out.string(flow.comment);
     out.ascii(',"is_replay":');
-    this.nullableString(flow.isReplay);
+    out.nullableString(flow.isReplay);
     out.ascii(',"metadata":');
-    const metadata = flow.metadata;
-    if (metadata.size === 0) out.ascii("{}");
-    else out.json(JSON.stringify(metadataJson(metadata)));
+    if (isEmptyStoredDict(storedEntry(flow.state.top(), "metadata"))) out.ascii("{}"); // nearly every flow: no Map made
+    else {
+      const metadata = flow.metadata;
+      if (metadata.size === 0) out.ascii("{}");
+      else out.json(JSON.stringify(metadataJson(metadata)));
+    }
     out.ascii("}\n");
     return out.bytes();
   }
@@ -91,77 +105,41 @@ export class JsonLineEncoder {
     }
   }
 
-  /** A client connection (`server` null) or a server connection (`client` null). */
-  private connection(client: Client | null, server: Server | null): void {
-    const out = this.out;
-    const conn = (client ?? server)!;
-    if (server) {
-      out.ascii('{"address":');
-      this.nullableString(address(server.address));
-      out.ascii(',"peer":');
-      this.nullableString(address(server.peername));
-      out.ascii(',"tls":');
-    } else {
-      out.ascii('{"address":');
-      this.nullableString(address(conn.peername));
-      out.ascii(',"tls":');
-    }
-    out.ascii(conn.tls ? "true" : "false");
-    out.ascii(',"tls_version":');
-    this.nullableString(conn.tlsVersion);
-    out.ascii(',"sni":');
-    this.nullableString(conn.sni);
-    out.ascii(',"alpn":');
-    const alpn = conn.alpn;
-    this.nullableString(alpn === null ? null : alpn.toString("latin1"));
-    out.ascii(',"timestamp_start":');
-    this.nullableNumber(conn.timestampStart);
-    out.ascii(',"timestamp_end":');
-    this.nullableNumber(conn.timestampEnd);
-    out.ascii(',"id":');
-    out.string(conn.id);
-    out.ascii(',"sockname":');
-    this.nullableString(address(conn.sockname));
-    out.ascii(',"transport_protocol":');
-    out.string(conn.transportProtocol);
-    out.ascii(',"error":');
-    this.nullableString(conn.error);
-    out.ascii(',"cipher":');
-    this.nullableString(conn.cipher);
-    out.ascii(',"cipher_list":');
-    this.strings(conn.cipherList);
-    out.ascii(',"alpn_offers":');
-    this.strings(conn.alpnOffers.map((a) => a.toString("latin1")));
-    out.ascii(',"certificate_list":');
-    this.strings(conn.certificateList.map((c) => c.toString("base64")));
-    out.ascii(',"timestamp_tls_setup":');
-    this.nullableNumber(conn.timestampTlsSetup);
-    if (server) {
-      out.ascii(',"timestamp_tcp_setup":');
-      this.nullableNumber(server.timestampTcpSetup);
-    } else {
-      out.ascii(',"proxy_mode":');
-      out.string(client!.proxyMode);
-    }
-    out.ascii("}");
-  }
-
   private request(r: Request): void {
     const out = this.out;
+    // Each part read once (the url is made of them, as Request.url makes it), in the order
+    // flowToJson first reads them through `url`, so that damage is met in the same place.
+    const method = r.method;
+    let scheme: string, host: string, port: number, path: string, url: string, authority: string;
+    if (method === "CONNECT") {
+      host = r.host;
+      port = r.port;
+      url = `${host}:${port}`;
+      scheme = r.scheme;
+      path = r.path;
+      authority = r.authority;
+    } else {
+      authority = r.authority; // whether there is one: url's choice of form
+      path = r.path;
+      scheme = r.scheme;
+      host = r.host;
+      port = r.port;
+      url = unparseUrl(scheme, host, port, path === "*" ? "" : path);
+    }
     out.ascii('{"method":');
-    out.string(r.method);
+    out.string(method);
     out.ascii(',"url":');
-    out.string(r.url);
+    out.string(url);
     out.ascii(',"scheme":');
-    out.string(r.scheme);
+    out.string(scheme);
     out.ascii(',"host":');
-    out.string(r.host);
+    out.string(host);
     out.ascii(',"port":');
-    out.number(r.port);
+    out.number(port);
     out.ascii(',"path":');
-    out.string(r.path);
+    out.string(path);
     out.ascii(',"authority":');
-    out.string(r.authority);
+    out.string(authority);
     this.message(r);
   }
 
@@ -206,7 +184,7 @@ export class JsonLineEncoder {
     out.ascii(',"timestamp_start":');
     out.number(m.timestampStart);
     out.ascii(',"timestamp_end":');
-    this.nullableNumber(m.timestampEnd);
+    out.nullableNumber(m.timestampEnd);
     out.ascii("}");
   }
 
@@ -254,24 +232,11 @@ export class JsonLineEncoder {
     }
     out.ascii("]");
   }
+}
 
-  private strings(list: string[]): void {
-    const out = this.out;
-    out.ascii("[");
-    for (let i = 0; i < list.length; i++) {
-      if (i) out.ascii(",");
-      out.string(list[i]!);
-    }
-    out.ascii("]");
-  }
-
-  private nullableString(s: string | null): void {
-    if (s === null) this.out.ascii("null");
-    else this.out.string(s);
-  }
-
-  private nullableNumber(n: number | null): void {
-    if (n === null) this.out.ascii("null");
-    else this.out.number(n);
-  }
+/** True for a dict stored as `0:}` and not read yet. */
+function isEmptyStoredDict(v: TValue | undefined): boolean {
+  if (!(v instanceof RawElement) || v.end - v.start !== 3) return false;
+  const b = v.source;
+  return b[v.start] === 0x30 && b[v.start + 1] === 0x3a && b[v.start + 2] === 0x7d;
 }

@@ -25,6 +25,29 @@ describe("tnetstring vectors (mitm-format.md §1.2)", () => {
     });
   }
 
+  it("reads floats as Number() reads their text: short decimals (read without a string) and every other form", () => {
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const digits = (n: number): string => Array.from({ length: n }, () => String(next(10))).join("");
+    const texts = ["0", "-0", "0.0", "-0.0", "1.", ".5", "-.5", "007.50", "1700000000.05", "1700000000.4299998", "9007199254740993",
+      "123456789012345", "1234567890123456", "0.1", "1e21", "1E-7", "+1.5", "-1700000000.0", "0.000000000000000000001"];
+    for (let i = 0; i < 5000; i++) {
+      const point = next(18);
+      const int = digits(1 + next(17));
+      texts.push(`${next(2) ? "-" : ""}${point < int.length ? `${int.slice(0, point)}.${int.slice(point)}` : int}`);
+    }
+    for (const text of texts) {
+      const value = decode(b(`${text.length}:${text}^`));
+      const expected = Number(text);
+      const read = value instanceof PyFloat ? value.value : value;
+      expect(Object.is(read, expected), text).toBe(true);
+      expect(value instanceof PyFloat, text).toBe(Number.isInteger(expected));
+    }
+  });
+
   it("reads UTF-8 text and writes its byte length", () => {
     const wire = Buffer.concat([b("19:this is unicode "), Buffer.from("★", "utf8"), b(";")]);
     expect(decode(wire)).toBe("this is unicode ★");
