@@ -41,6 +41,9 @@ await build({
   target: "node20",
   external: EXTERNAL,
   sourcemap: "linked",
+  // Less text for V8 to scan at every start (about 5 ms of a run's 120): names are kept, and
+  // stacks read through the source map (scripts turn source maps on) point into src/ as before.
+  minifyWhitespace: true,
   logLevel: "warning",
   // commander is CommonJS and require()s Node's modules, which ES modules have no require for
   banner: { js: 'import { createRequire as __reflowRequire } from "node:module"; const require = __reflowRequire(import.meta.url);' },

@@ -8,7 +8,6 @@ import { type BatchJob, BatchRun, type RunOutputs, runInputs } from "../pipeline
 import { RunOutcomes } from "../pipeline/run-outcomes.js";
 import { writeWholeFile } from "../io/output-file.js";
 import type { PipelineStats } from "../pipeline/pipeline.js";
-import { runInWorkers } from "../pipeline/run-in-workers.js";
 import type { LogLevel } from "../pipeline/script.js";
 import { Progress } from "./progress.js";
 import { inputsVersion, parseFlowVersion } from "./flow-version.js";
@@ -177,6 +176,8 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   try {
     if (opts.jobs > 1 && paths.length > 1 && !paths.includes("-") && parallel) {
       const worker = new URL("./run-worker.js", import.meta.url);
+      // loaded only for --jobs: worker_threads costs a run on one thread time to load
+      const { runInWorkers } = await import("../pipeline/run-in-workers.js");
       ({ stats, damaged } = await runInWorkers(worker, paths, job, outputs, opts.jobs, outcomes));
     } else {
       const batch = new BatchRun(job, { warn, error: errorLine, print: scriptOutput }, stages, outcomes);

@@ -21,6 +21,19 @@ export const FRAME_HEADER = 6;
 /** the deepest level whose containers are framed (the top-level map's values are level 1) */
 export const FRAMED_DEPTH = 2;
 
+/**
+ * A value held as the bytes MsgpackBuilder writes for it where it stands (a header list
+ * edited as bytes, frame included): written as they are, decoded when read.
+ */
+export class PackedValue {
+  constructor(readonly bytes: Buffer) {}
+
+  /** The value the bytes hold. */
+  decode(): TValue {
+    return decodeValue(this.bytes);
+  }
+}
+
 /** A msgpack value that does not hold what flow state can be. */
 export class MsgpackValueError extends TypeError {}
 
@@ -342,7 +355,7 @@ export class MsgpackBuilder {
   }
 
   /** Writes `v` at `depth` (the top-level map is depth 0; its values depth 1). */
-  value(v: TValue, depth: number): void {
+  value(v: TValue | PackedValue, depth: number): void {
     switch (typeof v) {
       case "number":
         return this.number(v);
@@ -363,6 +376,7 @@ export class MsgpackBuilder {
     } else if (v instanceof Uint8Array) this.bin(v);
     else if (v instanceof PyFloat) this.float(v.value);
     else if (v instanceof RawElement) this.value(resolveDeep(v), depth);
+    else if (v instanceof PackedValue) this.bytes(v.bytes); // made for this depth (see PackedDict)
     else if (Array.isArray(v) || v instanceof Map) {
       const frame = depth >= 1 && depth <= FRAMED_DEPTH ? this.openFrame() : -1;
       this.container(v, depth);

@@ -5,7 +5,8 @@
  * each in one step; in version 1 it walks through them.
  */
 import { type MsgpackVersion } from "./flow-formats.js";
-import { FRAME_HEADER, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
+import { FRAMED_DEPTH, FRAME_HEADER, PackedValue, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
+import { setPackedPairs } from "./packed-pairs.js";
 import { type BytePairVisitor, PyFloat, type TKey, type TValue } from "./tnetstring.js";
 import { FilledOnDemand } from "./tnetstring/filled-on-demand.js";
 
@@ -31,8 +32,8 @@ const NESTED_PLACES = new Map<string, Places>();
 export class PackedDict extends FilledOnDemand {
   /** until filled: per entry where it starts and where its key ends, then where the map ends */
   private at: number[] | null = null;
-  /** until filled: the entries read or set so far, by entry number */
-  private early: (TValue | undefined)[] | undefined;
+  /** until filled: the entries read or set so far, by entry number (a list edited as bytes as its PackedValue) */
+  private early: (TValue | PackedValue | undefined)[] | undefined;
   /** until filled: entries set under keys the map did not hold, in the order they were set */
   private added: Map<string, TValue> | undefined;
   /** until filled: the entries that may have changed since they were read, a bit per entry number below 31 */
@@ -131,8 +132,9 @@ export class PackedDict extends FilledOnDemand {
   /** Entry `i`'s value as read or set so far, decoded now if it was not yet. */
   private entryValue(i: number, key: TKey): TValue {
     const early = (this.early ??= []);
-    let v = early[i];
-    if (v === undefined) v = early[i] = this.decodeEntry(i, key);
+    const v = early[i];
+    if (v === undefined) return (early[i] = this.decodeEntry(i, key));
+    if (v instanceof PackedValue) return (early[i] = v.decode());
     return v;
   }
 
@@ -196,7 +198,8 @@ export class PackedDict extends FilledOnDemand {
     const entries: [TKey, TValue][] = [];
     for (let i = 0; i < n; i++) {
       const key = decodeValue(this.payload, at[2 * i]!, at[2 * i + 1]!) as TKey;
-      entries.push([key, this.early?.[i] ?? this.decodeEntry(i, key)]);
+      const v = this.early?.[i];
+      entries.push([key, v === undefined ? this.decodeEntry(i, key) : v instanceof PackedValue ? v.decode() : v]);
     }
     this.at = null;
     for (const [k, v] of entries) super.set(k, v);
@@ -233,6 +236,40 @@ export class PackedDict extends FilledOnDemand {
       pos = binEnd;
     }
     return pos === end;
+  }
+
+  /**
+   * Sets one name's values in the list of `[name, value]` bins under `key` (a header list)
+   * as bytes, the other pairs neither decoded nor encoded again: see setPackedPairs. Gives
+   * the list's new value when the list is still stored (or was edited so before) as
+   * MsgpackBuilder writes it, else null (read it and change it the usual way). `set` it
+   * with setPacked; until then nothing has changed.
+   */
+  editedPairs(
+    key: string,
+    matches: (buf: Buffer, nameStart: number, nameEnd: number) => boolean,
+    name: Buffer,
+    values: readonly Buffer[],
+  ): PackedValue | null {
+    // the bytes are those of the list at its depth: only where records are framed as this reflow frames them
+    if (this.at === null || this.version < 2) return null;
+    const i = this.find(key);
+    if (i < 0) return null;
+    const framed = this.depth + 1 >= 1 && this.depth + 1 <= FRAMED_DEPTH;
+    const before = this.early?.[i];
+    let edited: Buffer | null;
+    if (before instanceof PackedValue) edited = setPackedPairs(before.bytes, 0, before.bytes.length, framed, matches, name, values);
+    else if (before === undefined) edited = setPackedPairs(this.payload, this.at[2 * i + 1]!, this.at[2 * i + 2]!, framed, matches, name, values);
+    else return null;
+    return edited && new PackedValue(edited);
+  }
+
+  /** Puts in a list made by editedPairs under `key`. */
+  setPacked(key: string, value: PackedValue): void {
+    const i = this.find(key);
+    if (i < 0 || this.at === null) throw new Error(`setPacked: no entry ${key} stored`);
+    (this.early ??= [])[i] = value;
+    this.markChanged(i);
   }
 
   /** True when nothing in this dict (nor in the dicts it holds) can have changed since it was read. */
@@ -276,7 +313,7 @@ export interface StoredEntries {
   at: readonly number[];
   count: number;
   /** entry `i`: as read (KEPT), a changed dict one level down, or a value to encode */
-  state(i: number): typeof KEPT | PackedDict | { value: TValue };
+  state(i: number): typeof KEPT | PackedDict | { value: TValue | PackedValue };
   /** entries under new keys, after the others */
   added: ReadonlyMap<string, TValue>;
 }

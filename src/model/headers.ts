@@ -4,8 +4,8 @@
  * kept. Text goes in and out as UTF-8 with surrogateescape, as mitmproxy does.
  */
 import { FlowStateError } from "../errors.js";
-import { IndexedDict, RawElement, type TDict, type TValue, setBytePairs, storedEntry } from "../format/tnetstring.js";
-import { visitStoredPairs } from "../format/stored-pairs.js";
+import type { TDict, TValue } from "../format/tnetstring.js";
+import { setStoredPairs, visitStoredPairs } from "../format/stored-pairs.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { asBuffer } from "./bytes.js";
 import { listEntry } from "./values.js";
@@ -41,15 +41,30 @@ function headerBytes(v: string | Uint8Array, what: "name" | "value"): Buffer {
 /** Names looked up as text, encoded once: every flow asks for the same few (Host, Content-Type). */
 const lookupNames = new Map<string, Buffer>();
 
-/** A name to compare with, never stored (stored names are always fresh Buffers). */
-function lookupName(name: string | Uint8Array): Buffer {
-  if (typeof name !== "string") return headerBytes(name, "name");
-  let b = lookupNames.get(name);
+/** `text` as header bytes, kept in `cache` (up to 256 texts) for the next time. */
+function encodedOnce(cache: Map<string, Buffer>, text: string, what: "name" | "value"): Buffer {
+  let b = cache.get(text);
   if (b === undefined) {
-    b = headerBytes(name, "name");
-    if (lookupNames.size < 256) lookupNames.set(name, b);
+    b = headerBytes(text, what);
+    if (cache.size < 256) cache.set(text, b);
   }
   return b;
+}
+
+/** A name to compare with, never stored (stored names are always fresh Buffers). */
+function lookupName(name: string | Uint8Array): Buffer {
+  return typeof name === "string" ? encodedOnce(lookupNames, name, "name") : headerBytes(name, "name");
+}
+
+/** Values set on stored fields, encoded once: a script sets the same few on every flow. */
+const storedValueBytes = new Map<string, Buffer>();
+
+/**
+ * A value for `setStored`, which copies it into the list's new bytes and keeps nothing: text
+ * is encoded once, up to a few hundred values. Never stored as it is (see `setAll`).
+ */
+function valueToCopy(v: string | Uint8Array): Buffer {
+  return typeof v === "string" && v.length <= 256 ? encodedOnce(storedValueBytes, v, "value") : headerBytes(v, "value");
 }
 
 /** ASCII-case-insensitive equality of two header names (Python's `bytes.lower()` only folds ASCII). */
@@ -230,9 +245,10 @@ export class Headers implements Iterable<[string, string]> {
     const stored = this.fieldList === undefined && typeof name === "string";
     const key = stored ? lookupName(name) : headerBytes(name, "name");
     const vals: Buffer[] = [];
-    for (const v of values) vals.push(headerBytes(v, "value"));
+    for (const v of values) vals.push(stored ? valueToCopy(v) : headerBytes(v, "value"));
     if (stored && this.setStored(key, vals, true) >= 0) return this;
-    return this.setInList(stored ? Buffer.from(key) : key, vals);
+    // into the list itself: Buffers of their own, not the ones shared for copying
+    return stored ? this.setInList(Buffer.from(key), vals.map((v) => Buffer.from(v))) : this.setInList(key, vals);
   }
 
   /** `setAll` on the decoded list; `key` is stored as it is. */
@@ -259,7 +275,7 @@ export class Headers implements Iterable<[string, string]> {
 
   /**
    * `setAll` (or with `replace` false, appending `values` as fields named `key`) on fields
-   * still stored as bytes in a flow read from a file, without decoding them: the list is
+   * still stored as bytes in a flow read from a mitm or msgpack file, without decoding them: the list is
    * written anew as bytes (what the encoder would write for the decoded list so changed),
    * so that a script that sets one header pays neither for decoding the others nor for
    * encoding them again. Gives how many fields named `key` were replaced or dropped, or -1
@@ -267,18 +283,8 @@ export class Headers implements Iterable<[string, string]> {
    */
   private setStored(key: Buffer, values: Buffer[], replace: boolean): number {
     if (this.fieldList) return -1;
-    const { dict, entryKey } = this;
-    // an IndexedDict parses what it holds raw whenever it is read; another dict might hand it out raw
-    if (!(dict instanceof IndexedDict)) return -1;
-    const stored = storedEntry(dict, entryKey);
-    if (!(stored instanceof RawElement)) return -1;
-    let matched = 0;
-    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) && ++matched > 0 : () => false;
-    const edited = setBytePairs(stored, matches, key, values);
-    if (!edited) return -1;
-    // removing a name the list lacks changes nothing: the flow stays as read (written as its bytes)
-    if (matched > 0 || values.length > 0) dict.set(entryKey, RawElement.of(edited));
-    return matched;
+    const matches = replace ? (buf: Buffer, start: number, end: number) => sameNameAt(buf, start, end, key) : () => false;
+    return setStoredPairs(this.dict!, this.entryKey, matches, key, values);
   }
 
   /** Inserts a field at `index` among the fields. */

@@ -5,7 +5,6 @@
  */
 import type { Flow } from "../model/index.js";
 import { type LoadedScript, type LogLevel, ScriptContext, type ScriptEvent, type ScriptHost, isConcurrent, loadScript } from "./script.js";
-import { replayRequest } from "./replay-request.js";
 import { FlowReadError, FlowStateError, ScriptLoadError } from "../errors.js";
 import { flowReadError } from "../io/flow-source.js";
 import { firstLine, scriptPosition } from "./script-failure.js";
@@ -260,7 +259,9 @@ export class Pipeline implements ScriptHost {
     return copy;
   }
 
-  replayRequest(flow: Flow): Promise<void> {
+  async replayRequest(flow: Flow): Promise<void> {
+    // loaded when a script first replays: Node's http and https cost every run ~7 ms to load
+    const { replayRequest } = await import("./replay-request.js");
     return replayRequest(flow);
   }
 }

@@ -9,9 +9,9 @@ import { FlowRecord } from "../../src/format/flow-record.js";
 import { LoadedFlow } from "../../src/format/loaded-flow.js";
 import { PyFloat, type TDict } from "../../src/format/tnetstring.js";
 import { PackedDict, decodeMsgpackState, encodeMsgpackRecord } from "../../src/format/msgpack-codec.js";
-import { EXT_CONTAINER, FRAME_HEADER, skipValue } from "../../src/format/msgpack-values.js";
+import { EXT_CONTAINER, FRAME_HEADER, PackedValue, skipValue } from "../../src/format/msgpack-values.js";
 import { readFlowRecords, readFlows } from "../../src/io/flow-source.js";
-import { HTTPFlow } from "../../src/model/index.js";
+import { HTTPFlow, Headers } from "../../src/model/index.js";
 import { FlowWriter } from "../../src/io/flow-writer.js";
 import { allMitmFiles, fixtures } from "../helpers.js";
 
@@ -273,6 +273,50 @@ describe("msgpack version 2", () => {
     expect(error).toBeInstanceOf(FlowReadError);
     expect((error as FlowReadError).flowIndex).toBe(2);
     expect(ids.length, "the flows before the damage").toBe(2);
+  });
+
+  it("header edits made on the stored bytes write what the same edits on the decoded list write, in every test file", async () => {
+    /** What a script may do to headers (the same as over mitm: see mitm-writer.test.ts); what it reads back is compared too. */
+    const edits: ((h: Headers, first: string) => unknown)[] = [
+      (h) => h.set("newheader", "foo"),
+      (h, first) => h.set(first.toUpperCase(), "x"),
+      (h) => h.add("X-Added", "1"),
+      (h, first) => h.setAll(first, ["a=1", "b=2"]),
+      (h, first) => h.setAll(first, []),
+      (h, first) => h.delete(first),
+      (h) => h.delete("not-there"),
+      (h, first) => h.delete(first) && h.add(first, "ruled"),
+      (h, first) => [h.set("newheader", "foo"), h.set(first, "y"), h.get("newheader"), h.getAll(first), h.length],
+    ];
+    let stored = 0;
+    const packed = join(dir, "edits.msgpack");
+    for (const file of allMitmFiles()) {
+      if (!(await copy(file, packed))) continue; // damaged on purpose: not about writing
+      for (const p of recordsOf(packed).payloads) {
+        for (const edit of edits) {
+          const onBytes = PackedDict.read(p, 2);
+          const onList = PackedDict.read(p, 2);
+          const response = onBytes.get("response");
+          if (!(response instanceof PackedDict)) break;
+          const listed = Headers.overEntry(onList.get("response") as TDict, "headers", "response");
+          let first: string;
+          try {
+            first = listed.fields[0]?.[0].toString("latin1") ?? "none"; // decodes the list
+          } catch {
+            break; // a response without a header list (damaged on purpose): not about writing
+          }
+          const where = `${file}: ${edit.toString()}`;
+          expect(edit(Headers.overEntry(response, "headers", "response"), first), where).toEqual(edit(listed, first));
+          const entries = response.stored(); // null once something filled the dict
+          for (let i = 0; entries && i < entries.count; i++) {
+            const state = entries.state(i);
+            if (typeof state === "object" && "value" in state && state.value instanceof PackedValue) stored++;
+          }
+          expect(encodeMsgpackRecord(onBytes).toString("latin1"), where).toBe(encodeMsgpackRecord(onList).toString("latin1"));
+        }
+      }
+    }
+    expect(stored).toBeGreaterThan(40); // the edits on the stored bytes were taken, not the decoding path
   });
 
   it("looks headers up in the stored bytes: same values as over mitm, and the flow stays untouched", async () => {

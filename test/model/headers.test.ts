@@ -212,6 +212,21 @@ describe("Headers", () => {
       expect(h.length).toBe(4);
     });
 
+    it("a value set where the bytes cannot be edited gets Buffers of its own, shared with no other flow", () => {
+      const plain = stored(fields);
+      Headers.overEntry(plain, "headers", "request").set("X-Same", "v"); // edited in the bytes
+      const texts = stored([["Host", "a"]]); // not byte pairs: set on the decoded list
+      const h = Headers.overEntry(texts, "headers", "request");
+      h.set("X-Same", "v");
+      const field = h.fields.find(([n]) => n.toString() === "X-Same")!;
+      field[1][0] = 0x77; // a script changing the bytes it was handed
+      const other = stored(fields);
+      Headers.overEntry(other, "headers", "request").set("X-Same", "v");
+      expect(Headers.overEntry(other, "headers", "request").get("x-same")).toBe("v");
+      expect(Headers.overEntry(plain, "headers", "request").get("x-same")).toBe("v");
+      expect(h.get("x-same")).toBe("w");
+    });
+
     it("decodes a list that is not plain byte pairs the usual way", () => {
       const texts = stored([["Host", "a"]]); // text, not bytes: tolerated by the decoding path
       expect(Headers.overEntry(texts, "headers", "request").get("host")).toBe("a");
