@@ -45,6 +45,12 @@ export class PackedDict extends FilledOnDemand {
   private depth = 0;
   /** the record version this dict was read from */
   version: MsgpackVersion = 1;
+  /**
+   * Turns a failure to decode an entry into the error to throw: set by the flow holding the
+   * dict (LoadedFlow), so that damage met only when an entry is read names the flow's file,
+   * offset and number wherever it is read (a script, a filter), as an IndexedDict's does.
+   */
+  failure: ((e: unknown) => Error) | undefined;
 
   /**
    * Locates the entries of the msgpack map at `payload[start, end)` (a record's payload, or a
@@ -108,8 +114,16 @@ export class PackedDict extends FilledOnDemand {
     return true;
   }
 
-  /** Entry `i`'s value, decoded (a dict one level down as a PackedDict of its own). */
+  /** Entry `i`'s value, decoded (a dict one level down as a PackedDict of its own); damage goes through `failure`. */
   private decodeEntry(i: number, key: TKey): TValue {
+    try {
+      return this.decodeEntryBytes(i, key);
+    } catch (e) {
+      throw this.failure ? this.failure(e) : e;
+    }
+  }
+
+  private decodeEntryBytes(i: number, key: TKey): TValue {
     const at = this.at!;
     const payload = this.payload;
     const from = at[2 * i + 1]!;
@@ -123,7 +137,9 @@ export class PackedDict extends FilledOnDemand {
           places = new Map();
           if (typeof key === "string") NESTED_PLACES.set(key, places);
         }
-        return PackedDict.read(payload, this.version, inner, end, 1, places);
+        const nested = PackedDict.read(payload, this.version, inner, end, 1, places);
+        nested.failure = this.failure;
+        return nested;
       }
     }
     return decodeValue(payload, from, end);
@@ -197,7 +213,7 @@ export class PackedDict extends FilledOnDemand {
     const n = (at.length - 1) / 2;
     const entries: [TKey, TValue][] = [];
     for (let i = 0; i < n; i++) {
-      const key = decodeValue(this.payload, at[2 * i]!, at[2 * i + 1]!) as TKey;
+      const key = this.decodeKey(at[2 * i]!, at[2 * i + 1]!);
       const v = this.early?.[i];
       entries.push([key, v === undefined ? this.decodeEntry(i, key) : v instanceof PackedValue ? v.decode() : v]);
     }
@@ -206,6 +222,14 @@ export class PackedDict extends FilledOnDemand {
     for (const [k, v] of this.added ?? []) super.set(k, v);
     this.early = this.added = this.changedMore = undefined;
     this.changedBits = 0;
+  }
+
+  private decodeKey(start: number, end: number): TKey {
+    try {
+      return decodeValue(this.payload, start, end) as TKey;
+    } catch (e) {
+      throw this.failure ? this.failure(e) : e;
+    }
   }
 
   /**
