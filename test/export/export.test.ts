@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/export/index.js";
@@ -87,6 +87,27 @@ describe("reflow export formats", () => {
     // the entries make a valid HAR 1.2 document
     const doc = { log: { version: "1.2", creator: { name: "reflow", version: "test" }, pages: [], entries } };
     expect(harSchemaErrors(doc)).toEqual([]);
+  });
+});
+
+describe("a binary body's file", () => {
+  it("stays in --body-dir whatever the flow's id holds", () => {
+    const dir = tempDir("reflow-export-id-");
+    const jsonl = join(dir, "flows.jsonl");
+    expect(reflow(["convert", join(testdata, "captures", "tflow-v21.mitm"), "-o", jsonl]).status).toBe(0);
+    const flow = JSON.parse(readFileSync(jsonl, "utf8").split("\n")[0]!) as { id: string; request: Record<string, unknown> };
+    // an id a hostile file may hold: a way out of the folder, and a terminal control
+    Object.assign(flow, { id: "../../outside\x1b]0;t\x07" });
+    Object.assign(flow.request, { method: "POST", body: Buffer.from([0, 1, 255]).toString("base64"), body_encoding: "base64" });
+    writeFileSync(jsonl, `${JSON.stringify(flow)}\n`);
+    const bodies = join(dir, "a", "bodies");
+    const r = reflow(["export", jsonl, "--body-dir", bodies]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(readdirSync(dir).sort(), "nothing written beside the folder").toEqual(["a", "flows.jsonl"]);
+    expect(readdirSync(join(dir, "a")), "nor above it").toEqual(["bodies"]);
+    const [name] = readdirSync(bodies);
+    expect(readFileSync(join(bodies, name!))).toEqual(Buffer.from([0, 1, 255]));
+    expect(r.stdout.toString(), "the command reads that file").toContain(`@${join(bodies, name!)}`);
   });
 });
 
