@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
-import { closedStdout, errorLine, reportFailure } from "./report.js";
+import { closedStdout, errorLine, escapeProcessMessages, reportFailure } from "./report.js";
+import { escapeControlKeepingLines } from "../display/human.js";
 import { exitProcess } from "../io/process-exit.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -54,7 +55,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .addHelpText("after", EXAMPLES);
-  program.configureOutput({ outputError: (text, write) => write(text) });
+  // commander's errors quote the argument they refuse, which may be a glob-expanded file name
+  program.configureOutput({ outputError: (text, write) => write(escapeControlKeepingLines(text)) });
   const names = commandsFor(argv);
   const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));
   for (const register of registers) register(program);
@@ -85,5 +87,6 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 });
 // A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
 process.stderr.on("error", () => {});
+escapeProcessMessages();
 
 process.exitCode = await main(process.argv);
