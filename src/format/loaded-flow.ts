@@ -61,8 +61,6 @@ export class LoadedFlow implements ReadFlow {
       this.make = undefined; // what it was made from (a parsed HAR entry, a JSON line) may go
       if (dict.get("version") !== NEWEST_VERSION)
         throw new FlowStateError("E_FLOW_SCHEMA", `not a version-${NEWEST_VERSION} flow state`);
-      // a msgpack record's entries are decoded when read: their damage is named as this flow's
-      if (dict instanceof PackedDict) dict.failure = (e) => this.error(e);
       this.dict = dict;
     } catch (e) {
       throw this.error(e);

@@ -5,7 +5,7 @@
  * each in one step; in version 1 it walks through them.
  */
 import { type MsgpackVersion } from "./flow-formats.js";
-import { FRAMED_DEPTH, FRAME_HEADER, PackedValue, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
+import { FRAMED_DEPTH, FRAME_HEADER, MsgpackValueError, PackedValue, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
 import { setPackedPairs } from "./packed-pairs.js";
 import { type BytePairVisitor, PyFloat, type TKey, type TValue } from "./tnetstring.js";
 import { FilledOnDemand } from "./tnetstring/filled-on-demand.js";
@@ -45,12 +45,6 @@ export class PackedDict extends FilledOnDemand {
   private depth = 0;
   /** the record version this dict was read from */
   version: MsgpackVersion = 1;
-  /**
-   * Turns a failure to decode an entry into the error to throw: set by the flow holding the
-   * dict (LoadedFlow), so that damage met only when an entry is read names the flow's file,
-   * offset and number wherever it is read (a script, a filter), as an IndexedDict's does.
-   */
-  failure: ((e: unknown) => Error) | undefined;
 
   /**
    * Locates the entries of the msgpack map at `payload[start, end)` (a record's payload, or a
@@ -74,7 +68,7 @@ export class PackedDict extends FilledOnDemand {
     if ((c & 0xf0) === 0x80) ((pos = start + 1), (count = c & 0x0f));
     else if (c === 0xde && end - start >= 3) ((pos = start + 3), (count = payload.readUInt16BE(start + 1)));
     else if (c === 0xdf && end - start >= 5) ((pos = start + 5), (count = payload.readUInt32BE(start + 1)));
-    else throw new TypeError("a msgpack record that is not a map");
+    else throw new MsgpackValueError("a msgpack record that is not a map");
     const at: number[] = [];
     for (let i = 0; i < count; i++) {
       const k = payload[pos];
@@ -82,7 +76,7 @@ export class PackedDict extends FilledOnDemand {
       at.push(pos, keyEnd);
       pos = valueEnd(payload, keyEnd, end);
     }
-    if (pos !== end) throw new TypeError("a msgpack map whose entries do not fill it");
+    if (pos !== end) throw new MsgpackValueError("a msgpack map whose entries do not fill it");
     at.push(pos);
     dict.at = at;
     dict.payload = payload;
@@ -114,16 +108,8 @@ export class PackedDict extends FilledOnDemand {
     return true;
   }
 
-  /** Entry `i`'s value, decoded (a dict one level down as a PackedDict of its own); damage goes through `failure`. */
+  /** Entry `i`'s value, decoded (a dict one level down as a PackedDict of its own). */
   private decodeEntry(i: number, key: TKey): TValue {
-    try {
-      return this.decodeEntryBytes(i, key);
-    } catch (e) {
-      throw this.failure ? this.failure(e) : e;
-    }
-  }
-
-  private decodeEntryBytes(i: number, key: TKey): TValue {
     const at = this.at!;
     const payload = this.payload;
     const from = at[2 * i + 1]!;
@@ -137,9 +123,7 @@ export class PackedDict extends FilledOnDemand {
           places = new Map();
           if (typeof key === "string") NESTED_PLACES.set(key, places);
         }
-        const nested = PackedDict.read(payload, this.version, inner, end, 1, places);
-        nested.failure = this.failure;
-        return nested;
+        return PackedDict.read(payload, this.version, inner, end, 1, places);
       }
     }
     return decodeValue(payload, from, end);
@@ -213,7 +197,7 @@ export class PackedDict extends FilledOnDemand {
     const n = (at.length - 1) / 2;
     const entries: [TKey, TValue][] = [];
     for (let i = 0; i < n; i++) {
-      const key = this.decodeKey(at[2 * i]!, at[2 * i + 1]!);
+      const key = decodeValue(this.payload, at[2 * i]!, at[2 * i + 1]!) as TKey;
       const v = this.early?.[i];
       entries.push([key, v === undefined ? this.decodeEntry(i, key) : v instanceof PackedValue ? v.decode() : v]);
     }
@@ -222,14 +206,6 @@ export class PackedDict extends FilledOnDemand {
     for (const [k, v] of this.added ?? []) super.set(k, v);
     this.early = this.added = this.changedMore = undefined;
     this.changedBits = 0;
-  }
-
-  private decodeKey(start: number, end: number): TKey {
-    try {
-      return decodeValue(this.payload, start, end) as TKey;
-    } catch (e) {
-      throw this.failure ? this.failure(e) : e;
-    }
   }
 
   /**
@@ -358,7 +334,7 @@ function binAt(b: Buffer, pos: number, limit: number): boolean {
 
 /** Where the value at `at` ends: the kinds a flow dict holds most passed at once, the others by skipValue. */
 function valueEnd(b: Buffer, at: number, end: number): number {
-  if (at >= end) throw new RangeError("a msgpack value cut short");
+  if (at >= end) throw new MsgpackValueError("a msgpack value cut short");
   const c = b[at]!;
   if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) return at + 1;
   if ((c & 0xe0) === 0xa0) return at + 1 + (c & 0x1f);
