@@ -19,6 +19,7 @@ import type { TDict, TValue } from "../../format/tnetstring.js";
 import { dnsTypeName } from "../../model/dns-text.js";
 import { ContentEncodingError, FlowError, encodeContent, encodeUtf8Escaped, type Address } from "../../model/index.js";
 import { toFloatValue } from "../../model/values.js";
+import { checkFlowShape } from "./jsonl-shape.js";
 import { clientConnDict, flowDict, serverConnDict } from "./new-flow-state.js";
 import type {
   ConnectionJson,
@@ -248,6 +249,7 @@ export function jsonToFlowState(value: unknown): TDict {
   const type = flow.type;
   if (type !== "http" && type !== "tcp" && type !== "udp" && type !== "dns")
     schema(`unknown flow type ${JSON.stringify(type)}`);
+  checkFlowShape(flow, type);
   const client = flow.client_conn;
   const server = flow.server_conn;
   const dict = flowDict(type, {
