@@ -153,11 +153,23 @@ const EXPECTED: { [shape: string]: string } = {
   pairs: "a list of [name, value] strings",
 };
 
-function refuse(path: string, expected: string, value: unknown): never {
-  throw new FlowStateError("E_FLOW_SCHEMA", `${path}: expected ${expected}, found ${kindOf(value)}`);
+/** The path of the field being checked, as keys and indexes: made text only for a refusal. */
+type FieldPath = (string | number)[];
+
+function pathText(path: FieldPath): string {
+  let text = "";
+  for (const part of path) text += typeof part === "number" ? `[${part}]` : text ? `.${part}` : part;
+  return text;
 }
 
-function check(value: unknown, shape: Shape, path: string): void {
+function refuse(path: FieldPath, expected: string, value: unknown): never {
+  throw new FlowStateError("E_FLOW_SCHEMA", `${pathText(path)}: expected ${expected}, found ${kindOf(value)}`);
+}
+
+/** An object shape's fields as a list, made once: checked for every line. */
+const fieldLists = new WeakMap<object, [string, Shape | Optional][]>();
+
+function check(value: unknown, shape: Shape, path: FieldPath): void {
   switch (shape) {
     case "json":
       return;
@@ -173,31 +185,39 @@ function check(value: unknown, shape: Shape, path: string): void {
       return;
     case "pairs":
       if (!Array.isArray(value)) refuse(path, EXPECTED.pairs!, value);
-      value.forEach((pair, i) => {
+      for (let i = 0; i < value.length; i++) {
+        const pair: unknown = value[i];
         if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string")
-          refuse(`${path}[${i}]`, "a [name, value] pair of strings", pair);
-      });
+          refuse([...path, i], "a [name, value] pair of strings", pair);
+      }
       return;
   }
   if ("list" in shape) {
     if (!Array.isArray(value)) refuse(path, "a list", value);
-    value.forEach((item, i) => check(item, shape.list, `${path}[${i}]`));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      check(value[i], shape.list, path);
+      path.pop();
+    }
     return;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) refuse(path, "an object", value);
   const object = value as { [key: string]: unknown };
-  for (const [key, field] of Object.entries(shape.fields)) {
+  let fields = fieldLists.get(shape);
+  if (!fields) fieldLists.set(shape, (fields = Object.entries(shape.fields)));
+  for (const [key, field] of fields) {
     const v = object[key];
-    const where = path ? `${path}.${key}` : key;
+    path.push(key);
     if (typeof field === "object" && "optional" in field) {
-      if (v !== null && v !== undefined) check(v, field.optional, where);
-    } else if (v === undefined) throw new FlowStateError("E_FLOW_SCHEMA", `${where}: missing`);
-    else check(v, field, where);
+      if (v !== null && v !== undefined) check(v, field.optional, path);
+    } else if (v === undefined) throw new FlowStateError("E_FLOW_SCHEMA", `${pathText(path)}: missing`);
+    else check(v, field, path);
+    path.pop();
   }
 }
 
 /** Refuses a parsed JSON Lines flow of type `type` whose fields are not of the types the reader takes. */
 export function checkFlowShape(flow: object, type: string): void {
   const shape = FLOW_SHAPES[type];
-  if (shape) check(flow, shape, "");
+  if (shape) check(flow, shape, []);
 }
