@@ -420,7 +420,7 @@ export async function putInPlace(fh: FileHandle, { tempPath, target, keep }: Rep
 export function failureMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (typeof err?.code === "string" && typeof err.message === "string")
-    return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod)( .*)?$/, "");
+    return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod|mkdir)( .*)?$/, "");
   return e instanceof Error ? e.message : String(e);
 }
 

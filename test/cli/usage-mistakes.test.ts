@@ -1,0 +1,65 @@
+/**
+ * The mistakes a newcomer (a mitmproxy user) makes on the command line, each answered the
+ * way README's "Exit codes and errors" promises: one line on stderr and the documented exit
+ * code, never a stack and exit 70, and never a silent success.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fixtures, projectRoot, reflow } from "../helpers.js";
+
+const sample = join(fixtures, "sample.mitm");
+const scratch = (): string => mkdtempSync(join(tmpdir(), "reflow-usage-mistakes-"));
+const lines = (r: { stderr: Buffer }): string[] => r.stderr.toString().trim().split("\n").filter(Boolean);
+
+describe("an output folder that is a file", () => {
+  it("run -w FILE/ is one line, exit 2, nothing written", () => {
+    const d = scratch();
+    writeFileSync(join(d, "taken"), "a file, not a folder\n");
+    const r = reflow(["run", "-r", sample, "-w", "taken/"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    expect(readdirSync(d)).toEqual(["taken"]);
+  });
+
+  it("run -w FILE/SUB/ is one line, exit 2", () => {
+    const d = scratch();
+    writeFileSync(join(d, "taken"), "a file, not a folder\n");
+    const r = reflow(["run", "-r", sample, "-w", "taken/sub/"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+  });
+
+  it("export --body-dir FILE is one line, exit 2", () => {
+    const d = scratch();
+    writeFileSync(join(d, "taken"), "a file, not a folder\n");
+    // a binary request body is what export writes into --body-dir
+    const flow = JSON.parse(reflow(["show", sample, "--json", "~m POST"]).stdout.toString().split("\n")[0]!);
+    flow.request.body = Buffer.from([0, 1, 2, 255]).toString("base64");
+    flow.request.body_encoding = "base64";
+    writeFileSync(join(d, "binary.jsonl"), `${JSON.stringify(flow)}\n`);
+    const r = reflow(["export", "binary.jsonl", "--body-dir", "taken"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    const ok = reflow(["export", "binary.jsonl", "--body-dir", "bodies"], { cwd: d });
+    expect(ok.status, ok.stderr.toString()).toBe(0);
+    expect(readdirSync(join(d, "bodies")), "the body file export's command reads").toEqual([`${flow.id}.body`]);
+  });
+});
+
+describe("a share with no input file under -w DIR/", () => {
+  it("still makes DIR, so that every share has its output", () => {
+    const d = scratch();
+    mkdirSync(join(d, "caps"));
+    writeFileSync(join(d, "caps", "a.mitm"), "");
+    // one file for three shares: two of them get none
+    const empty = [1, 2, 3].filter((k) => {
+      const r = reflow(["run", "-q", "-r", "caps/*.mitm", "--shard", `${k}/3`, "-w", `out${k}/`], { cwd: d });
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(existsSync(join(d, `out${k}`)) && statSync(join(d, `out${k}`)).isDirectory(), `out${k}/ is a folder`).toBe(true);
+      return readdirSync(join(d, `out${k}`)).length === 0;
+    });
+    expect(empty).toHaveLength(2);
+  });
+});
