@@ -48,6 +48,15 @@ describe("an output folder that is a file", () => {
   });
 });
 
+describe("a script reflow cannot load", () => {
+  it("a mitmproxy Python addon is one line naming the script, exit 2", () => {
+    const r = reflow(["run", "-r", sample, "-s", "examples/add_header.py", "-w", "-"], { cwd: projectRoot });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    expect(lines(r)[0], "the line starts at the script, not inside Node").toMatch(/^error: examples\/add_header\.py: /);
+  });
+});
+
 describe("a share with no input file under -w DIR/", () => {
   it("still makes DIR, so that every share has its output", () => {
     const d = scratch();
