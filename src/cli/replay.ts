@@ -116,7 +116,7 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
   const { ServerReplay } = await import("../replay/server-replay.js");
   const { runCapture } = await import("../capture/run-capture.js");
   const answers = await RecordedAnswers.load(files, settings);
-  info(`Replaying ${answers.all.length} recorded answers from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
+  info(`Replaying ${answers.all.length} recorded answer${answers.all.length === 1 ? "" : "s"} from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
   const elsewhere = mode.kind === "reverse" ? answers.notFor(mode.target) : null;
   if (elsewhere) warn(elsewhere);
   const replay = new ServerReplay(answers, settings, (line) => info(line));
@@ -201,14 +201,14 @@ export function registerReplay(program: Command): void {
     .option("--use-headers <NAME>", "make request header NAME part of the match (repeatable)", collect, [])
     .option("--reuse", "once a request's recorded answers were served, serve the last one again")
     .option("--extra <WHAT>", `requests with no recorded answer: ${EXTRA_CHOICES.join(", ")} (a status is an empty response)`, "404")
-    .option("--refresh", "shift Date, Expires, Last-Modified and cookie expiry by the recording's age (default)", true)
+    .option("--refresh", "shift Date, Expires, Last-Modified and cookie expiry by the recording's age", true)
     .option("--no-refresh", "serve the recorded dates as they are")
     .option("--strict", "exit 1 with a summary when a request missed or a recorded answer was never asked for")
     .option("--confdir <DIR>", "where the CA lives (reflow-ca.pem, or mitmproxy's mitmproxy-ca.pem)", "~/.reflow")
     .option("-k, --ssl-insecure", "don't verify server certificates (client replay, --extra forward)")
     .addOption(new Option("--concurrency <N>", "client replay: requests in flight at once (output keeps recorded order)").default(1).argParser(parseConcurrency))
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").argParser(parseFlowVersion))
-    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail));
+    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(0).argParser(parseDetail));
   addLiveOptions(cmd);
   // server replay: on each request before its answer is looked up, and on the answer served;
   // --client: on each request sent and each response received
@@ -228,7 +228,10 @@ Examples:
       const stages = ruleStages(rules(), false);
       const mode = await proxyModeOf(opts.mode);
       const files = await expandInputs(args);
-      if (opts.client) process.exitCode = await clientReplay(files, opts, mode, stages);
+      if (opts.client) {
+        if (mode.kind === "socks5") throw new UsageError("--client sends requests to their servers: -m takes reverse:URL or upstream:URL there (socks5 is a server replay mode)");
+        process.exitCode = await clientReplay(files, opts, mode, stages);
+      }
       else {
         // The served flows are written into OUT as they pass, while answers are read from the inputs.
         if (opts.wfile !== undefined && isOneOf(opts.wfile, files)) throw new UsageError(`-w ${opts.wfile} is also a recording being replayed`);

@@ -57,6 +57,16 @@ describe("a script reflow cannot load", () => {
   });
 });
 
+describe("replay --client with a server-only mode", () => {
+  it("-m socks5 is a usage error (exit 2), not ignored", () => {
+    const d = scratch();
+    const r = reflow(["replay", "--client", sample, "-m", "socks5", "-w", "out.mitm"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    expect(readdirSync(d), "nothing sent, nothing written").toEqual([]);
+  });
+});
+
 describe("a share with no input file under -w DIR/", () => {
   it("still makes DIR, so that every share has its output", () => {
     const d = scratch();
