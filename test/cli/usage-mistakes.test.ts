@@ -67,6 +67,14 @@ describe("replay --client with a server-only mode", () => {
   });
 });
 
+describe("mitmdump's -nr on run", () => {
+  it("is reported as the unknown option it is (exit 2)", () => {
+    const r = reflow(["run", "-nr", sample, "-w", "-"]);
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r)[0], "names what was given, not a missing -r").toContain("'-nr'");
+  });
+});
+
 describe("a share with no input file under -w DIR/", () => {
   it("still makes DIR, so that every share has its output", () => {
     const d = scratch();
