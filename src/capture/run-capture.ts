@@ -158,6 +158,6 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   await pipeline.done();
   await output.close();
   const st = pipeline.stats;
-  s.status(`${st.flowsRead} flows seen, ${output.written} written, ${st.killed} killed, ${st.scriptErrors} script errors`);
+  s.status(`${st.flowsRead} flow${st.flowsRead === 1 ? "" : "s"} seen, ${output.written} written, ${st.killed} killed, ${st.scriptErrors} script errors`);
   return st.scriptErrors ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
 }
