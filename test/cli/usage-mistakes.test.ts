@@ -90,3 +90,22 @@ describe("a share with no input file under -w DIR/", () => {
     expect(empty).toHaveLength(2);
   });
 });
+
+describe("commander's own errors", () => {
+  const cases: [string, string[]][] = [
+    ["a misspelt option", ["show", join(fixtures, "sample.mitm"), "--detial", "2"]],
+    ["an unknown option", ["convert", join(fixtures, "sample.mitm"), "-o", "-", "--bogus"]],
+    ["a missing argument", ["diff", join(fixtures, "sample.mitm")]],
+    ["an option's missing value", ["run", "-r", join(fixtures, "sample.mitm"), "-s"]],
+    ["a value not among the choices", ["export", join(fixtures, "sample.mitm"), "--format", "wget"]],
+    ["an unknown command", ["shwo", join(fixtures, "sample.mitm")]],
+  ];
+  for (const [what, args] of cases) {
+    it(`${what} is one line, exit 2`, () => {
+      const r = reflow(args);
+      expect(r.status, r.stderr.toString()).toBe(2);
+      expect(lines(r), r.stderr.toString()).toHaveLength(1);
+      expect(r.stdout.length, "nothing on stdout").toBe(0);
+    });
+  }
+});
