@@ -47,8 +47,11 @@ export function done(ctx: ScriptContext): void {
 }
 `;
 
-/** The tsconfig.json: strict, Node 20, `reflow` and Node's types from this installation. */
-function tsconfig(script: string): string {
+/**
+ * The tsconfig.json: strict, Node 20, `reflow` and Node's types from this installation, for
+ * every script of its folder (a second init-script there keeps it, and is checked too).
+ */
+function tsconfig(): string {
   const config = {
     compilerOptions: {
       target: "ES2022",
@@ -61,7 +64,7 @@ function tsconfig(script: string): string {
       typeRoots: [join(packageRoot, "node_modules", "@types")],
       paths: { reflow: [join(packageRoot, "dist", "index.d.ts")] },
     },
-    files: [script],
+    include: ["*.ts", "*.mts"],
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
@@ -73,7 +76,7 @@ export function registerInitScript(program: Command): void {
     .description(
       "Writes NAME (a .ts script with the common hooks, typed by reflow's own types) and, unless one exists, a " +
         "tsconfig.json beside it whose paths point at this reflow's types, so `npx -p typescript tsc --noEmit` checks " +
-        "the script. An existing NAME is never overwritten.",
+        "the scripts of that folder. An existing NAME is never overwritten.",
     )
     .argument("<NAME.ts>", "the script to write")
     .addHelpText(
@@ -91,7 +94,7 @@ Examples:
       const config = join(dirname(path), "tsconfig.json");
       if (existsSync(config)) info(`kept the existing ${config}: reflow's types are at ${join(packageRoot, "dist", "index.d.ts")}`);
       else {
-        writeFileSync(config, tsconfig(basename(path)));
+        writeFileSync(config, tsconfig());
         info(`wrote ${config}`);
       }
     });
