@@ -148,7 +148,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   reloader.start();
 
   const signal = await stopSignal;
-  s.status(`${signal}: stopping (waiting up to ${s.graceMs / 1000} s for ${proxy.inFlight} exchanges in flight)`);
+  s.status(`${signal}: stopping (waiting up to ${s.graceMs / 1000} s for ${proxy.inFlight} exchange${proxy.inFlight === 1 ? "" : "s"} in flight)`);
   reloader.stop();
   const stopped = proxy.stopAccepting();
   await proxy.drain(s.graceMs);

@@ -106,7 +106,7 @@ export function registerCapture(program: Command): void {
         "clientdisconnect) and act on the traffic as it passes; a changed script is reloaded. Only flows matching " +
         "FILTER are written and shown. Ctrl-C writes the unfinished flows and closes the file.",
     )
-    .argument("[filter...]", "mitmproxy filter expression: only matching flows are written and shown")
+    .argument("[FILTER...]", "mitmproxy filter expression: only matching flows are written and shown")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
     .option("-m, --mode <MODE>", "regular, reverse:URL, upstream:URL or socks5", "regular")

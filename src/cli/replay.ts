@@ -185,7 +185,7 @@ export function registerReplay(program: Command): void {
         "is looked up (so they can make it match) and on the answer served; client replay on each request sent " +
         "and response received.",
     )
-    .argument("<file...>", "recordings (paths, quoted globs, - for stdin)")
+    .argument("<IN...>", "recordings (paths, quoted globs, - for stdin)")
     .option("--client", "client replay: send the recorded requests again")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
