@@ -7,7 +7,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
+import { OutputError, UsageError } from "../errors.js";
+import { failureMessage } from "../io/output-file.js";
 import { info } from "./report.js";
 
 /** This package's root (the chunk is two levels down, in dist/cli/, as this source is in src/cli/). */
@@ -69,6 +70,15 @@ function tsconfig(): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
+/** Writes a new file (never over an existing one); a failure is one line, exit 2. */
+function writeNew(path: string, text: string, shown = path): void {
+  try {
+    writeFileSync(path, text, { flag: "wx" });
+  } catch (e) {
+    throw new OutputError(shown, failureMessage(e));
+  }
+}
+
 export function registerInitScript(program: Command): void {
   program
     .command("init-script")
@@ -89,12 +99,12 @@ Examples:
       if (!/\.(ts|mts)$/.test(name)) throw new UsageError(`init-script writes TypeScript: ${JSON.stringify(name)} should end in .ts`);
       const path = resolve(name);
       if (existsSync(path)) throw new UsageError(`${name} exists; choose another name (it is never overwritten)`);
-      writeFileSync(path, EXAMPLE.replaceAll("NAME", basename(path)));
+      writeNew(path, EXAMPLE.replaceAll("NAME", basename(path)), name);
       info(`wrote ${name}`);
       const config = join(dirname(path), "tsconfig.json");
       if (existsSync(config)) info(`kept the existing ${config}: reflow's types are at ${join(packageRoot, "dist", "index.d.ts")}`);
       else {
-        writeFileSync(config, tsconfig());
+        writeNew(config, tsconfig());
         info(`wrote ${config}`);
       }
     });

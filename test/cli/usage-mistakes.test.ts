@@ -109,3 +109,43 @@ describe("commander's own errors", () => {
     });
   }
 });
+
+describe("an output path that cannot name a file", () => {
+  it("convert -o NEW/ is one line, exit 2, and writes no file NEW", () => {
+    const d = scratch();
+    const r = reflow(["convert", sample, "-o", "new/"], { cwd: d });
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(lines(r), r.stderr.toString()).toHaveLength(1);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  const underAFile: [string, string[]][] = [
+    ["run -w", ["run", "-r", sample, "-w", "taken/out.mitm"]],
+    ["run -a", ["run", "-r", sample, "-a", "taken/out.mitm"]],
+    ["run --junit", ["run", "-r", sample, "-q", "--junit", "taken/report.xml"]],
+    ["convert -o", ["convert", sample, "-o", "taken/out.mitm"]],
+  ];
+  for (const [what, args] of underAFile) {
+    it(`${what} under a file is one line, exit 2`, () => {
+      const d = scratch();
+      writeFileSync(join(d, "taken"), "a file, not a folder\n");
+      const r = reflow(args, { cwd: d });
+      expect(r.status, r.stderr.toString()).toBe(2);
+      expect(lines(r), r.stderr.toString()).toHaveLength(1);
+      expect(readdirSync(d)).toEqual(["taken"]);
+    });
+  }
+});
+
+describe("init-script where no file can be written", () => {
+  for (const [what, name] of [["in a missing folder", "missing/rewrite.ts"], ["below a file", "taken/rewrite.ts"]]) {
+    it(`${what} is one line, exit 2`, () => {
+      const d = scratch();
+      writeFileSync(join(d, "taken"), "a file, not a folder\n");
+      const r = reflow(["init-script", name!], { cwd: d });
+      expect(r.status, r.stderr.toString()).toBe(2);
+      expect(lines(r), r.stderr.toString()).toHaveLength(1);
+      expect(readdirSync(d)).toEqual(["taken"]);
+    });
+  }
+});
