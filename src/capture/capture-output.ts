@@ -68,7 +68,8 @@ export class CaptureOutput {
         } catch (e) {
           // before the proxy listens: one line, exit 2
           const err = e as NodeJS.ErrnoException;
-          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.code === "EISDIR" ? "is a directory" : failureMessage(err));
+          const folder = opts.path.endsWith("/") ? "ends in /, so it names a folder: give a file name" : "is a directory";
+          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.code === "EISDIR" ? folder : failureMessage(err));
         }
       }
       const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });
