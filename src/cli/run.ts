@@ -58,7 +58,7 @@ export function registerRun(program: Command): void {
     .summary("run scripts over saved flows, in saved order, and write the result")
     .description(
       "Reads the flows of every IN in order, fires the scripts' events on each (request, responseheaders, " +
-        "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
+        "response, websocket_message, error; tcp_message, udp_message, dns_request and dns_response for those flows) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
         "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
