@@ -22,6 +22,17 @@ interface ExportOptions {
   caseSensitive?: boolean;
 }
 
+/**
+ * A flow's id as a file name in --body-dir: the id comes from the file, so every byte but
+ * letters, digits, `.`, `_` and `-` is percent-encoded: no `/` or `..` can put the body
+ * elsewhere (a UUID is unchanged).
+ */
+function bodyFileName(id: string): string {
+  let name = "";
+  for (const b of Buffer.from(id, "utf8")) name += /[\w.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  return name;
+}
+
 export function registerExport(program: Command): void {
   program
     .command("export")
@@ -62,7 +73,7 @@ async function exportFlows(args: string[], opts: ExportOptions): Promise<number>
   const filter: Filter | null = filterWords.length ? parseFilter(filterWords.join(" "), { caseSensitive: opts.caseSensitive }) : null;
   const paths = await expandInputs(inputs);
   const migrations = new MigrationContext();
-  const bodyPath = (flow: HTTPFlow): string => join(opts.bodyDir, `${flow.id}.body`);
+  const bodyPath = (flow: HTTPFlow): string => join(opts.bodyDir, `${bodyFileName(flow.id)}.body`);
   const raw = opts.format.startsWith("raw");
   const har = new HarEntryMaker();
   let damaged = false;

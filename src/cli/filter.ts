@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { ExitCode } from "../errors.js";
 import { OPERATORS, parseFilter } from "../filter/index.js";
+import { escapeControl } from "../display/human.js";
 
 interface FilterOptions {
   explain?: boolean;
@@ -49,7 +50,8 @@ Examples:
     )
     .action((words: string[], opts: FilterOptions) => {
       const filter = parseFilter(words.join(" "), { caseSensitive: opts.caseSensitive });
-      if (opts.explain) process.stdout.write(`${filter.explain()}\n`);
+      // the reading quotes the expression's regexes, which may hold anything the shell passed
+      if (opts.explain) process.stdout.write(`${escapeControl(filter.explain())}\n`);
       process.exitCode = ExitCode.OK;
     });
 }

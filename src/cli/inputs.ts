@@ -1,4 +1,5 @@
 /** Turns the IN arguments of a command (paths, quoted globs, `-`) into an ordered file list. */
+import { existsSync } from "node:fs";
 import { isAbsolute, posix, relative, sep } from "node:path";
 import { InputError } from "../errors.js";
 
@@ -12,7 +13,8 @@ export interface KeyedInput {
 
 /**
  * Expands each argument in the order given: `-` stays stdin, a glob becomes its matches
- * sorted by path, a plain path stays as it is (a missing one fails when it is opened).
+ * sorted by path, a plain path stays as it is (a missing one fails when it is opened). A
+ * path that exists is plain even when it holds glob characters (`capture[1].mitm`).
  */
 export async function expandInputs(args: string[]): Promise<string[]> {
   return (await expandKeyedInputs(args)).map((input) => input.path);
@@ -39,7 +41,7 @@ function plainKey(path: string): string {
 export async function expandKeyedInputs(args: string[]): Promise<KeyedInput[]> {
   const out: KeyedInput[] = [];
   for (const arg of args) {
-    if (arg === "-" || !GLOB_CHARS.test(arg)) {
+    if (arg === "-" || !GLOB_CHARS.test(arg) || existsSync(arg)) {
       out.push({ path: arg, key: arg === "-" ? "-" : plainKey(arg) });
       continue;
     }

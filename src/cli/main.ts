@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../errors.js";
-import { closedStdout, errorLine, reportFailure } from "./report.js";
+import { closedStdout, errorLine, escapeProcessMessages, reportFailure } from "./report.js";
+import { escapeControlKeepingLines } from "../display/human.js";
 import { exitProcess } from "../io/process-exit.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -42,12 +43,15 @@ Examples:
 Each command's --help has more.`;
 
 /**
- * Commander's own errors (unknown option, missing argument) as one line, with where to read
- * more: `error: unknown option '--detial' (did you mean --detail?) (see reflow show --help)`.
+ * Commander's own errors (unknown option, missing argument) as one line, escaped, with where
+ * to read more: `error: unknown option '--detial' (did you mean --detail?) (see reflow show --help)`.
  */
 function oneLineErrors(help: string): { outputError: (text: string, write: (s: string) => void) => void } {
   return {
-    outputError: (text, write) => write(`${text.trim().replace(/\n\(Did you mean/g, " (did you mean").replace(/\s*\n\s*/g, " ")} (see ${help})\n`),
+    outputError: (text, write) => {
+      const line = text.trim().replace(/\n\(Did you mean/g, " (did you mean").replace(/\s*\n\s*/g, " ");
+      write(`${escapeControlKeepingLines(line)} (see ${help})\n`);
+    },
   };
 }
 
@@ -63,6 +67,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .version(pkg.version)
     .exitOverride()
     .addHelpText("after", EXAMPLES);
+  // commander's errors quote the argument they refuse, which may be a glob-expanded file name
   program.configureOutput(oneLineErrors("reflow --help"));
   const names = commandsFor(argv);
   const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));
@@ -94,5 +99,6 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 });
 // A closed stderr (`reflow ... 2>&1 | head`) only loses messages: the work goes on.
 process.stderr.on("error", () => {});
+escapeProcessMessages();
 
 process.exitCode = await main(process.argv);

@@ -3,6 +3,7 @@
  * and only once the work has taken more than a second.
  */
 import { basename } from "node:path";
+import { escapeControl } from "../display/human.js";
 import { type ReadPosition, watchReadPosition } from "../io/flow-source.js";
 
 const SHOW_AFTER_MS = 1000;
@@ -35,7 +36,7 @@ export class Progress {
     const width = 24;
     const bar = share === undefined ? "" : `[${"#".repeat(Math.round(share * width)).padEnd(width, " ")}] ${(share * 100).toFixed(0)}% `;
     const files = this.files.length > 1 ? `file ${index + 1}/${this.files.length} ` : "";
-    const line = `${bar}${files}${basename(file)} · ${this.counted()} flows`;
+    const line = `${bar}${files}${escapeControl(basename(file))} · ${this.counted()} flows`; // a file's name may hold anything
     process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 80) - 1)}`);
     this.drawn = true;
   }

@@ -1,6 +1,7 @@
 /** What the CLI tells people on stderr: one-line errors and warnings, colour only on a TTY. */
 import { escapeControlKeepingLines } from "../display/human.js";
-import { ReflowError } from "../errors.js";
+import { ExitCode, ReflowError } from "../errors.js";
+import { exitProcess } from "../io/process-exit.js";
 
 /** Colour on when stderr is a TTY, unless NO_COLOR; FORCE_COLOR forces it on. */
 export function useColour(stream: NodeJS.WriteStream = process.stderr): boolean {
@@ -49,4 +50,22 @@ export function reportFailure(e: unknown): number {
   }
   errorLine(e instanceof Error ? (e.stack ?? e.message) : String(e));
   return 70; // an internal error: a bug in reflow, not in the input
+}
+
+/**
+ * What Node itself would print raw gets the same escaping: an exception nothing caught (a
+ * script's timer that throws `new Error(flow.request.path)`, a rejected promise left alone)
+ * and a process warning (a script's `process.emitWarning`). The exit code stays Node's own
+ * for an uncaught exception (1), or a ReflowError's.
+ */
+export function escapeProcessMessages(): void {
+  process.on("uncaughtException", (e) => {
+    const code = reportFailure(e);
+    exitProcess(e instanceof ReflowError ? code : ExitCode.FINISHED_WITH_ERRORS);
+  });
+  // Node's own printer writes the message raw; none is there under --no-warnings or NODE_NO_WARNINGS=1
+  const nodePrinters = process.listeners("warning");
+  if (!nodePrinters.length) return;
+  for (const printer of nodePrinters) process.off("warning", printer);
+  process.on("warning", (w) => process.stderr.write(`(node:${process.pid}) ${escapeControlKeepingLines(`${w.name}: ${w.message}`)}\n`));
 }

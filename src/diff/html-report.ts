@@ -3,13 +3,16 @@
  * for a person to open from CI: the counts, then each changed flow with its changes side by
  * side, A on the left and B on the right, text bodies line by line, JSON bodies by path.
  */
+import { escapeControlKeepingLines } from "../display/human.js";
 import type { Change, DiffSummary, FlowDiff, JsonValue, TextHunk } from "./changes.js";
 import type { DiffReport } from "./flow-diff.js";
 
-/** Text as HTML; control characters shown as `\xNN` so that nothing is hidden. */
+/**
+ * Text as HTML; control characters shown as `\xNN` and bidi controls as `\uNNNN` (as the
+ * terminal shows them), so that nothing is hidden and no text is shown reordered.
+ */
 function html(text: string): string {
-  return text
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+  return escapeControlKeepingLines(text)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")

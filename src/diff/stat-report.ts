@@ -2,6 +2,7 @@
  * The `--stat` diff report: counts only — flows by status, and how many changed flows
  * differ in each field — as text or as JSON.
  */
+import { escapeControl } from "../display/human.js";
 import type { DiffSummary, FlowDiff } from "./changes.js";
 import { hasDifferences } from "./changes.js";
 import type { DiffReport } from "./flow-diff.js";
@@ -31,8 +32,10 @@ export class StatReport implements DiffReport {
         ? `${summary.changed} changed, ${summary.added} added, ${summary.removed} removed, ${summary.same} same`
         : `no differences (${summary.same} flows)`,
     ];
-    const width = Math.max(0, ...[...this.fields.keys()].map((f) => f.length));
-    for (const [field, n] of this.fields) lines.push(`  ${field.padEnd(width)}  ${n} flow${n === 1 ? "" : "s"}`);
+    // a field may name a flow's own key (metadata["…"]): escaped, as the text report escapes it
+    const shown = [...this.fields].map(([field, n]) => [escapeControl(field), n] as const);
+    const width = Math.max(0, ...shown.map(([f]) => f.length));
+    for (const [field, n] of shown) lines.push(`  ${field.padEnd(width)}  ${n} flow${n === 1 ? "" : "s"}`);
     await this.write(`${lines.join("\n")}\n`);
   }
 }

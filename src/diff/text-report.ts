@@ -103,7 +103,7 @@ export class TextReport implements DiffReport {
   }
 
   private change(c: Change, lines: string[]): void {
-    const head = `${INDENT}${this.field(c.field)}`;
+    const head = `${INDENT}${this.field(escapeControl(c.field))}`; // a field may name a flow's own key (metadata["…"])
     switch (c.kind) {
       case "value":
       case "json": {

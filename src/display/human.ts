@@ -30,10 +30,16 @@ export function formatAddress(address: Address | null): string {
  * What must never reach a terminal raw: C0 controls but tab (ESC starts every escape sequence),
  * DEL and the C1 controls (U+0080–U+009F: 8-bit CSI and OSC), the Unicode bidi controls that
  * reorder what is shown (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), and U+E000, which
- * the listing uses internally to stand for its own colour codes (see Painter).
+ * the listing uses internally to stand for its own colour codes (see Painter). Also the lone
+ * surrogates U+DC80–U+DCFF, which stand for bytes that were not UTF-8 (surrogate-escape): a
+ * terminal would get U+FFFD for each, whatever the byte; `\udc9b` tells them apart (as JUnit
+ * reports write them).
  */
-const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ue000]/g;
-const UNSAFE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ue000]/g;
+const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ue000]|(?<![\ud800-\udbff])[\udc80-\udcff]/g;
+const UNSAFE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ue000]|(?<![\ud800-\udbff])[\udc80-\udcff]/g;
+
+/** One character a terminal acts on, as UNSAFE but newline and U+E000: for text that escapes in its own syntax (a shell word). */
+export const TERMINAL_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function escapeChar(c: string): string {
   const code = c.charCodeAt(0);

@@ -7,7 +7,7 @@ import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { ScriptExitError, ScriptLoadError } from "../errors.js";
+import { ReflowError, ScriptExitError, ScriptLoadError } from "../errors.js";
 import { isPipeOrDevice } from "../io/file-kind.js";
 import { OutputFile } from "../io/output-file.js";
 import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
@@ -77,7 +77,9 @@ export async function runInWorkers(
           outcomes?.add(undefined, m.startFailures);
           if (++finished === count) resolve();
         });
-        worker.once("error", reject);
+        // an exception nothing caught in a worker (a script's timer that throws) ends the run as
+        // it does without --jobs: its stack, exit 1, nothing written
+        worker.once("error", (e) => reject(e instanceof ReflowError ? e : new ScriptExitError(e.stack ?? String(e))));
         worker.once("exit", (code) => {
           if (!finishSent)
             reject(new ScriptExitError(`a worker ended (exit code ${code}) before the run finished, by a script calling process.exit(): no output was written`));

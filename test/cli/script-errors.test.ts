@@ -42,6 +42,21 @@ describe("a script that fails to load", () => {
   });
 });
 
+describe("an exception nothing caught (a script's timer that throws)", () => {
+  it("ends the run with its stack and exit 1, nothing written, with --jobs as without", () => {
+    const d = scratch();
+    writeFileSync(join(d, "later.ts"), 'export function request(): void {\n  setTimeout(() => {\n    throw new Error("late boom");\n  }, 0);\n}\n');
+    const one = reflow(["run", "-r", sample, "-s", "later.ts", "-w", "out.mitm"], { cwd: d });
+    const jobs = reflow(["run", "-r", sample, sample, "-j", "2", "-s", "later.ts", "-w", "out.mitm"], { cwd: d });
+    for (const [how, r] of [["one thread", one], ["two workers", jobs]] as const) {
+      expect(r.status, `${how}: ${r.stderr.toString()}`).toBe(1);
+      expect(r.stderr.toString(), how).toContain("late boom");
+      expect(r.stderr.toString(), how).toContain("later.ts:3:");
+    }
+    expect(readdirSync(d)).toEqual(["later.ts"]);
+  });
+});
+
 describe("a start() that throws", () => {
   it("stops the run before anything is written (exit 2)", () => {
     const d = scratch();

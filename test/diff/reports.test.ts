@@ -86,6 +86,19 @@ describe("run --junit", () => {
 });
 
 describe("diff --html", () => {
+  it("shows a flow's markup, controls and bidi overrides as text, nothing hidden or reordered", () => {
+    const evil = join(dir, "evil.mitm");
+    const value = String.raw`<script>alert(1)<\/script>\x1b]0;t\x07\xe2\x80\xaeRTL`; // Python escapes: an OSC title, then U+202E in UTF-8
+    const made = reflow(["run", "-r", sample, "--modify-headers", `/~s/X-Evil/${value}`, "-w", evil]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const page = join(dir, "evil.html");
+    expect(reflow(["diff", sample, evil, "--html", page]).status).toBe(1);
+    const text = readFileSync(page, "utf8");
+    expect(text, "no markup from the flow").not.toContain("<script");
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+    expect(text).toContain("&lt;script&gt;alert(1)&lt;\\/script&gt;\\x1b]0;t\\x07\\u202eRTL");
+  });
+
   it("renders in headless Chromium, self-contained, with the changed JSON field on the page", () => {
     const page = join(dir, "diff.html");
     expect(reflow(["diff", sample, changed, "--html", page]).status).toBe(1);

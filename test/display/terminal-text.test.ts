@@ -14,6 +14,16 @@ describe("escapeControl", () => {
     expect(escapeControl("tab\there, ünïcödé, 日本")).toBe("tab\there, ünïcödé, 日本");
   });
 
+  it("tells bytes that were not UTF-8 apart (U+DC80–U+DCFF), and keeps characters outside the BMP whole", () => {
+    // a raw byte 0x9B (surrogate-escaped) is not the character U+009B, and a terminal would show both bytes as U+FFFD
+    expect(escapeControl("a\udc9bb\udcffc \u009b")).toBe("a\\udc9bb\\udcffc \\x9b");
+    expect(escapeControlKeepingLines("x\udc80\ny")).toBe("x\\udc80\ny");
+    // U+1F0A1 is the pair D83C DCA1: its low half is no escaped byte
+    expect(escapeControl("\u{1f0a1} 😀")).toBe("\u{1f0a1} 😀");
+    const lines = new TerminalLines(listingMark());
+    expect(lines.safe("\udcff\u{1f0a1}")).toBe("\\udcff\u{1f0a1}");
+  });
+
   it("changes nothing more when applied twice", () => {
     const once = escapeControl("\x1b[2J\u202e");
     expect(escapeControl(once)).toBe(once);

@@ -4,10 +4,11 @@
  */
 import { createHash } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/export/index.js";
+import { encodeUtf8Escaped } from "../../src/model/index.js";
 import { harSchemaErrors } from "../io/formats/har-schema.js";
 import { fixtures, reflow, reflowAsync, testdata } from "../helpers.js";
 import { httpFlows, httpOrigin, killStrayCaptures, type Listening, startCapture, tempDir, viaProxy, waitForHttpFlow } from "../proxy/capture-harness.js";
@@ -24,6 +25,17 @@ describe("shell quoting", () => {
       expect(quoted).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
       const echoed = spawnSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8" });
       expect(echoed.stdout, JSON.stringify(text)).toBe(text);
+    }
+  });
+
+  it("escapes C1 and bidi controls and escaped bytes too, and the word still means the same bytes", () => {
+    // a C1 CSI (U+009B, bytes C2 9B), a bidi override, an isolate, a raw byte 0x9B that was not UTF-8 (U+DC9B)
+    for (const text of ["a\u009b2J", "x/\u202eexe.txt", "\u2066iso\u2069 ok", "raw\udc9bbyte", "mix \x1b]0;t\x07 \u202e 日本 😀 it's"]) {
+      const quoted = shellQuote(text);
+      expect(quoted, JSON.stringify(text)).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+      expect(quoted, `${JSON.stringify(text)}: no lone surrogate`).not.toMatch(/(?<![\ud800-\udbff])[\udc00-\udfff]/);
+      const echoed = spawnSync("bash", ["-c", `printf %s ${quoted}`], { env: { ...process.env, LC_ALL: "C" } });
+      expect(echoed.stdout, JSON.stringify(text)).toEqual(encodeUtf8Escaped(text));
     }
   });
 });
@@ -75,6 +87,27 @@ describe("reflow export formats", () => {
     // the entries make a valid HAR 1.2 document
     const doc = { log: { version: "1.2", creator: { name: "reflow", version: "test" }, pages: [], entries } };
     expect(harSchemaErrors(doc)).toEqual([]);
+  });
+});
+
+describe("a binary body's file", () => {
+  it("stays in --body-dir whatever the flow's id holds", () => {
+    const dir = tempDir("reflow-export-id-");
+    const jsonl = join(dir, "flows.jsonl");
+    expect(reflow(["convert", join(testdata, "captures", "tflow-v21.mitm"), "-o", jsonl]).status).toBe(0);
+    const flow = JSON.parse(readFileSync(jsonl, "utf8").split("\n")[0]!) as { id: string; request: Record<string, unknown> };
+    // an id a hostile file may hold: a way out of the folder, and a terminal control
+    Object.assign(flow, { id: "../../outside\x1b]0;t\x07" });
+    Object.assign(flow.request, { method: "POST", body: Buffer.from([0, 1, 255]).toString("base64"), body_encoding: "base64" });
+    writeFileSync(jsonl, `${JSON.stringify(flow)}\n`);
+    const bodies = join(dir, "a", "bodies");
+    const r = reflow(["export", jsonl, "--body-dir", bodies]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(readdirSync(dir).sort(), "nothing written beside the folder").toEqual(["a", "flows.jsonl"]);
+    expect(readdirSync(join(dir, "a")), "nor above it").toEqual(["bodies"]);
+    const [name] = readdirSync(bodies);
+    expect(readFileSync(join(bodies, name!))).toEqual(Buffer.from([0, 1, 255]));
+    expect(r.stdout.toString(), "the command reads that file").toContain(`@${join(bodies, name!)}`);
   });
 });
 

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -135,6 +136,22 @@ describe("reflow replay --client", () => {
       ["/echo", null, true],
       ["/a", null, true],
     ]);
+  });
+
+  it("a backend's broken answer is quoted with its controls escaped", async () => {
+    // a status line holding an OSC title, a C1 CSI and a bidi override: the failure quotes it
+    const hostile = createNetServer((socket) => {
+      socket.once("data", () => socket.end(Buffer.from("HTTP/9\x1b]0;pwned\x07\u009b2J\u202eRTL 200\r\n\r\n", "utf8")));
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => hostile.listen(0, "127.0.0.1", r));
+    const port = (hostile.address() as AddressInfo).port;
+    const r = await reflowAsync(["replay", "--client", rec, "-m", `reverse:http://127.0.0.1:${port}`, "-w", join(dir, "broken.mitm")]);
+    await new Promise<void>((r) => hostile.close(() => r()));
+    const err = r.stderr.toString();
+    expect(r.status, err).toBe(0);
+    expect(err, "the status line quoted").toContain("]0;pwned");
+    expect(err).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   });
 
   it("a damaged recording: the flows before the damage are replayed and written, then exit 3", async () => {
