@@ -56,6 +56,23 @@ function parseConcurrency(text: string): number {
   return n;
 }
 
+/** Options of server replay that client replay never reads, and the other way round. */
+const SERVER_ONLY = [
+  "listenPort", "listenHost", "script", "confdir", "ignoreParams", "ignorePayloadParams", "ignoreJsonPath",
+  "ignoreContent", "ignoreHost", "ignorePort", "useHeaders", "reuse", "extra", "refresh", "strict", "detail", "grace",
+];
+const CLIENT_ONLY = ["concurrency"];
+
+/** Refuses options given for the other kind of replay: ignored, they would fail silently (`--client --strict`). */
+function refuseOtherKindsOptions(cmd: Command, client: boolean): void {
+  const given = (client ? SERVER_ONLY : CLIENT_ONLY).filter((key) => cmd.getOptionValueSource(key) === "cli");
+  if (given.length === 0) return;
+  const flags = given.map((key) => cmd.options.filter((o) => o.attributeName() === key).map((o) => o.long).join("/"));
+  throw new UsageError(
+    `${flags.join(", ")}: ${client ? "only for server replay; --client would ignore" : "only for client replay (--client); server replay would ignore"} ${given.length === 1 ? "it" : "them"}`,
+  );
+}
+
 /** True when `path` is one of `files` (the same file: device and inode, whatever the names). */
 function isOneOf(path: string, files: string[]): boolean {
   const id = (p: string): string | null => {
@@ -224,15 +241,15 @@ Examples:
   reflow replay --client api.mitm -m reverse:http://staging:3000 -w new.mitm --concurrency 8
   reflow diff api.mitm new.mitm --by request --ignore-header date`,
     )
-    .action(async (args: string[], opts: ReplayOptions) => {
+    .action(async (args: string[], opts: ReplayOptions, command: Command) => {
+      refuseOtherKindsOptions(command, opts.client === true);
       const stages = ruleStages(rules(), false);
       const mode = await proxyModeOf(opts.mode);
       const files = await expandInputs(args);
       if (opts.client) {
         if (mode.kind === "socks5") throw new UsageError("--client sends requests to their servers: -m takes reverse:URL or upstream:URL there (socks5 is a server replay mode)");
         process.exitCode = await clientReplay(files, opts, mode, stages);
-      }
-      else {
+      } else {
         // The served flows are written into OUT as they pass, while answers are read from the inputs.
         if (opts.wfile !== undefined && isOneOf(opts.wfile, files)) throw new UsageError(`-w ${opts.wfile} is also a recording being replayed`);
         if (mode.kind === "upstream" && opts.extra !== "forward")

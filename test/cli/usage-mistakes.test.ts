@@ -3,11 +3,12 @@
  * way README's "Exit codes and errors" promises: one line on stderr and the documented exit
  * code, never a stack and exit 70, and never a silent success.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fixtures, projectRoot, reflow } from "../helpers.js";
+import { cliPath, fixtures, projectRoot, reflow } from "../helpers.js";
 
 const sample = join(fixtures, "sample.mitm");
 const scratch = (): string => mkdtempSync(join(tmpdir(), "reflow-usage-mistakes-"));
@@ -146,6 +147,26 @@ describe("init-script where no file can be written", () => {
       expect(r.status, r.stderr.toString()).toBe(2);
       expect(lines(r), r.stderr.toString()).toHaveLength(1);
       expect(readdirSync(d)).toEqual(["taken"]);
+    });
+  }
+});
+
+describe("replay options the chosen kind of replay would ignore", () => {
+  const cases: [string, string[]][] = [
+    ["a script with --client", ["--client", sample, "-s", "script.ts", "-w", "out.mitm"]],
+    ["--strict with --client", ["--client", sample, "--strict", "-w", "out.mitm"]],
+    ["--no-refresh with --client", ["--client", sample, "--no-refresh", "-w", "out.mitm"]],
+    ["--concurrency without --client", [sample, "-p", "0", "--concurrency", "4"]],
+  ];
+  for (const [what, args] of cases) {
+    it(`${what} is a usage error (exit 2) before anything is sent or listened on`, () => {
+      const d = scratch();
+      writeFileSync(join(d, "script.ts"), "export function request() {}\n");
+      // bounded: a server replay that took the option would listen until stopped
+      const r = spawnSync(process.execPath, [cliPath, "replay", ...args], { cwd: d, timeout: 20_000 });
+      expect(r.status, r.stderr.toString()).toBe(2);
+      expect(lines(r), r.stderr.toString()).toHaveLength(1);
+      expect(readdirSync(d)).toEqual(["script.ts"]);
     });
   }
 });
