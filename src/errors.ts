@@ -161,8 +161,22 @@ export class FlowReadError extends ReflowError {
     readonly flowIndex: number,
     readonly detail: string,
   ) {
-    super(code, `${file}: ${detail} (byte offset ${offset}, flow #${flowIndex})`, ExitCode.CORRUPT_INPUT);
+    super(code, `${file}: ${excerpt(detail)} (byte offset ${offset}, flow #${flowIndex})`, ExitCode.CORRUPT_INPUT);
   }
+}
+
+/** Longest detail a FlowReadError's message holds whole. */
+const DETAIL_SHOWN = 300;
+
+/**
+ * `detail` short enough for one line: a detail quoting a damaged field (a 1 MB "address")
+ * keeps its start and its end, which say what is wrong, and the count of what was left out.
+ */
+function excerpt(detail: string): string {
+  if (detail.length <= DETAIL_SHOWN) return detail;
+  const head = detail.slice(0, 200);
+  const tail = detail.slice(-80);
+  return `${head}…(${detail.length - head.length - tail.length} characters left out)…${tail}`;
 }
 
 /** Thrown by migrations and schema checks; the reader adds file, offset and flow index. */

@@ -2,11 +2,12 @@
  * One list of error codes (src/errors.ts ERROR_CODES): no code is used in src/ that is not
  * in it, and each is documented where its users look.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../src/errors.js";
-import { projectRoot } from "./helpers.js";
+import { ERROR_CODES, FlowReadError } from "../src/errors.js";
+import { projectRoot, reflow, testdata } from "./helpers.js";
 
 const CODE = /\bE_[A-Z][A-Z0-9_]*\b/g;
 const listed = new Set(Object.keys(ERROR_CODES));
@@ -61,5 +62,34 @@ describe("the one list of error codes", () => {
 
   it("has a meaning for each code", () => {
     for (const [code, meaning] of Object.entries(ERROR_CODES)) expect(meaning.length, code).toBeGreaterThan(5);
+  });
+});
+
+describe("a damage message quoting the input", () => {
+  it("stays one short line: a 1 MB field is quoted in part, file, offset and flow kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), "reflow-errors-"));
+    const good = join(dir, "good.jsonl");
+    expect(reflow(["convert", join(testdata, "captures", "real-v17.mitm"), "-o", good]).status).toBe(0);
+    const lines = readFileSync(good, "utf8").split("\n");
+    const line = JSON.parse(lines[1]!);
+    line.client_conn.address = "A".repeat(1 << 20); // not host:port: the reader quotes it
+    lines[1] = JSON.stringify(line);
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, lines.join("\n"));
+    const r = reflow(["show", bad]);
+    const err = r.stderr.toString();
+    expect(r.status, err.slice(0, 300)).toBe(3);
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err.length, "the line's length").toBeLessThan(1000);
+    expect(err).toContain(`${bad}: `);
+    expect(err).toMatch(/\(byte offset \d+, flow #1\)\n$/);
+  });
+
+  it("keeps the whole detail for library users", () => {
+    const detail = `address "${"A".repeat(5000)}" is not host:port`;
+    const e = new FlowReadError("E_FLOW_SCHEMA", "a.jsonl", 10, 1, detail);
+    expect(e.detail).toBe(detail);
+    expect(e.message.length).toBeLessThan(1000);
+    expect(e.message.endsWith("(byte offset 10, flow #1)")).toBe(true);
   });
 });

@@ -133,7 +133,8 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
     stopListening();
     throw new CaptureSetupError("E_LISTEN", `cannot listen on ${s.listenHost}:${s.listenPort}: ${(e as Error).message}`);
   }
-  const itself = await modeTargetsItself(s.mode, address);
+  // offline (a replay that forwards nothing), a target that is this proxy is never connected to
+  const itself = s.offline ? null : await modeTargetsItself(s.mode, address);
   if (itself) {
     await proxy.stopAccepting();
     await output.close();

@@ -2,7 +2,8 @@
  * Diffing two flow streams: pairs them, compares each pair, and hands every flow that is
  * not the same to a report as soon as it is known, so output streams with the input.
  */
-import { FlowRecord } from "../format/flow-record.js";
+import { FlowReadError } from "../errors.js";
+import { flowReadError } from "../io/flow-source.js";
 import type { Flow } from "../model/index.js";
 import type { DiffSummary, FlowDiff } from "./changes.js";
 import type { CompareOptions, PairingMode } from "./diff-options.js";
@@ -55,13 +56,21 @@ function describePair(a: Flow | null, b: Flow | null, comparer: FlowComparer): F
     }
     return { status: a ? "removed" : "added", a: a?.id ?? null, b: b?.id ?? null, title: flowTitle(one), changes: [] };
   } catch (e) {
-    // a flow that frames but is not a valid flow: name its file, offset and index
-    const broken = [a, b].find((f) => f?.state instanceof FlowRecord && isSchemaFault(e));
-    if (broken) throw (broken.state as FlowRecord).error(e);
-    throw e;
+    // a flow that frames but is not a valid flow: name its file, offset and index (damage
+    // met through a flow's dicts names its flow already; damage met in the values compared
+    // does not, so the flow that fails alone is the damaged one)
+    if (e instanceof FlowReadError) throw e;
+    const broken = [a, b].find((f) => f !== null && failsAlone(f, comparer)) ?? one;
+    throw flowReadError(broken, e);
   }
 }
 
-function isSchemaFault(e: unknown): boolean {
-  return e instanceof TypeError || e instanceof RangeError;
+/** True when comparing `flow` with itself throws: it is the one of a pair whose state is damaged. */
+function failsAlone(flow: Flow, comparer: FlowComparer): boolean {
+  try {
+    comparer.compare(flow, flow);
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -296,8 +296,17 @@ export class FlowRecord implements FlowState, IndexedDictOptions {
         this.file,
         this.raw.offset,
         this.raw.index,
-        `not a valid flow: ${e.message}`,
+        invalidFlowDetail(e),
       );
     return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+/**
+ * What a flow whose parts are not a flow's is said to be. Nesting deep enough to exhaust the
+ * stack (a hostile file's lists within lists) is said to be that, not in the engine's words.
+ */
+export function invalidFlowDetail(e: Error): string {
+  const stackExhausted = e instanceof RangeError && /call stack/i.test(e.message);
+  return `not a valid flow: ${stackExhausted ? "nested too deeply to read" : e.message}`;
 }

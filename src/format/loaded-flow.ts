@@ -4,7 +4,7 @@
  * damage found later is named like damage in a mitm file.
  */
 import { FlowReadError, FlowStateError } from "../errors.js";
-import { type FlowState, resolveEntry } from "./flow-record.js";
+import { type FlowState, invalidFlowDetail, resolveEntry } from "./flow-record.js";
 import { NEWEST_VERSION } from "./migrations/index.js";
 import { PackedDict } from "./packed-dict.js";
 import { type TDict, type TValue, TnetstringError } from "./tnetstring.js";
@@ -81,7 +81,7 @@ export class LoadedFlow implements ReadFlow {
     const { offset, index } = this.raw;
     if (e instanceof FlowStateError) return new FlowReadError(e.code, this.file, offset, index, e.message);
     if (e instanceof TnetstringError || e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError)
-      return new FlowReadError("E_FLOW_SCHEMA", this.file, offset, index, `not a valid flow: ${e.message}`);
+      return new FlowReadError("E_FLOW_SCHEMA", this.file, offset, index, invalidFlowDetail(e));
     return e instanceof Error ? e : new Error(String(e));
   }
 }

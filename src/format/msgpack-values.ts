@@ -8,6 +8,7 @@
  * value inside such a container, is written as an ext 32 of type "C" holding it. Deeper
  * containers (a header's `[name, value]` pair) are plain msgpack.
  */
+import { FlowStateError } from "../errors.js";
 import { PyFloat, RawElement, type TKey, type TValue, internedAscii, resolveDeep } from "./tnetstring.js";
 
 /** ext type of an integral Python float (or -0.0), as float64 */
@@ -34,8 +35,16 @@ export class PackedValue {
   }
 }
 
-/** A msgpack value that does not hold what flow state can be. */
-export class MsgpackValueError extends TypeError {}
+/**
+ * A msgpack value that does not hold what flow state can be, or bytes that are no msgpack
+ * value. A FlowStateError: damage met when a record's entry is first read (by a script, a
+ * filter, diff) is named with its flow's file, offset and number, as a mitm flow's is.
+ */
+export class MsgpackValueError extends FlowStateError {
+  constructor(message: string) {
+    super("E_FLOW_SCHEMA", message);
+  }
+}
 
 let pos = 0;
 
@@ -58,7 +67,7 @@ export function decodeValue(b: Buffer, at = 0, end = b.length): TValue {
 }
 
 function need(b: Buffer, n: number): void {
-  if (pos + n > b.length) throw new RangeError("a msgpack value cut short");
+  if (pos + n > b.length) throw new MsgpackValueError("a msgpack value cut short");
 }
 
 function readValue(b: Buffer): TValue {
@@ -221,7 +230,7 @@ export function isFrame(b: Buffer, at: number): boolean {
 export function skipValue(b: Buffer, at: number): number {
   let pending = 1; // values still to pass over
   while (pending > 0) {
-    if (at >= b.length) throw new RangeError("a msgpack value cut short");
+    if (at >= b.length) throw new MsgpackValueError("a msgpack value cut short");
     const c = b[at]!;
     pending--;
     if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) at += 1;
@@ -304,7 +313,7 @@ export function skipValue(b: Buffer, at: number): number {
           throw new MsgpackValueError(`not msgpack: type byte 0x${c.toString(16)}`);
       }
   }
-  if (at > b.length) throw new RangeError("a msgpack value cut short");
+  if (at > b.length) throw new MsgpackValueError("a msgpack value cut short");
   return at;
 }
 

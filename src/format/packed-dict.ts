@@ -5,7 +5,7 @@
  * each in one step; in version 1 it walks through them.
  */
 import { type MsgpackVersion } from "./flow-formats.js";
-import { FRAMED_DEPTH, FRAME_HEADER, PackedValue, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
+import { FRAMED_DEPTH, FRAME_HEADER, MsgpackValueError, PackedValue, decodeValue, isFrame, skipValue } from "./msgpack-values.js";
 import { setPackedPairs } from "./packed-pairs.js";
 import { type BytePairVisitor, PyFloat, type TKey, type TValue } from "./tnetstring.js";
 import { FilledOnDemand } from "./tnetstring/filled-on-demand.js";
@@ -68,7 +68,7 @@ export class PackedDict extends FilledOnDemand {
     if ((c & 0xf0) === 0x80) ((pos = start + 1), (count = c & 0x0f));
     else if (c === 0xde && end - start >= 3) ((pos = start + 3), (count = payload.readUInt16BE(start + 1)));
     else if (c === 0xdf && end - start >= 5) ((pos = start + 5), (count = payload.readUInt32BE(start + 1)));
-    else throw new TypeError("a msgpack record that is not a map");
+    else throw new MsgpackValueError("a msgpack record that is not a map");
     const at: number[] = [];
     for (let i = 0; i < count; i++) {
       const k = payload[pos];
@@ -76,7 +76,7 @@ export class PackedDict extends FilledOnDemand {
       at.push(pos, keyEnd);
       pos = valueEnd(payload, keyEnd, end);
     }
-    if (pos !== end) throw new TypeError("a msgpack map whose entries do not fill it");
+    if (pos !== end) throw new MsgpackValueError("a msgpack map whose entries do not fill it");
     at.push(pos);
     dict.at = at;
     dict.payload = payload;
@@ -334,7 +334,7 @@ function binAt(b: Buffer, pos: number, limit: number): boolean {
 
 /** Where the value at `at` ends: the kinds a flow dict holds most passed at once, the others by skipValue. */
 function valueEnd(b: Buffer, at: number, end: number): number {
-  if (at >= end) throw new RangeError("a msgpack value cut short");
+  if (at >= end) throw new MsgpackValueError("a msgpack value cut short");
   const c = b[at]!;
   if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) return at + 1;
   if ((c & 0xe0) === 0xa0) return at + 1 + (c & 0x1f);

@@ -13,6 +13,7 @@ import type { WritableVersion } from "../format/migrations/index.js";
 import { MitmEncoder, writableFor } from "../format/mitm-writer.js";
 import { type FlowFileEncoder, flowFileEncoder } from "./flow-formats.js";
 import { DeflatedOutput } from "./formats/deflated-output.js";
+import { checkAppendTarget } from "./append-target.js";
 import { isRegularFile } from "./file-kind.js";
 import { CopyAbandoned, InputCopy } from "./input-copy.js";
 import { OutputFile } from "./output-file.js";
@@ -87,6 +88,7 @@ export class FlowWriter {
     const format = outputFormat(path, opts.format);
     const copy = opts.copyOf !== undefined && format === "mitm" && !opts.append ? InputCopy.open(path, opts.copyOf, opts.like) : null;
     if (copy) return new FlowWriter(copy, opts.version);
+    if (opts.append && format === "mitm" && isRegularFile(path)) checkAppendTarget(path, format);
     if (format === "mitm") return new FlowWriter(await OutputFile.open(path, { append: opts.append, like: opts.like, binary: true }), opts.version);
     const har = format === "har" || format === "zhar";
     let appendTo: MsgpackVersion | undefined; // the version of a msgpack file appended to
@@ -99,6 +101,7 @@ export class FlowWriter {
         if (appendTo === undefined)
           throw new OutputError(path, "cannot append msgpack flows: the file is not a reflow msgpack file this reflow writes");
       }
+      if (!har) checkAppendTarget(path, format);
     }
     const encoder = flowFileEncoder(format, {
       version: opts.version,

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ReflowError, ScriptExitError, ScriptLoadError } from "../errors.js";
-import { isPipeOrDevice } from "../io/file-kind.js";
+import { checkAppendTarget } from "../io/append-target.js";
+import { isPipeOrDevice, isRegularFile } from "../io/file-kind.js";
 import { OutputFile } from "../io/output-file.js";
 import type { JUnitFailure, JUnitSuite } from "../format/junit-xml.js";
 import type { BatchJob, BatchRun, RunOutputs } from "./batch-run.js";
@@ -36,6 +37,7 @@ export async function runInWorkers(
   outcomes?: RunOutcomes,
 ): Promise<{ stats: PipelineStats; damaged: boolean }> {
   const { single, append, outputFor, version } = outputs;
+  if (single && append && isRegularFile(single)) checkAppendTarget(single, "mitm"); // before any worker runs
   // parts of a single output live beside it until they are joined in order
   const besideOutput = single !== undefined && single !== "-" && !isPipeOrDevice(single);
   const partsDir = single ? mkdtempSync(join(besideOutput ? dirname(single) : tmpdir(), ".reflow-parts-")) : null;

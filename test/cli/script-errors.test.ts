@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encode, type TDict } from "../../src/format/tnetstring.js";
-import { fixtures, flowDicts, reflow } from "../helpers.js";
+import { fixtures, flowDicts, reflow, testdata } from "../helpers.js";
 
 const sample = join(fixtures, "sample.mitm");
 const scratch = (): string => mkdtempSync(join(tmpdir(), "reflow-script-errors-"));
@@ -103,5 +103,33 @@ describe("damage a script happens to read", () => {
     expect(err).toContain(`byte offset ${parts[0]!.length + parts[1]!.length}`);
     expect(err).toContain("flow #2");
     expect(flowDicts(readFileSync(join(d, "out.mitm")))).toHaveLength(2); // the flows before it
+  });
+
+  it("in a reflow msgpack record is input damage too, named with its file, offset and flow", () => {
+    const d = scratch();
+    const converted = reflow(["convert", join(testdata, "captures", "real-v17.mitm"), "-o", "good.msgpack"], { cwd: d });
+    expect(converted.status, converted.stderr.toString()).toBe(0);
+    const b = readFileSync(join(d, "good.msgpack"));
+    // record #2 starts after the magic line and two length-prefixed records
+    let at = b.indexOf(0x0a) + 1;
+    for (let i = 0; i < 2; i++) at += 4 + b.readUInt32BE(at);
+    const record2 = at;
+    // its request's method (a bin 8 after the key "method") now claims 255 bytes: the request
+    // dict no longer frames, which shows only when something reads the request
+    const key = Buffer.from([0xa6, ...Buffer.from("method")]);
+    const method = b.indexOf(key, record2) + key.length;
+    expect(b[method], "the method is a bin 8").toBe(0xc4);
+    b[method + 1] = 0xff;
+    writeFileSync(join(d, "bad.msgpack"), b);
+    writeFileSync(join(d, "reads.ts"), "export function request(ctx: unknown, flow: any) { ctx; flow.request.method; }\n");
+    const r = reflow(["run", "-r", "bad.msgpack", "-s", "reads.ts", "-w", "out.mitm"], { cwd: d });
+    const err = r.stderr.toString();
+    expect(r.status, err).toBe(3);
+    expect(err).not.toContain("script error in");
+    expect(lines(r).filter((l) => l.startsWith("error:")), err).toHaveLength(1);
+    expect(err).toContain("bad.msgpack");
+    expect(err).toContain(`byte offset ${record2}`);
+    expect(err).toContain("flow #2");
+    expect(flowDicts(readFileSync(join(d, "out.mitm"))), "the flows before the damage").toHaveLength(2);
   });
 });

@@ -3,7 +3,7 @@
  * from a local origin then stopped) is replayed by `mitmdump -S` and by `reflow replay`, and
  * the same requests get the same answers from both: recorded answers in order for repeated
  * requests, query parameters told apart by order, bodies part of the key, and extras
- * forwarded (to the stopped origin, so 502). Skipped where mitmdump is missing, required in CI.
+ * forwarded (to the stopped origin, which drops every connection, so 502). Skipped where mitmdump is missing, required in CI.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { Agent } from "node:http";
@@ -17,6 +17,8 @@ const mitmdump = hasMitmdump();
 const dir = tempDir("reflow-replay-interop-");
 const rec = join(dir, "mitmdump.mitm");
 let originPort = 0;
+let originGone = false;
+let closeOrigin = async (): Promise<void> => {};
 const children = new Set<ChildProcess>();
 
 /** The requests, in order: each is sent once while recording, then again (with extras) when replaying. */
@@ -97,6 +99,7 @@ describe.skipIf(!mitmdump)("server replay: reflow and mitmdump 8.1.1 answer alik
   beforeAll(async () => {
     let counter = 0;
     const origin = await httpOrigin((req, res) => {
+      if (originGone) return void req.socket.destroy();
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -108,12 +111,16 @@ describe.skipIf(!mitmdump)("server replay: reflow and mitmdump 8.1.1 answer alik
     const recorder = await startMitmdump(["--mode", `reverse:http://127.0.0.1:${originPort}`, "-w", rec]);
     for (const a of RECORDED) expect((await send(recorder.port, a)).status, a.join(" ")).toBe(200);
     await recorder.stop();
-    await origin.close();
+    // Stopped: every connection is dropped from now on, but the port stays taken, so that no
+    // replay proxy is given it by the OS (it would be its own target).
+    originGone = true;
+    closeOrigin = () => origin.close();
   }, 60_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const c of children) c.kill("SIGKILL");
     killStrayCaptures();
+    await closeOrigin();
   });
 
   it("the same requests get the same answers", async () => {

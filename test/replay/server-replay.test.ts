@@ -31,6 +31,9 @@ const reverseRec = join(dir, "reverse.mitm");
 const forwardRec = join(dir, "forward.mitm");
 let originPort = 0;
 let securePort = 0;
+/** set once recording is done: the backends drop every connection from then on */
+let backendsGone = false;
+let closeBackends = async (): Promise<void> => {};
 const OLD_DATE = "Wed, 21 Oct 2015 07:28:00 GMT";
 
 /** A request to a reverse proxy (origin-form). */
@@ -70,6 +73,7 @@ async function connectionCounter(): Promise<{ port: number; count: () => number;
 beforeAll(async () => {
   let counter = 0;
   const handler = (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse): void => {
+    if (backendsGone) return void req.socket.destroy();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -88,7 +92,7 @@ beforeAll(async () => {
   const origin = await httpOrigin(handler);
   originPort = origin.port;
   const tls = await originCa();
-  const secure = await httpsOrigin(tls.ca, (_req, res) => res.end("secret over TLS"));
+  const secure = await httpsOrigin(tls.ca, (req, res) => (backendsGone ? req.socket.destroy() : res.end("secret over TLS")));
   securePort = secure.port;
 
   // Recorded through reverse mode...
@@ -109,12 +113,19 @@ beforeAll(async () => {
   expect(got.stdout.toString(), got.stderr).toBe("secret over TLS");
   expect((await fwd.stop()).code, "forward capture").toBe(0);
 
-  // The backends are gone: whatever answers from here on is the replay.
-  await origin.close();
-  await secure.close();
+  // The backends are gone: whatever answers from here on is the replay. Their ports stay
+  // taken (each connection is dropped), so that no replay proxy is given one of them by the OS.
+  backendsGone = true;
+  closeBackends = async () => {
+    await origin.close();
+    await secure.close();
+  };
 }, 60_000);
 
-afterAll(() => killStrayCaptures());
+afterAll(async () => {
+  killStrayCaptures();
+  await closeBackends();
+});
 
 /** Replays `recording` in reverse mode: /api/items answered, then /counter's three answers in order and a 404. */
 async function answersInOrder(recording: string): Promise<RunningCapture> {
@@ -228,6 +239,19 @@ describe("reflow replay: reverse mode", () => {
       const r = reflow(["replay", reverseRec, "-p", "0", ...bad]);
       expect(r.status, `${bad.join(" ")}: ${r.stderr}`).toBe(2);
     }
+  });
+
+  it("listens on the port its reverse target names, unless it forwards misses there (a loop: exit 2)", async () => {
+    const taken = await connectionCounter(); // a port nothing else listens on once closed
+    const port = String(taken.port);
+    taken.close();
+    const target = `reverse:http://127.0.0.1:${port}`;
+    const r = await replay([reverseRec, "-p", port, "-m", target, "--ignore-port"]);
+    expect(String(r.port), "listening on the port asked for").toBe(port);
+    expect(JSON.parse((await ask(r.port, "/api/items?page=1")).body.toString()).query).toBe("?page=1");
+    await r.stop();
+    const loop = reflow(["replay", reverseRec, "--confdir", confdir, "--listen-host", "127.0.0.1", "-p", port, "-m", target, "--extra", "forward"]);
+    expect(loop.status, loop.stderr.toString()).toBe(2);
   });
 
   it("refuses -w naming a recording it answers from (exit 2), leaving it as it was", () => {
