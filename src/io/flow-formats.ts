@@ -314,20 +314,21 @@ class HarFileEncoder implements FlowFileEncoder {
     if (made.body) {
       const at = json.indexOf(PLACEHOLDER_JSON);
       if (at >= 0 && json.indexOf(PLACEHOLDER_JSON, at + 1) < 0)
-        return this.withBody(before + json, before.length + at, made.body);
+        return this.withBody(before + json, before.length + at, made.body, made.base64);
       // the placeholder's text is in the entry elsewhere too: the body as text after all
-      (made.entry.response as { content: { text: string } }).content.text = made.body.toString("utf8");
+      (made.entry.response as { content: { text: string } }).content.text = made.body.toString(made.base64 ? "base64" : "utf8");
       return Buffer.from(before + JSON.stringify(made.entry));
     }
     return Buffer.from(before + json);
   }
 
-  /** `json` with the body's bytes written as a JSON string where its placeholder is, at `at`. */
-  private withBody(json: string, at: number, body: Buffer): Buffer {
+  /** `json` with the body's bytes (or their base64) written as a JSON string where its placeholder is, at `at`. */
+  private withBody(json: string, at: number, body: Buffer, base64: boolean): Buffer {
     const out = this.text;
     out.reset();
     out.json(json.slice(0, at));
-    out.utf8String(body);
+    if (base64) out.base64String(body);
+    else out.utf8String(body);
     out.json(json.slice(at + PLACEHOLDER_JSON.length));
     return out.bytes();
   }

@@ -117,14 +117,30 @@ function utf8Body(text: LongJsonString, charset: string): Buffer | null {
   return encodesAsUtf8(charset, isAscii(text.utf8)) ? Buffer.from(text.utf8) : null;
 }
 
+/** Base64 text decoded a slice at a time (a multiple of 4 characters): a string of over 512 MB cannot be made. */
+const BASE64_TEXT_SLICE = 4 << 20;
+
+/** The bytes that ASCII base64 text stands for, as Buffer.from(text, "base64") gives them. */
+function base64OfAscii(ascii: Buffer): Buffer {
+  const whole = (): Buffer => Buffer.from(ascii.toString("latin1"), "base64");
+  if (ascii.length <= BASE64_TEXT_SLICE) return whole();
+  const parts: Buffer[] = [];
+  for (let i = 0; i < ascii.length; i += BASE64_TEXT_SLICE) {
+    const slice = ascii.toString("latin1", i, Math.min(i + BASE64_TEXT_SLICE, ascii.length));
+    // white space or padding inside would shift the slices' boundaries off the 4-character groups
+    if (/[^A-Za-z0-9+/_-]/.test(i + BASE64_TEXT_SLICE < ascii.length ? slice : slice.replace(/=+$/, ""))) return whole();
+    parts.push(Buffer.from(slice, "base64"));
+  }
+  return Buffer.concat(parts);
+}
+
 /** The response body's bytes: base64 decoded, or text in the charset mitmproxy would pick. */
 function responseBody(content: JsonObject, contentType: string): Buffer {
   let text = content.text ?? "";
   const encoding = content.encoding;
   if (text instanceof LongJsonString) {
     // read from its bytes, never made a string when that gives the same bytes
-    if (encoding === "base64")
-      return Buffer.from(isAscii(text.utf8) ? text.utf8.toString("latin1") : text.toString(), "base64");
+    if (encoding === "base64") return isAscii(text.utf8) ? base64OfAscii(text.utf8) : Buffer.from(text.toString(), "base64");
     const body = utf8Body(text, typeof encoding === "string" && encoding ? encoding : inferCharset(contentType));
     if (body) return body;
     text = text.toString();

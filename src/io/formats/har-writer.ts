@@ -30,11 +30,19 @@ export const HAR_CLOSING = "\n]}}\n";
 
 /**
  * An entry whose response text is left to be written from its bytes: `entry` holds
- * BODY_PLACEHOLDER in its place, `body` the text's UTF-8 bytes.
+ * BODY_PLACEHOLDER in its place, `body` the text's UTF-8 bytes, or the bytes of a binary
+ * body when `base64` (its text is their base64).
  */
 export interface HarEntryWithBody {
   entry: { [key: string]: Json };
   body: Buffer | null;
+  base64: boolean;
+}
+
+/** Where responseJson leaves a long body to be written from its bytes. */
+interface BodyApart {
+  body: Buffer | null;
+  base64: boolean;
 }
 
 /** What stands for a response text written apart (see HarEntryWithBody). */
@@ -59,12 +67,12 @@ export class HarEntryMaker {
   /** The flow's entry with a long response text left to be written from its bytes, or null (as `entry`). */
   entryWithBody(flow: Flow): HarEntryWithBody | null {
     if (flow.type !== "http") return null;
-    const apart = { body: null as Buffer | null };
+    const apart: BodyApart = { body: null, base64: false };
     const entry = this.httpEntry(flow as HTTPFlow, apart);
-    return { entry, body: apart.body };
+    return { entry, body: apart.body, base64: apart.base64 };
   }
 
-  private httpEntry(flow: HTTPFlow, apart: { body: Buffer | null } | null): { [key: string]: Json } {
+  private httpEntry(flow: HTTPFlow, apart: BodyApart | null): { [key: string]: Json } {
     const server = flow.readConnections().server;
     const request = flow.request;
     const response = flow.response;
@@ -126,7 +134,7 @@ export class HarEntryMaker {
   }
 }
 
-function responseJson(response: Response, apart: { body: Buffer | null } | null): { [key: string]: Json } {
+function responseJson(response: Response, apart: BodyApart | null): { [key: string]: Json } {
   const raw = response.rawContent;
   const content = response.getContent(false); // an undecodable body as stored
   const size = raw?.length ?? 0;
@@ -137,8 +145,12 @@ function responseJson(response: Response, apart: { body: Buffer | null } | null)
     mimeType: headers.get("content-type") ?? "",
   };
   if (content && content.length && isMostlyBinary(content)) {
-    body.text = content.toString("base64");
     body.encoding = "base64";
+    if (apart && content.length >= LONG_BODY) {
+      body.text = BODY_PLACEHOLDER;
+      apart.body = content;
+      apart.base64 = true;
+    } else body.text = content.toString("base64");
   } else if (
     apart &&
     content &&

@@ -28,6 +28,9 @@ for (let c = 0; c < 256; c++) if (SHORT_ESCAPE[c] !== 0) SHORT_ESCAPES[c] = 0x5c
 
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
 
+/** Bytes made base64 at a time: a multiple of 3, so that the slices' base64 joins as the whole's. */
+const BASE64_SLICE = 3 << 20;
+
 /** Byte `c` of UTF-8 text into `buf` at `at`, escaped if JSON needs it; returns where it ended. */
 function escapeByte(buf: Buffer, c: number, at: number): number {
   if (NEEDS_ESCAPE[c] === 0) {
@@ -224,12 +227,16 @@ export class JsonTextBytes {
     return true;
   }
 
-  /** Bytes as a JSON string of their base64. */
+  /**
+   * Bytes as a JSON string of their base64, made a slice at a time: the base64 of a body of
+   * over 384 MB is longer than any string V8 can make.
+   */
   base64String(src: Buffer): void {
     this.reserve(Math.ceil(src.length / 3) * 4 + 2);
     const buf = this.buf;
     buf[this.at++] = 0x22;
-    this.at += buf.write(src.toString("base64"), this.at, "latin1");
+    for (let i = 0; i < src.length; i += BASE64_SLICE)
+      this.at += buf.write(src.toString("base64", i, Math.min(i + BASE64_SLICE, src.length)), this.at, "latin1");
     buf[this.at++] = 0x22;
   }
 }

@@ -87,7 +87,12 @@ function entryWith(
 const raw = (s: string): string => JSON.stringify(s).slice(1, -1);
 const png = Buffer.from(Array.from({ length: LONG }, (_, i) => (i * 7919) % 256));
 
+/** a body whose base64 is longer than one slice of the reader's (4 Mi characters) */
+const video = Buffer.from(Array.from({ length: 3_500_000 }, (_, i) => (i * 104729) % 256));
+
 const entries = [
+  entryWith(video.toString("base64"), { mime: "video/mp4", encoding: "base64" }),
+  entryWith(video.toString("base64").replace(/(.{76})/g, "$1\\r\\n"), { mime: "video/mp4", encoding: "base64" }),
   entryWith(raw(long(JSON.stringify({ k: 'v "q"', n: [1, 2] }))), { mime: "application/json" }),
   entryWith(raw(long("<p>caf\u00e9 \u{1f600} \t\u0001 </p>\n"))),
   entryWith(long("\\u00e9\\ud83d\\ude00\\/ "), { mime: "text/html" }),

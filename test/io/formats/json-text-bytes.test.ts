@@ -76,5 +76,13 @@ describe("JsonTextBytes", () => {
     out.reset();
     out.base64String(Buffer.from("hello"));
     expect(out.bytes().toString("latin1")).toBe('"aGVsbG8="');
+    out.reset();
+    // made a slice at a time: the slices' base64 joins as the whole's, whatever the length
+    for (const n of [(3 << 20) - 1, 3 << 20, (7 << 20) + 2]) {
+      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919) % 251));
+      out.reset();
+      out.base64String(bytes);
+      expect(out.bytes().toString("latin1") === JSON.stringify(bytes.toString("base64")), `${n} bytes`).toBe(true);
+    }
   });
 });
