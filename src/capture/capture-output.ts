@@ -14,6 +14,7 @@ import type { Filter } from "../filter/index.js";
 import type { FlowState } from "../format/flow-record.js";
 import type { WritableVersion } from "../format/migrations/index.js";
 import { FlowWriter } from "../io/flow-writer.js";
+import { failureMessage } from "../io/output-file.js";
 import type { Flow } from "../model/index.js";
 import { FilterStage } from "../pipeline/filter-stage.js";
 import { FlowChain } from "../pipeline/flow-chain.js";
@@ -67,7 +68,8 @@ export class CaptureOutput {
         } catch (e) {
           // before the proxy listens: one line, exit 2
           const err = e as NodeJS.ErrnoException;
-          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.message);
+          const folder = opts.path.endsWith("/") ? "ends in /, so it names a folder: give a file name" : "is a directory";
+          throw new OutputError(opts.path, err.code === "ENOENT" ? "no such directory" : err.code === "EISDIR" ? folder : failureMessage(err));
         }
       }
       const writer = await FlowWriter.open(opts.path, { version: opts.version, append: opts.path !== "-" });

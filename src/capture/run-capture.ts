@@ -149,7 +149,7 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   reloader.start();
 
   const signal = await stopSignal;
-  s.status(`${signal}: stopping (waiting up to ${s.graceMs / 1000} s for ${proxy.inFlight} exchanges in flight)`);
+  s.status(`${signal}: stopping (waiting up to ${s.graceMs / 1000} s for ${proxy.inFlight} exchange${proxy.inFlight === 1 ? "" : "s"} in flight)`);
   reloader.stop();
   const stopped = proxy.stopAccepting();
   await proxy.drain(s.graceMs);
@@ -159,6 +159,6 @@ export async function runCapture(s: CaptureSettings): Promise<number> {
   await pipeline.done();
   await output.close();
   const st = pipeline.stats;
-  s.status(`${st.flowsRead} flows seen, ${output.written} written, ${st.killed} killed, ${st.scriptErrors} script errors`);
+  s.status(`${st.flowsRead} flow${st.flowsRead === 1 ? "" : "s"} seen, ${output.written} written, ${st.killed} killed, ${st.scriptErrors} script errors`);
   return st.scriptErrors ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
 }

@@ -106,7 +106,7 @@ export function registerCapture(program: Command): void {
         "clientdisconnect) and act on the traffic as it passes; a changed script is reloaded. Only flows matching " +
         "FILTER are written and shown. Ctrl-C writes the unfinished flows and closes the file.",
     )
-    .argument("[filter...]", "mitmproxy filter expression: only matching flows are written and shown")
+    .argument("[FILTER...]", "mitmproxy filter expression: only matching flows are written and shown")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
     .option("-m, --mode <MODE>", "regular, reverse:URL, upstream:URL or socks5", "regular")
@@ -119,7 +119,7 @@ export function registerCapture(program: Command): void {
     .option("--ignore-hosts <REGEX>", "pass CONNECT targets matching REGEX through untouched and unrecorded")
     .option("--proxyauth <USER:PASS>", "require these credentials from clients (Proxy-Authorization: Basic; Authorization in reverse mode; SOCKS5 username/password)")
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").default(21).argParser(parseFlowVersion))
-    .addOption(new Option("--detail <N>", "log detail: 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(1).argParser(parseDetail))
+    .addOption(new Option("--detail <N>", "log detail: 0 none, 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(1).argParser(parseDetail))
     .option("-q, --quiet", "no flow log")
     .addOption(new Option("--head-timeout <SECONDS>", "how long a client may take to send a request's head (bodies are not limited)").default(60).argParser(parseSeconds));
   addLiveOptions(cmd);

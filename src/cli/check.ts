@@ -54,6 +54,6 @@ async function check(args: string[], opts: { quiet?: boolean }): Promise<number>
     }
   }
   if (!opts.quiet)
-    info(`${flows} flows in ${paths.length} ${paths.length === 1 ? "file" : "files"} read whole: ${damaged ? `${damaged} damaged` : "all sound"}`);
+    info(`${flows} flow${flows === 1 ? "" : "s"} in ${paths.length} ${paths.length === 1 ? "file" : "files"} read whole: ${damaged ? `${damaged} damaged` : "all sound"}`);
   return damaged ? ExitCode.CORRUPT_INPUT : ExitCode.OK;
 }

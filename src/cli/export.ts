@@ -1,8 +1,8 @@
 /** `reflow export`: flows as commands (curl, httpie) or bytes (raw HTTP, a HAR entry) to re-run by hand. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
-import { ExitCode, FlowReadError } from "../errors.js";
+import { ExitCode, FlowReadError, OutputError } from "../errors.js";
 import { EXPORT_FORMATS, type ExportFormat, exportFlow, NothingToExport } from "../export/index.js";
 import { type Filter, parseFilter } from "../filter/index.js";
 import { MigrationContext } from "../format/migrations/index.js";
@@ -13,6 +13,8 @@ import { splitInputsAndFilter } from "./filter-words.js";
 import { expandInputs } from "./inputs.js";
 import { errorLine, warn } from "./report.js";
 import { terminalSafeText } from "../io/terminal-text.js";
+import { makeOutputFolder } from "../io/output-folder.js";
+import { failureMessage } from "../io/output-file.js";
 
 interface ExportOptions {
   format: ExportFormat;
@@ -95,8 +97,12 @@ async function exportFlows(args: string[], opts: ExportOptions): Promise<number>
           throw flowReadError(flow, e);
         }
         if (exported.bodyFile) {
-          mkdirSync(dirname(exported.bodyFile.path), { recursive: true });
-          writeFileSync(exported.bodyFile.path, exported.bodyFile.bytes);
+          makeOutputFolder(dirname(exported.bodyFile.path));
+          try {
+            writeFileSync(exported.bodyFile.path, exported.bodyFile.bytes);
+          } catch (e) {
+            throw new OutputError(exported.bodyFile.path, failureMessage(e));
+          }
         }
         // raw messages are told apart by an empty line, as mitmproxy separates a request from its response
         if (raw && !first) process.stdout.write("\r\n\r\n");

@@ -7,7 +7,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
+import { OutputError, UsageError } from "../errors.js";
+import { failureMessage } from "../io/output-file.js";
 import { info } from "./report.js";
 
 /** This package's root (the chunk is two levels down, in dist/cli/, as this source is in src/cli/). */
@@ -47,8 +48,11 @@ export function done(ctx: ScriptContext): void {
 }
 `;
 
-/** The tsconfig.json: strict, Node 20, `reflow` and Node's types from this installation. */
-function tsconfig(script: string): string {
+/**
+ * The tsconfig.json: strict, Node 20, `reflow` and Node's types from this installation, for
+ * every script of its folder (a second init-script there keeps it, and is checked too).
+ */
+function tsconfig(): string {
   const config = {
     compilerOptions: {
       target: "ES2022",
@@ -61,9 +65,18 @@ function tsconfig(script: string): string {
       typeRoots: [join(packageRoot, "node_modules", "@types")],
       paths: { reflow: [join(packageRoot, "dist", "index.d.ts")] },
     },
-    files: [script],
+    include: ["*.ts", "*.mts"],
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** Writes a new file (never over an existing one); a failure is one line, exit 2. */
+function writeNew(path: string, text: string, shown = path): void {
+  try {
+    writeFileSync(path, text, { flag: "wx" });
+  } catch (e) {
+    throw new OutputError(shown, failureMessage(e));
+  }
 }
 
 export function registerInitScript(program: Command): void {
@@ -73,7 +86,7 @@ export function registerInitScript(program: Command): void {
     .description(
       "Writes NAME (a .ts script with the common hooks, typed by reflow's own types) and, unless one exists, a " +
         "tsconfig.json beside it whose paths point at this reflow's types, so `npx -p typescript tsc --noEmit` checks " +
-        "the script. An existing NAME is never overwritten.",
+        "the scripts of that folder. An existing NAME is never overwritten.",
     )
     .argument("<NAME.ts>", "the script to write")
     .addHelpText(
@@ -86,12 +99,12 @@ Examples:
       if (!/\.(ts|mts)$/.test(name)) throw new UsageError(`init-script writes TypeScript: ${JSON.stringify(name)} should end in .ts`);
       const path = resolve(name);
       if (existsSync(path)) throw new UsageError(`${name} exists; choose another name (it is never overwritten)`);
-      writeFileSync(path, EXAMPLE.replaceAll("NAME", basename(path)));
+      writeNew(path, EXAMPLE.replaceAll("NAME", basename(path)), name);
       info(`wrote ${name}`);
       const config = join(dirname(path), "tsconfig.json");
       if (existsSync(config)) info(`kept the existing ${config}: reflow's types are at ${join(packageRoot, "dist", "index.d.ts")}`);
       else {
-        writeFileSync(config, tsconfig(basename(path)));
+        writeNew(config, tsconfig());
         info(`wrote ${config}`);
       }
     });

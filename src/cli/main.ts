@@ -42,6 +42,19 @@ Examples:
 
 Each command's --help has more.`;
 
+/**
+ * Commander's own errors (unknown option, missing argument) as one line, escaped, with where
+ * to read more: `error: unknown option '--detial' (did you mean --detail?) (see reflow show --help)`.
+ */
+function oneLineErrors(help: string): { outputError: (text: string, write: (s: string) => void) => void } {
+  return {
+    outputError: (text, write) => {
+      const line = text.trim().replace(/\n\(Did you mean/g, " (did you mean").replace(/\s*\n\s*/g, " ");
+      write(`${escapeControlKeepingLines(line)} (see ${help})\n`);
+    },
+  };
+}
+
 /** The commands `argv` needs: the one it names, or all of them (for help and errors). */
 function commandsFor(argv: string[]): string[] {
   const named = argv[2];
@@ -52,15 +65,14 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command("reflow")
     .description("Read, rewrite, capture and diff mitmproxy flow files.")
     .version(pkg.version)
-    .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .addHelpText("after", EXAMPLES);
   // commander's errors quote the argument they refuse, which may be a glob-expanded file name
-  program.configureOutput({ outputError: (text, write) => write(escapeControlKeepingLines(text)) });
+  program.configureOutput(oneLineErrors("reflow --help"));
   const names = commandsFor(argv);
   const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));
   for (const register of registers) register(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput(oneLineErrors(`reflow ${cmd.name()} --help`));
   return program;
 }
 

@@ -56,6 +56,23 @@ function parseConcurrency(text: string): number {
   return n;
 }
 
+/** Options of server replay that client replay never reads, and the other way round. */
+const SERVER_ONLY = [
+  "listenPort", "listenHost", "script", "confdir", "ignoreParams", "ignorePayloadParams", "ignoreJsonPath",
+  "ignoreContent", "ignoreHost", "ignorePort", "useHeaders", "reuse", "extra", "refresh", "strict", "detail", "grace",
+];
+const CLIENT_ONLY = ["concurrency"];
+
+/** Refuses options given for the other kind of replay: ignored, they would fail silently (`--client --strict`). */
+function refuseOtherKindsOptions(cmd: Command, client: boolean): void {
+  const given = (client ? SERVER_ONLY : CLIENT_ONLY).filter((key) => cmd.getOptionValueSource(key) === "cli");
+  if (given.length === 0) return;
+  const flags = given.map((key) => cmd.options.filter((o) => o.attributeName() === key).map((o) => o.long).join("/"));
+  throw new UsageError(
+    `${flags.join(", ")}: ${client ? "only for server replay; --client would ignore" : "only for client replay (--client); server replay would ignore"} ${given.length === 1 ? "it" : "them"}`,
+  );
+}
+
 /** True when `path` is one of `files` (the same file: device and inode, whatever the names). */
 function isOneOf(path: string, files: string[]): boolean {
   const id = (p: string): string | null => {
@@ -116,7 +133,7 @@ async function serverReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
   const { ServerReplay } = await import("../replay/server-replay.js");
   const { runCapture } = await import("../capture/run-capture.js");
   const answers = await RecordedAnswers.load(files, settings);
-  info(`Replaying ${answers.all.length} recorded answers from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
+  info(`Replaying ${answers.all.length} recorded answer${answers.all.length === 1 ? "" : "s"} from ${files.length} file${files.length === 1 ? "" : "s"}` + (answers.skipped ? ` (${answers.skipped} flows without an answer left out)` : ""));
   const elsewhere = mode.kind === "reverse" ? answers.notFor(mode.target) : null;
   if (elsewhere) warn(elsewhere);
   const replay = new ServerReplay(answers, settings, (line) => info(line));
@@ -185,7 +202,7 @@ export function registerReplay(program: Command): void {
         "is looked up (so they can make it match) and on the answer served; client replay on each request sent " +
         "and response received.",
     )
-    .argument("<file...>", "recordings (paths, quoted globs, - for stdin)")
+    .argument("<IN...>", "recordings (paths, quoted globs, - for stdin)")
     .option("--client", "client replay: send the recorded requests again")
     .addOption(new Option("-p, --listen-port <PORT>", "port to listen on (0: any free port)").default(8080).argParser(parsePort))
     .option("--listen-host <HOST>", "address to listen on", "127.0.0.1")
@@ -201,14 +218,14 @@ export function registerReplay(program: Command): void {
     .option("--use-headers <NAME>", "make request header NAME part of the match (repeatable)", collect, [])
     .option("--reuse", "once a request's recorded answers were served, serve the last one again")
     .option("--extra <WHAT>", `requests with no recorded answer: ${EXTRA_CHOICES.join(", ")} (a status is an empty response)`, "404")
-    .option("--refresh", "shift Date, Expires, Last-Modified and cookie expiry by the recording's age (default)", true)
+    .option("--refresh", "shift Date, Expires, Last-Modified and cookie expiry by the recording's age", true)
     .option("--no-refresh", "serve the recorded dates as they are")
     .option("--strict", "exit 1 with a summary when a request missed or a recorded answer was never asked for")
     .option("--confdir <DIR>", "where the CA lives (reflow-ca.pem, or mitmproxy's mitmproxy-ca.pem)", "~/.reflow")
     .option("-k, --ssl-insecure", "don't verify server certificates (client replay, --extra forward)")
     .addOption(new Option("--concurrency <N>", "client replay: requests in flight at once (output keeps recorded order)").default(1).argParser(parseConcurrency))
     .addOption(new Option("--flow-version <N>", "mitmproxy format version to write: 17, 18, 20 or 21").argParser(parseFlowVersion))
-    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies").default(0).argParser(parseDetail));
+    .addOption(new Option("--detail <N>", "server replay log: 0 misses only, 1 a line per flow, 2 headers, 3 bodies, 4 uncut").default(0).argParser(parseDetail));
   addLiveOptions(cmd);
   // server replay: on each request before its answer is looked up, and on the answer served;
   // --client: on each request sent and each response received
@@ -224,12 +241,15 @@ Examples:
   reflow replay --client api.mitm -m reverse:http://staging:3000 -w new.mitm --concurrency 8
   reflow diff api.mitm new.mitm --by request --ignore-header date`,
     )
-    .action(async (args: string[], opts: ReplayOptions) => {
+    .action(async (args: string[], opts: ReplayOptions, command: Command) => {
+      refuseOtherKindsOptions(command, opts.client === true);
       const stages = ruleStages(rules(), false);
       const mode = await proxyModeOf(opts.mode);
       const files = await expandInputs(args);
-      if (opts.client) process.exitCode = await clientReplay(files, opts, mode, stages);
-      else {
+      if (opts.client) {
+        if (mode.kind === "socks5") throw new UsageError("--client sends requests to their servers: -m takes reverse:URL or upstream:URL there (socks5 is a server replay mode)");
+        process.exitCode = await clientReplay(files, opts, mode, stages);
+      } else {
         // The served flows are written into OUT as they pass, while answers are read from the inputs.
         if (opts.wfile !== undefined && isOneOf(opts.wfile, files)) throw new UsageError(`-w ${opts.wfile} is also a recording being replayed`);
         if (mode.kind === "upstream" && opts.extra !== "forward")

@@ -22,7 +22,7 @@ import { mirroredOutputs } from "../io/mirrored-outputs.js";
 import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
 interface RunOptions {
-  rfile: string[];
+  rfile?: string[];
   caseSensitive?: boolean;
   wfile?: string;
   afile?: string;
@@ -43,11 +43,14 @@ interface RunOptions {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function parsePositive(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of at least 1, got ${JSON.stringify(text)}`);
-  return n;
-}
+/** A parser for an option that takes a whole number of at least 1; its errors name the option. */
+const positive =
+  (option: string) =>
+  (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} takes a whole number of at least 1 (got ${JSON.stringify(text)})`);
+    return n;
+  };
 
 export function registerRun(program: Command): void {
   const cmd = program
@@ -55,7 +58,7 @@ export function registerRun(program: Command): void {
     .summary("run scripts over saved flows, in saved order, and write the result")
     .description(
       "Reads the flows of every IN in order, fires the scripts' events on each (request, responseheaders, " +
-        "response, websocket_message, error; tcp_message for TCP) and writes the flows, in the same order, to OUT. " +
+        "response, websocket_message, error; tcp_message, udp_message, dns_request and dns_response for those flows) and writes the flows, in the same order, to OUT. " +
         "With no script the output is byte-identical to the input. OUT is written beside itself and renamed into " +
         "place when complete, so -r X -w X is a safe in-place rewrite. A FILTER (mitmproxy's filter language, " +
         "its words joined by spaces; it may also follow the inputs of -r) selects the flows that go through the " +
@@ -63,7 +66,9 @@ export function registerRun(program: Command): void {
         "match are dropped, or with --keep-unmatched written unchanged (they fire no events).",
     )
     .argument("[FILTER...]", "a filter expression: only matching flows go through the scripts and into the output; the others are dropped")
-    .requiredOption("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given)")
+    // checked in run(), not by commander: commander reports a missing mandatory option before an
+    // unknown one, and mitmdump's `-nr cap.mitm` would read as "no -r"
+    .option("-r, --rfile <IN...>", "input flow files, quoted globs, or - for stdin (in the order given; required)")
     .option("-w, --wfile <OUT>", "write the flows to OUT (- for stdout); an existing directory or a path ending in / gets one file per input, at its path below the inputs' common folder")
     .option("-a, --afile <OUT>", "append the flows to OUT (must not be an input)")
     .option("-s, --script <'PATH ARGS'>", "a script and its arguments, split like a shell would (repeatable; run in order)", collect, [])
@@ -73,10 +78,10 @@ export function registerRun(program: Command): void {
         FORMAT_NAMES,
       ),
     )
-    .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(parsePositive))
+    .addOption(new Option("--concurrency <N>", "flows in flight at once while concurrent() hooks run").default(16).argParser(positive("--concurrency")))
     .option("--keep-unmatched", "write the flows the FILTER does not match unchanged (they fire no events) instead of dropping them")
     .option("--case-sensitive", "match filter regexes case-sensitively (default: ignore case)")
-    .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(parsePositive))
+    .addOption(new Option("-j, --jobs <N>", "with several inputs, process N files at once in worker threads (each loads the scripts)").default(1).argParser(positive("--jobs")))
     .option("--shard <K/N|auto|auto/N>", "process only the K-th of N shares of the input files (auto: from the CI's variables)", parseShardSpec)
     .option("--junit <FILE>", "also write a JUnit XML report: a test case per flow, a failure per script error")
     .option("--skip-unwritable", "leave out, with a warning, flows the chosen version cannot hold (default: refuse, exit 2)")
@@ -125,6 +130,7 @@ function samePath(a: string, b: string): boolean {
 
 async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   const started = performance.now();
+  if (!opts.rfile) throw new UsageError("run needs its inputs: -r IN (reflow run -r capture.mitm -s script.ts -w out.mitm)");
   if (opts.wfile && opts.afile) throw new UsageError("use -w or -a, not both");
   // -r takes every word up to the next option, so filter words may trail the inputs there
   const { inputs, filterWords } = splitInputsAndFilter(opts.rfile);
@@ -196,7 +202,7 @@ async function run(filterArgs: string[], opts: RunOptions): Promise<number> {
   if (!opts.quiet) {
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     info(
-      `${s.flowsRead} flows read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} ${job.keepUnmatched ? "unmatched kept" : "filtered out"}, ` : ""}` +
+      `${s.flowsRead} flow${s.flowsRead === 1 ? "" : "s"} read, ${s.flowsWritten} written, ${job.filterWords.length ? `${s.filteredOut} ${job.keepUnmatched ? "unmatched kept" : "filtered out"}, ` : ""}` +
         `${s.killed} killed, ${s.duplicated} duplicated, ` +
         `${s.scriptErrors} script errors, in ${secs} s`,
     );

@@ -9,6 +9,7 @@
  */
 import { closeSync, constants, openSync, readSync, statSync, type Stats } from "node:fs";
 import { copyFile, type FileHandle, open, unlink } from "node:fs/promises";
+import { sep } from "node:path";
 import { OutputError } from "../errors.js";
 import { detectFormat } from "../format/flow-formats.js";
 import type { RawFlow } from "../format/flow-framer.js";
@@ -48,8 +49,9 @@ export class InputCopy {
    * is neither a regular file nor new (the normal path reports any failure to open it).
    */
   static open(path: string, input: string, like?: string): InputCopy | null {
-    // a pipe or device is written in place by the normal path (kernel links such as /dev/stdout followed)
-    if (path === "-" || isPipeOrDevice(path) || !isMitmFile(input)) return null;
+    // a pipe or device is written in place by the normal path (kernel links such as /dev/stdout
+    // followed), which also refuses a path ending in /
+    if (path === "-" || path.endsWith(sep) || isPipeOrDevice(path) || !isMitmFile(input)) return null;
     let target: string;
     let existing: Stats | undefined;
     try {

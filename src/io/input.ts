@@ -172,6 +172,14 @@ export async function peekingAtStdin<T>(peek: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Why an input is not read, with the one likely cause its first bytes show: a compressed capture. */
+function notAFlowFile(first: Buffer | undefined): string {
+  const starts = (...bytes: number[]): boolean => first !== undefined && bytes.every((b, i) => first[i] === b);
+  const compression = starts(0x1f, 0x8b) ? "gzip" : starts(0x28, 0xb5, 0x2f, 0xfd) ? "zstd" : null;
+  if (compression) return `${compression}-compressed: decompress it first (${compression} -dc FILE | reflow ... -)`;
+  return "not a flow file (neither mitmproxy flows, reflow msgpack, HAR nor JSON Lines)";
+}
+
 /**
  * Opens `path` (or stdin for `-`) and sniffs its format. With a `recycler`, a file is read
  * into the chunks it hands back (see ChunkRecycler).
@@ -204,7 +212,6 @@ export async function openInput(path: string, recycler?: ChunkRecycler): Promise
     throw new InputError("E_INPUT_UNREADABLE", name, (e as Error).message);
   }
   const format = detectFormat(first ?? Buffer.alloc(0));
-  if (!format)
-    throw new InputError("E_FORMAT_UNKNOWN", name, "not a flow file (neither mitmproxy flows, reflow msgpack, HAR nor JSON Lines)");
+  if (!format) throw new InputError("E_FORMAT_UNKNOWN", name, notAFlowFile(first));
   return { name, format, chunks: prepend(first, it), size };
 }

@@ -3,9 +3,9 @@
  * path below the inputs' common base, so inputs of one base name in different folders
  * (`caps/x/a.mitm`, `caps/y/a.mitm`) never overwrite each other's output.
  */
-import { mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { OutputError } from "../errors.js";
+import { makeOutputFolder } from "./output-folder.js";
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
@@ -35,8 +35,9 @@ export function commonFolder(folders: string[]): string {
 /**
  * The output path of each input: `dir` + the input's path below the common base of the IN
  * arguments (each glob's base, each plain path's folder). Two inputs that would still share
- * an output (the same file named twice) are refused here, before anything is written; the
- * folders the outputs need are made.
+ * an output (the same file named twice) are refused here, before anything is written; `dir`
+ * and the folders the outputs need are made (`dir` even with no input: a `--shard` share
+ * that gets no file still has its output, an empty folder).
  */
 export function mirroredOutputs(args: string[], paths: string[], dir: string): Map<string, string> {
   const base = commonFolder([...args.map(inputRoot), ...paths.map((p) => dirname(resolve(p)))]);
@@ -50,6 +51,7 @@ export function mirroredOutputs(args: string[], paths: string[], dir: string): M
     claimed.set(out, path);
     outputs.set(path, out);
   }
-  for (const out of claimed.keys()) mkdirSync(dirname(out), { recursive: true });
+  makeOutputFolder(dir);
+  for (const out of claimed.keys()) makeOutputFolder(dirname(out));
   return outputs;
 }

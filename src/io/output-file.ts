@@ -8,7 +8,7 @@
  */
 import { lstatSync, readlinkSync, statSync, type Stats, writeSync } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { isatty } from "node:tty";
 import { OutputError } from "../errors.js";
 import { markWriting, unmarkWriting } from "./memory-in-flight.js";
@@ -125,6 +125,8 @@ export class OutputFile {
       out.terminal = Boolean(process.stdout.isTTY);
       return out;
     }
+    // `out/` names a folder: renamed to, the file would silently lose the slash and be `out`
+    if (path.endsWith(sep)) throw new OutputError(path, "ends in /, so it names a folder: give a file name");
     // A named pipe, /dev/null, /dev/stdout or a process substitution is written where it is:
     // renaming a file over it would replace the device (kernel links such as /dev/fd/N are
     // followed by stat, not by outputTarget).
@@ -420,7 +422,7 @@ export async function putInPlace(fh: FileHandle, { tempPath, target, keep }: Rep
 export function failureMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (typeof err?.code === "string" && typeof err.message === "string")
-    return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod)( .*)?$/, "");
+    return err.message.replace(/^[A-Z]+: /, "").replace(/, (write|open|close|rename|fsync|ftruncate|fchmod|mkdir)( .*)?$/, "");
   return e instanceof Error ? e.message : String(e);
 }
 

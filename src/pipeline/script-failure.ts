@@ -8,8 +8,11 @@ import { fileURLToPath } from "node:url";
 /** reflow's own code, whose stack frames say nothing to a script's author. */
 const OWN_CODE = fileURLToPath(new URL("..", import.meta.url));
 
-/** `file:line:col` positions in a stack or a parser's message (paths or file: URLs). */
-const POSITION = /(file:\/\/[^\s()]+|\/[^\s():]+):(\d+):(\d+)/g;
+/**
+ * `file:line:col` positions in a stack or a parser's message (paths or file: URLs), never a
+ * part of one (`node:internal/modules/esm/get_format:189:9` names no file of anyone's).
+ */
+const POSITION = /(?<![\w:])(file:\/\/[^\s()]+|\/[^\s():]+):(\d+):(\d+)/g;
 
 /** Where in user code `e` happened: the script's own file first, else any file not reflow's. */
 export function scriptPosition(e: unknown, scriptPath: string): string | null {

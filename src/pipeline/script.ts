@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptLoadError } from "../errors.js";
 import type { Flow } from "../model/index.js";
@@ -121,6 +121,12 @@ function loader(): Promise<{ import(id: string): Promise<unknown> }> {
   return jitiInstance;
 }
 
+/** A file no loader takes: most often a mitmproxy addon (`-s add_header.py`). */
+function notAModule(script: string): ScriptLoadError {
+  const kind = extname(script) === ".py" ? "a Python addon" : `not a module (${extname(script)})`;
+  return new ScriptLoadError(script, `${kind}: reflow runs TypeScript or JavaScript scripts (.ts, .mts, .js, .mjs)`);
+}
+
 /** Loads the script named by `spec` (path and arguments); fails with ScriptLoadError. */
 export async function loadScript(spec: string, host: ScriptHost): Promise<LoadedScript> {
   const argv = splitScriptSpec(spec);
@@ -131,6 +137,7 @@ export async function loadScript(spec: string, host: ScriptHost): Promise<Loaded
   try {
     mod = (await (await loader()).import(path)) as Record<string, unknown>;
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_UNKNOWN_FILE_EXTENSION") throw notAModule(argv[0]!);
     // one line, at the script's own file and line: the loader's frames say nothing to its author
     throw new ScriptLoadError(scriptPosition(e, path) ?? argv[0]!, `failed to load: ${firstLine(e)}`);
   }

@@ -248,7 +248,7 @@ export function jsonToFlowState(value: unknown): TDict {
   const flow = value as FlowJson;
   const type = flow.type;
   if (type !== "http" && type !== "tcp" && type !== "udp" && type !== "dns")
-    schema(`unknown flow type ${JSON.stringify(type)}`);
+    schema(type === undefined ? 'no "type": a JSON object, but not a flow (docs/jsonl.md)' : `unknown flow type ${JSON.stringify(type)}`);
   checkFlowShape(flow, type);
   const client = flow.client_conn;
   const server = flow.server_conn;
