@@ -182,7 +182,8 @@ async function clientReplay(files: string[], opts: ReplayOptions, mode: ProxyMod
     log: (line) => info(line),
   });
   info(`client replay: ${tally.sent} sent, ${tally.failed} failed, ${tally.skipped} not replayable`);
-  return ExitCode.OK;
+  // a request that got no answer (refused, timed out, a TLS failure) fails the run, after it is written
+  return tally.failed ? ExitCode.FINISHED_WITH_ERRORS : ExitCode.OK;
 }
 
 export function registerReplay(program: Command): void {

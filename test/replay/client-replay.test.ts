@@ -125,10 +125,10 @@ describe("reflow replay --client", () => {
     expect(echo.response!.headers.get("x-replayed"), "--modify-headers on the response received").toBe("yes");
   });
 
-  it("a backend that is gone gives error flows, in place", async () => {
+  it("a backend that is gone gives error flows, in place, and exit 1", async () => {
     const out = join(dir, "gone.mitm");
     const r = await reflowAsync(["replay", "--client", rec, "-w", out]);
-    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.status, r.stderr.toString()).toBe(1);
     const flows = await httpFlows(out);
     expect(flows.map((f) => [f.request.path, f.response, f.error?.msg.endsWith("(E_UPSTREAM_REFUSED)")])).toEqual([
       ["/a", null, true],
@@ -149,7 +149,7 @@ describe("reflow replay --client", () => {
     const r = await reflowAsync(["replay", "--client", rec, "-m", `reverse:http://127.0.0.1:${port}`, "-w", join(dir, "broken.mitm")]);
     await new Promise<void>((r) => hostile.close(() => r()));
     const err = r.stderr.toString();
-    expect(r.status, err).toBe(0);
+    expect(r.status, `no answer to a request: ${err}`).toBe(1);
     expect(err, "the status line quoted").toContain("]0;pwned");
     expect(err).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   });
@@ -168,7 +168,7 @@ describe("reflow replay --client", () => {
     const tflows = join(testdata, "captures", "tflow-v21.mitm");
     const out = join(dir, "tflows.mitm");
     const r = await reflowAsync(["replay", "--client", tflows, "-w", out, "--timeout", "2"]);
-    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.status, `its HTTP flows' servers do not exist: ${r.stderr}`).toBe(1);
     const [before, after] = [await readCapture(tflows), await readCapture(out)];
     expect(after.map((f) => f.id)).toEqual(before.map((f) => f.id));
     const kept = before.filter((f) => f.type !== "http" || (f as HTTPFlow).websocket).map((f) => f.id);
