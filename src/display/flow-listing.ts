@@ -5,7 +5,7 @@
  * body; 4 cuts nothing.
  */
 import type { DNSFlow, Flow, HTTPFlow, Message, TCPFlow, UDPFlow, WebSocketMessage } from "../model/index.js";
-import { reasonPhrase } from "../model/index.js";
+import { ContentTooLargeError, reasonPhrase } from "../model/index.js";
 import { dnsTypeName, recordDataText } from "../model/dns-text.js";
 import { viewContent } from "./content-view.js";
 import { TerminalLines, escapeControl, formatAddress, listingMark, prettySize } from "./human.js";
@@ -30,6 +30,13 @@ export interface ListingOptions {
 }
 
 const INDENT = "    ";
+
+/**
+ * A body is decoded for the listing only up to this many bytes: a hostile server's few
+ * kilobytes of gzip that decode to gigabytes would otherwise exhaust memory, in `show` and
+ * in the live log of `capture --detail 3`.
+ */
+export const DISPLAY_DECODE_LIMIT = 64 << 20;
 
 /** WebSocket close codes by name (RFC 6455 §7.4.1, as wsproto names them). */
 const CLOSE_REASONS: Record<number, string> = {
@@ -215,14 +222,19 @@ export class FlowListing {
       return;
     }
     let content: Buffer = raw;
+    let contentType = message.headers.get("content-type") ?? null;
     let note: string | undefined;
     try {
-      content = message.getContent(true) ?? raw;
+      // a body that decodes past the limit (a decompression bomb) is shown as stored, never decoded whole
+      content = message.getContent(true, true, DISPLAY_DECODE_LIMIT) ?? raw;
     } catch (e) {
-      note = `(${e instanceof Error ? e.message : String(e)}; shown as stored)`;
+      if (e instanceof ContentTooLargeError) {
+        note = `(${e.encoding} content that decodes to more than ${DISPLAY_DECODE_LIMIT >> 20} MiB; shown as stored)`;
+        contentType = "application/octet-stream"; // compressed bytes, whatever the text they stand for
+      } else note = `(${e instanceof Error ? e.message : String(e)}; shown as stored)`;
     }
     if (note) out.push("", `${INDENT}${this.style(note, "dim")}`);
-    this.content(content, message.headers.get("content-type") ?? null, out);
+    this.content(content, contentType, out);
   }
 
   private messageContent(message: WebSocketMessage, out: string[]): void {

@@ -5,7 +5,7 @@
  * zstd level 1). All synchronous and pure.
  */
 import zlib from "node:zlib";
-import { zstdCompress, zstdDecompress } from "./zstd-codec.js";
+import { ZstdTooLarge, zstdCompress, zstdDecompress } from "./zstd-codec.js";
 import { asBuffer } from "./bytes.js";
 import type { BodyErrorCode } from "../errors.js";
 
@@ -21,7 +21,22 @@ export class ContentEncodingError extends Error {
   }
 }
 
-type Codec = (data: Buffer) => Buffer;
+/** A body that would decode to more bytes than its reader allows (a decompression bomb, for a display). */
+export class ContentTooLargeError extends ContentEncodingError {
+  constructor(
+    encoding: string,
+    readonly limit: number,
+  ) {
+    super(encoding, `${encoding} content decodes to more than ${limit} bytes`);
+    this.name = "ContentTooLargeError";
+  }
+}
+
+/** Decodes `data`, or encodes it; a decoder stops (throws) once more than `limit` bytes came out. */
+type Codec = (data: Buffer, limit: number) => Buffer;
+
+/** zlib's options for an output limit: none (Node's own) when there is no limit. */
+const capped = (limit: number): { maxOutputLength?: number } => (limit === Infinity ? {} : { maxOutputLength: limit });
 
 const EMPTY = Buffer.alloc(0);
 const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
@@ -31,10 +46,10 @@ const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
  * (`wbits=47`), first gzip member only, and no complaint about a cut-off end (a
  * `decompressobj` is never asked whether the stream finished).
  */
-function decodeGzip(data: Buffer): Buffer {
+function decodeGzip(data: Buffer, limit: number): Buffer {
   if (!data.length) return EMPTY;
-  if (data[0] === 0x1f && data[1] === 0x8b) return gunzipFirstMember(data);
-  return zlib.inflateSync(data, SYNC);
+  if (data[0] === 0x1f && data[1] === 0x8b) return gunzipFirstMember(data, limit);
+  return zlib.inflateSync(data, { ...SYNC, ...capped(limit) });
 }
 
 const FHCRC = 0x02;
@@ -46,7 +61,7 @@ const FCOMMENT = 0x10;
  * One gzip member. Node's gunzip would go on into a following member; Python's zlib stops
  * after the first, so the header is read here and the deflate stream inflated raw.
  */
-function gunzipFirstMember(data: Buffer): Buffer {
+function gunzipFirstMember(data: Buffer, limit: number): Buffer {
   if (data.length < 10) return EMPTY; // header not complete: zlib has produced nothing yet
   if (data[2] !== 8) throw new Error("unknown compression method");
   const flags = data[3]!;
@@ -68,7 +83,7 @@ function gunzipFirstMember(data: Buffer): Buffer {
     pos += 2;
   }
   if (pos >= data.length) return EMPTY;
-  const options = { ...SYNC, info: true, chunkSize: outputChunkSize(data) };
+  const options = { ...SYNC, info: true, chunkSize: outputChunkSize(data), ...capped(limit) };
   const { buffer, engine } = zlib.inflateRawSync(data.subarray(pos), options) as unknown as {
     buffer: Buffer;
     engine: { bytesWritten: number };
@@ -105,12 +120,13 @@ function encodeGzip(data: Buffer): Buffer {
 }
 
 /** deflate: zlib-wrapped, else raw deflate (some servers send it without the wrapper). */
-function decodeDeflate(data: Buffer): Buffer {
+function decodeDeflate(data: Buffer, limit: number): Buffer {
   if (!data.length) return EMPTY;
   try {
-    return zlib.inflateSync(data);
-  } catch {
-    return zlib.inflateRawSync(data);
+    return zlib.inflateSync(data, capped(limit));
+  } catch (e) {
+    if (tooLarge(e)) throw e;
+    return zlib.inflateRawSync(data, capped(limit));
   }
 }
 
@@ -118,10 +134,10 @@ function encodeDeflate(data: Buffer): Buffer {
   return zlib.deflateSync(data, { level: 1 });
 }
 
-function decodeBrotli(data: Buffer): Buffer {
+function decodeBrotli(data: Buffer, limit: number): Buffer {
   if (!data.length) return EMPTY;
   // `info` is accepted by every zlib *Sync function; @types/node only declares it for some.
-  const { buffer, engine } = zlib.brotliDecompressSync(data, { info: true } as zlib.BrotliOptions) as unknown as {
+  const { buffer, engine } = zlib.brotliDecompressSync(data, { info: true, ...capped(limit) } as zlib.BrotliOptions) as unknown as {
     buffer: Buffer;
     engine: { bytesWritten: number };
   };
@@ -134,8 +150,13 @@ function encodeBrotli(data: Buffer): Buffer {
   return zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 0 } });
 }
 
-function decodeZstd(data: Buffer): Buffer {
-  return data.length ? zstdDecompress(data) : EMPTY;
+function decodeZstd(data: Buffer, limit: number): Buffer {
+  return data.length ? zstdDecompress(data, limit) : EMPTY;
+}
+
+/** True for the failure of a decoder that reached its output limit. */
+function tooLarge(e: unknown): boolean {
+  return e instanceof ZstdTooLarge || (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
 }
 
 const identity: Codec = (data) => data;
@@ -180,20 +201,25 @@ function rememberPair(encoding: string, encoded: Buffer, decoded: Buffer): void 
 /**
  * Decodes a body with a Content-Encoding value; throws ContentEncodingError on failure or an
  * unknown coding. `remember` false is for a read that only shows the body (an export): the
- * pair is then not copied for a later re-encoding that will not come.
+ * pair is then not copied for a later re-encoding that will not come. With a `limit`, a body
+ * that decodes to more bytes throws ContentTooLargeError once that many came out.
  */
-export function decodeContent(data: Uint8Array, encoding: string, remember = true): Buffer {
+export function decodeContent(data: Uint8Array, encoding: string, remember = true, limit = Infinity): Buffer {
   const enc = encoding.toLowerCase();
   const buf = asBuffer(data);
   const codec = DECODERS[enc];
   if (!Object.hasOwn(DECODERS, enc) || !codec)
     throw new ContentEncodingError(encoding, `unknown content encoding ${JSON.stringify(encoding)}`);
-  if (lastPair && lastPair.encoding === enc && lastPair.encoded.equals(buf)) return Buffer.from(lastPair.decoded);
+  if (lastPair && lastPair.encoding === enc && lastPair.encoded.equals(buf)) {
+    if (lastPair.decoded.length > limit) throw new ContentTooLargeError(enc, limit);
+    return Buffer.from(lastPair.decoded);
+  }
   try {
-    const decoded = codec(buf);
+    const decoded = codec(buf, limit);
     if (remember) rememberPair(enc, buf, decoded);
     return decoded;
   } catch (e) {
+    if (tooLarge(e)) throw new ContentTooLargeError(enc, limit);
     throw new ContentEncodingError(encoding, `cannot decode ${enc} content: ${(e as Error).message}`);
   }
 }
@@ -207,7 +233,7 @@ export function encodeContent(data: Uint8Array, encoding: string): Buffer {
     throw new ContentEncodingError(encoding, `unknown content encoding ${JSON.stringify(encoding)}`);
   if (lastPair && lastPair.encoding === enc && lastPair.decoded.equals(buf)) return Buffer.from(lastPair.encoded);
   try {
-    const encoded = codec(buf);
+    const encoded = codec(buf, Infinity);
     rememberPair(enc, encoded, buf);
     return encoded;
   } catch (e) {

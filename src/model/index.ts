@@ -19,7 +19,7 @@ export { decoded } from "./decoded.js";
 export { DetachedState } from "../format/detached-state.js";
 export { DNSMessage, type DNSQuestion, type DNSResourceRecord } from "./dns.js";
 export { DNSFlow } from "./dns-flow.js";
-export { ContentEncodingError, decodeContent, encodeContent, isKnownContentEncoding } from "./encoding.js";
+export { ContentEncodingError, ContentTooLargeError, decodeContent, encodeContent, isKnownContentEncoding } from "./encoding.js";
 export { Flow, type FlowType, type ReplayKind } from "./flow.js";
 export { FlowError, type FlowErrorInit } from "./flow-error.js";
 export { flowFromState } from "./flow-factory.js";

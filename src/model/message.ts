@@ -7,7 +7,7 @@ import { FlowStateError } from "../errors.js";
 import type { TDict, TValue } from "../format/tnetstring.js";
 import { CharsetError, decodeText, encodeText, inferCharset } from "./charset.js";
 import { formatContentType, parseContentType } from "./content-type.js";
-import { ContentEncodingError, decodeContent, encodeContent } from "./encoding.js";
+import { ContentEncodingError, ContentTooLargeError, decodeContent, encodeContent } from "./encoding.js";
 import { Headers, type HeadersInit } from "./headers.js";
 import { decodeUtf8Escaped, encodeUtf8Escaped } from "./surrogate-escape.js";
 import { entryOf, listEntry, textOf, toFloatValue, toNumber } from "./values.js";
@@ -105,17 +105,18 @@ export abstract class Message {
 
   /**
    * The decoded body; when it cannot be decoded, throws (strict) or returns the raw bytes.
-   * `forDisplay`: the caller only shows it (see decodeContent's `remember`).
+   * `forDisplay`: the caller only shows it (see decodeContent's `remember`). `limit`: a body
+   * that decodes to more bytes throws ContentTooLargeError, whether strict or not.
    */
-  getContent(strict = true, forDisplay = false): Buffer | null {
+  getContent(strict = true, forDisplay = false, limit = Infinity): Buffer | null {
     const raw = this.rawContent;
     if (raw === null) return null;
     const ce = this.headers.get("content-encoding");
     if (!ce) return raw;
     try {
-      return decodeContent(raw, ce, !forDisplay);
+      return decodeContent(raw, ce, !forDisplay, limit);
     } catch (e) {
-      if (strict || !(e instanceof ContentEncodingError)) throw e;
+      if (strict || !(e instanceof ContentEncodingError) || e instanceof ContentTooLargeError) throw e;
       return raw;
     }
   }

@@ -16,14 +16,40 @@ import { dirname, join } from "node:path";
 type Decompress = (data: Uint8Array) => Uint8Array;
 let decompress: Decompress | undefined;
 
+/** fzstd's streaming decoder: each piece decoded is handed to `ondata`. */
+interface StreamDecoder {
+  ondata: (piece: Uint8Array, final: boolean) => void;
+  push(chunk: Uint8Array, final?: boolean): void;
+}
+let StreamDecoderClass: (new () => StreamDecoder) | undefined;
+
+/** Thrown by zstdDecompress when the decoded bytes would pass its limit. */
+export class ZstdTooLarge extends Error {}
+
 /**
  * Decodes one or more zstd frames. The decoder is loaded on first use: few commands meet a
  * zstd body, and loading it cost every command's start-up ~2 ms.
  */
-export function zstdDecompress(data: Uint8Array): Buffer {
+export function zstdDecompress(data: Uint8Array, limit = Infinity): Buffer {
+  if (limit !== Infinity) return zstdDecompressAtMost(data, limit);
   decompress ??= (createRequire(import.meta.url)("fzstd") as { decompress: Decompress }).decompress;
   const out = decompress(data);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decodes a piece at a time, stopping (ZstdTooLarge) once more than `limit` bytes came out. */
+function zstdDecompressAtMost(data: Uint8Array, limit: number): Buffer {
+  StreamDecoderClass ??= (createRequire(import.meta.url)("fzstd") as { Decompress: new () => StreamDecoder }).Decompress;
+  const decoder = new StreamDecoderClass();
+  const pieces: Buffer[] = [];
+  let size = 0;
+  decoder.ondata = (piece) => {
+    size += piece.length;
+    if (size > limit) throw new ZstdTooLarge();
+    pieces.push(Buffer.from(piece));
+  };
+  decoder.push(data, true);
+  return Buffer.concat(pieces, size);
 }
 
 interface ZstdWasm {

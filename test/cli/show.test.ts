@@ -271,3 +271,31 @@ describe("reflow show --json", () => {
     expect(checked).toBeGreaterThan(0);
   });
 });
+
+describe("show: a body that decodes to gigabytes (a decompression bomb)", () => {
+  it("is shown as stored, not decoded whole, at --detail 3 and 4", async () => {
+    const { FlowWriter } = await import("../../src/io/flow-writer.js");
+    const { gzipSync } = await import("node:zlib");
+    const dir = mkdtempSync(join(tmpdir(), "reflow-show-bomb-"));
+    const bomb = join(dir, "bomb.mitm");
+    const writer = await FlowWriter.open(bomb);
+    for await (const flow of readFlows(REAL)) {
+      const response = (flow as HTTPFlow).response;
+      if (!response) continue;
+      response.headers.set("content-type", "text/plain");
+      response.headers.set("content-encoding", "gzip");
+      response.rawContent = gzipSync(Buffer.alloc(65 << 20, 0x61)); // 65 MiB of text in ~64 KB
+      await writer.write(flow);
+      break;
+    }
+    await writer.close();
+    for (const detail of ["3", "4"]) {
+      const r = reflow(["show", bomb, "--detail", detail]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      const out = r.stdout.toString();
+      expect(out, `--detail ${detail}: said so`).toContain("decodes to more than 64 MiB; shown as stored");
+      expect(out, `--detail ${detail}: the stored gzip bytes as a hex dump`).toMatch(/00000000 {2}1f 8b 08/);
+      expect(out.length, "not the decoded text").toBeLessThan(2 << 20);
+    }
+  });
+});

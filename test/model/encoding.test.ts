@@ -2,6 +2,7 @@ import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   ContentEncodingError,
+  ContentTooLargeError,
   decodeContent,
   encodeContent,
   isKnownContentEncoding,
@@ -21,6 +22,27 @@ describe("content codecs", () => {
       expect(decodeContent(encodeContent(Buffer.alloc(0), enc), enc)).toEqual(Buffer.alloc(0));
     },
   );
+
+  it.each(["gzip", "deflate", "deflateraw", "br", "zstd"])("%s: a limit stops a body that decodes to more (a bomb), not one that fits", (enc) => {
+    const big = Buffer.alloc(3 << 20, 0x61); // 3 MiB that compresses to a few kilobytes
+    const encoded = encodeContent(big, enc);
+    expect(encoded.length, "a bomb: small stored").toBeLessThan(big.length / 100);
+    // from the pair the encoder remembers, then decoded for real once another pair displaced it
+    for (const how of ["remembered", "decoded"]) {
+      if (how === "decoded") encodeContent(Buffer.from("another body"), enc);
+      expect(decodeContent(encoded, enc, false, big.length).equals(big), `${how}: exactly at the limit`).toBe(true);
+      let refusal: unknown;
+      try {
+        decodeContent(encoded, enc, false, (1 << 20) - 1);
+      } catch (e) {
+        refusal = e;
+      }
+      expect(refusal, `${enc}, ${how}`).toBeInstanceOf(ContentTooLargeError);
+      expect((refusal as ContentTooLargeError).code).toBe("E_CONTENT_ENCODING");
+    }
+    // damage is still damage under a limit
+    expect(() => decodeContent(Buffer.from("not compressed at all"), enc, false, 1 << 20)).toThrow(ContentEncodingError);
+  });
 
   it("compresses with mitmproxy's settings", () => {
     const gz = encodeContent(Buffer.from("abc"), "gzip");
