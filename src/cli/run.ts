@@ -1,5 +1,5 @@
 /** `reflow run`: user scripts over saved flows, in saved order — the main job. */
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import { FORMAT_NAMES, type FlowFormat, outputFormat } from "../format/flow-formats.js";
@@ -18,6 +18,7 @@ import { filterFromWords } from "../filter/index.js";
 import { errorLine, info, scriptOutput, warn } from "./report.js";
 import { addRuleOptions, ruleStages } from "./rule-options.js";
 import type { RuleArgument } from "../rules/index.js";
+import { isFolder } from "../io/file-kind.js";
 import { mirroredOutputs } from "../io/mirrored-outputs.js";
 import { guardUnfinishedRun } from "../pipeline/script-exit-guard.js";
 
@@ -112,12 +113,7 @@ Examples:
 
 /** One output per input when -w names a directory (existing, or written with a trailing /). */
 function isDirectoryTarget(path: string): boolean {
-  if (path.endsWith("/")) return true;
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+  return path.endsWith("/") || isFolder(path);
 }
 
 function samePath(a: string, b: string): boolean {

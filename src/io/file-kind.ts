@@ -23,6 +23,11 @@ export function isRegularFile(path: string): boolean {
   return statOf(path)?.isFile() ?? false;
 }
 
+/** True for an existing folder (or a link to one). */
+export function isFolder(path: string): boolean {
+  return statOf(path)?.isDirectory() ?? false;
+}
+
 /** True for an existing path that is neither a regular file nor a folder: a named pipe, a device, a socket. */
 export function isPipeOrDevice(path: string): boolean {
   const st = statOf(path);

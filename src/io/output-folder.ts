@@ -1,7 +1,8 @@
 /** Making the folder an output goes into (`run -w DIR/`, `export --body-dir DIR`). */
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { OutputError } from "../errors.js";
+import { isFolder } from "./file-kind.js";
 import { failureMessage } from "./output-file.js";
 
 function tryMkdir(dir: string): NodeJS.ErrnoException | null {
@@ -10,14 +11,6 @@ function tryMkdir(dir: string): NodeJS.ErrnoException | null {
     return null;
   } catch (e) {
     return e as NodeJS.ErrnoException;
-  }
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 
